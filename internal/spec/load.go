@@ -1,0 +1,440 @@
+package spec
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/apigw/apigw/internal/yamlx"
+	"go.yaml.in/yaml/v3"
+)
+
+// LoadFile reads and loads a specification file. See Load.
+func LoadFile(file string, values map[string]string) (*Document, yamlx.List) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, yamlx.List{{File: file, Msg: err.Error()}}
+	}
+	return Load(file, src, values)
+}
+
+// Load parses a specification. values override the variables' defaults. It
+// returns the document and every problem found (warnings included); the
+// document is nil when the list holds an error.
+func Load(file string, src []byte, values map[string]string) (*Document, yamlx.List) {
+	doc, errs := load(src, values)
+	errs.SetFile(file)
+	errs.Sort()
+	if errs.Err() != nil {
+		return nil, errs
+	}
+	doc.File = file
+	return doc, errs
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func load(src []byte, values map[string]string) (*Document, yamlx.List) {
+	var errs yamlx.List
+	if len(src) > MaxSize {
+		errs.Errorf(nil, "", "specification is %d bytes; the limit is %d (3.5 MB)", len(src), MaxSize)
+		return nil, errs
+	}
+	var top yaml.Node
+	if err := yaml.Unmarshal(src, &top); err != nil {
+		e := &yamlx.Error{Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+			e.Col = 1
+			e.Msg = "YAML syntax: " + m[2]
+		}
+		errs.Add(e)
+		return nil, errs
+	}
+	root := yamlx.Deref(&top)
+	if root == nil || root.Kind != yaml.MappingNode {
+		errs.Errorf(root, "", "a specification must be a YAML or JSON mapping (an OpenAPI 3.0 document), got %s", yamlx.KindName(root))
+		return nil, errs
+	}
+	doc := &Document{Root: root}
+
+	ver := yamlx.Get(root, "openapi")
+	switch {
+	case ver == nil:
+		errs.Errorf(root, "openapi", "missing required key \"openapi\" (for example openapi: 3.0.0)")
+	case ver.Kind != yaml.ScalarNode || !strings.HasPrefix(ver.Value, "3.0"):
+		errs.Errorf(ver, "openapi", "version %q is not supported: the gateway serves OpenAPI 3.0.x", ver.Value)
+	default:
+		doc.OpenAPI = ver.Value
+	}
+
+	gw := yamlx.Get(root, "x-yc-apigateway")
+	if gw != nil && gw.Kind != yaml.MappingNode {
+		errs.Errorf(gw, "x-yc-apigateway", "must be a mapping, got %s", yamlx.KindName(gw))
+		gw = nil
+	}
+	doc.Variables, doc.Values = readVariables(gw, values, &errs)
+	substitute(root, yamlx.Get(gw, "variables"), doc.Values, "", &errs)
+
+	r := &resolver{root: root}
+	r.checkRefs(root, "", &errs)
+
+	doc.Gateway = readGateway(gw, r, &errs)
+
+	paths := yamlx.Get(root, "paths")
+	switch {
+	case paths == nil:
+		errs.Errorf(root, "paths", "missing required key \"paths\"")
+	case paths.Kind != yaml.MappingNode:
+		if paths.ShortTag() != "!!null" {
+			errs.Errorf(paths, "paths", "must be a mapping of path templates, got %s", yamlx.KindName(paths))
+		}
+	default:
+		doc.Paths = readPaths(paths, r, &errs)
+	}
+	checkSecurity(root, doc, &errs)
+	warnUnenforced(root, "", &errs)
+	return doc, errs
+}
+
+func readGateway(gw *yaml.Node, r *resolver, errs *yamlx.List) Gateway {
+	g := Gateway{IgnoreTrailingSlashes: true}
+	if gw == nil {
+		return g
+	}
+	var raw struct {
+		ServiceAccountID      string     `yaml:"service_account_id"`
+		ServiceAccountIDCamel string     `yaml:"serviceAccountId"`
+		ServiceAccount        string     `yaml:"service_account"`
+		IgnoreTrailingSlashes *bool      `yaml:"ignoreTrailingSlashes"`
+		Validator             *yaml.Node `yaml:"validator"`
+		CORS                  *yaml.Node `yaml:"cors"`
+		RateLimit             *yaml.Node `yaml:"rateLimit"`
+		SmartWebSecurity      *yaml.Node `yaml:"smartWebSecurity"`
+		Variables             yaml.Node  `yaml:"variables"`
+	}
+	if e := yamlx.Decode(gw, &raw, "x-yc-apigateway"); len(e) > 0 {
+		errs.Add(e...)
+		return g
+	}
+	g.ServiceAccountID = firstNonEmpty(raw.ServiceAccountID, raw.ServiceAccountIDCamel, raw.ServiceAccount)
+	if raw.IgnoreTrailingSlashes != nil {
+		g.IgnoreTrailingSlashes = *raw.IgnoreTrailingSlashes
+	}
+	g.Validator = resolveObject(r, raw.Validator, "x-yc-apigateway.validator", errs)
+	g.CORS = resolveObject(r, raw.CORS, "x-yc-apigateway.cors", errs)
+	g.RateLimit = resolveObject(r, raw.RateLimit, "x-yc-apigateway.rateLimit", errs)
+	g.SmartWebSecurity = raw.SmartWebSecurity
+	return g
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// resolveObject resolves an extension object that may be a $ref and must end
+// up a mapping. Unresolvable references were reported by checkRefs already.
+func resolveObject(r *resolver, n *yaml.Node, path string, errs *yamlx.List) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	res, err := r.resolve(n)
+	if err != nil {
+		return nil
+	}
+	if res.Kind != yaml.MappingNode {
+		errs.Errorf(n, path, "must be a mapping, got %s", yamlx.KindName(res))
+		return nil
+	}
+	return res
+}
+
+// pathItemKeys are the keys OpenAPI allows on a path item besides methods
+// and x- extensions.
+var pathItemKeys = map[string]bool{"summary": true, "description": true, "servers": true, "parameters": true, "$ref": true}
+
+var operationKeys = map[string]bool{
+	"tags": true, "summary": true, "description": true, "externalDocs": true, "operationId": true,
+	"parameters": true, "requestBody": true, "responses": true, "callbacks": true, "deprecated": true,
+	"security": true, "servers": true,
+}
+
+// websocketKeys are handled by the WebSocket support, which this build lacks.
+var websocketKeys = map[string]bool{
+	"x-yc-apigateway-websocket-connect":    true,
+	"x-yc-apigateway-websocket-message":    true,
+	"x-yc-apigateway-websocket-disconnect": true,
+}
+
+func readPaths(paths *yaml.Node, r *resolver, errs *yamlx.List) []*PathItem {
+	var out []*PathItem
+	opIDs := map[string]*Operation{}
+	for i := 0; i+1 < len(paths.Content); i += 2 {
+		k := paths.Content[i]
+		base := yamlx.Join("paths", k.Value)
+		if strings.HasPrefix(k.Value, "x-") {
+			continue
+		}
+		if !strings.HasPrefix(k.Value, "/") {
+			errs.Errorf(k, base, "a path template must start with \"/\"")
+			continue
+		}
+		item, err := r.resolve(paths.Content[i+1])
+		if err != nil {
+			continue // reported by checkRefs
+		}
+		if item.Kind != yaml.MappingNode {
+			if item.ShortTag() != "!!null" {
+				errs.Errorf(item, base, "a path item must be a mapping, got %s", yamlx.KindName(item))
+			}
+			continue
+		}
+		pi := &PathItem{Template: k.Value, Node: k, Path: base}
+		common := readParameters(yamlx.Get(item, "parameters"), r, yamlx.Join(base, "parameters"), errs)
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			key, val := item.Content[j], item.Content[j+1]
+			name := key.Value
+			switch {
+			case isMethod(name):
+				op := readOperation(val, r, pi, strings.ToUpper(name), yamlx.Join(base, name), common, errs)
+				if op != nil {
+					pi.Operations = append(pi.Operations, op)
+				}
+			case name == "x-yc-apigateway-any-method":
+				pi.AnyMethod = readOperation(val, r, pi, AnyMethod, yamlx.Join(base, name), common, errs)
+			case name == "x-yc-apigateway-cors":
+				pi.CORS = resolveObject(r, val, yamlx.Join(base, name), errs)
+			case name == "x-yc-apigateway-rate-limit":
+				pi.RateLimit = resolveObject(r, val, yamlx.Join(base, name), errs)
+			case websocketKeys[name]:
+				errs.Errorf(key, yamlx.Join(base, name), "WebSocket operations are not supported by this apigw build yet; the spec cannot be served without them")
+			case pathItemKeys[name], strings.HasPrefix(name, "x-"):
+			default:
+				if strings.ToLower(name) != name && isMethod(strings.ToLower(name)) {
+					errs.Errorf(key, yamlx.Join(base, name), "method keys are lower case in OpenAPI: write %q", strings.ToLower(name))
+				} else {
+					errs.Errorf(key, yamlx.Join(base, name), "unknown key %q in a path item", name)
+				}
+			}
+		}
+		for _, op := range append(pi.Operations, pi.AnyMethod) {
+			if op == nil || op.OperationID == "" {
+				continue
+			}
+			if prev, dup := opIDs[op.OperationID]; dup {
+				errs.Errorf(yamlx.Get(op.Node, "operationId"), op.Path, "operationId %q is also used by %s", op.OperationID, prev.Path)
+				continue
+			}
+			opIDs[op.OperationID] = op
+		}
+		out = append(out, pi)
+	}
+	return out
+}
+
+func isMethod(s string) bool {
+	for _, m := range methodKeys {
+		if s == m {
+			return true
+		}
+	}
+	return false
+}
+
+func readOperation(n *yaml.Node, r *resolver, pi *PathItem, method, path string, common []Parameter, errs *yamlx.List) *Operation {
+	n = yamlx.Deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		errs.Errorf(n, path, "an operation must be a mapping, got %s", yamlx.KindName(n))
+		return nil
+	}
+	op := &Operation{Method: method, Template: pi.Template, Path: path, Node: n}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if !operationKeys[k.Value] && !strings.HasPrefix(k.Value, "x-") {
+			errs.Errorf(k, yamlx.Join(path, k.Value), "unknown key %q in an operation", k.Value)
+		}
+	}
+	if id := yamlx.Get(n, "operationId"); id != nil {
+		if id.Kind != yaml.ScalarNode {
+			errs.Errorf(id, yamlx.Join(path, "operationId"), "must be a string")
+		} else {
+			op.OperationID = id.Value
+		}
+	}
+	own := readParameters(yamlx.Get(n, "parameters"), r, yamlx.Join(path, "parameters"), errs)
+	op.Parameters = mergeParameters(common, own)
+
+	ipath := yamlx.Join(path, "x-yc-apigateway-integration")
+	in := yamlx.Get(n, "x-yc-apigateway-integration")
+	if in == nil {
+		errs.Errorf(n, path, "operation has no x-yc-apigateway-integration: the gateway would not know what to call")
+		return op
+	}
+	res, err := r.resolve(in)
+	if err != nil {
+		return op // reported by checkRefs
+	}
+	if res.Kind != yaml.MappingNode {
+		errs.Errorf(in, ipath, "must be a mapping with a type, got %s", yamlx.KindName(res))
+		return op
+	}
+	t := yamlx.Get(res, "type")
+	if t == nil || t.Kind != yaml.ScalarNode || t.Value == "" {
+		errs.Errorf(res, ipath, "missing required key \"type\" (dummy, http, cloud_functions, ...)")
+		return op
+	}
+	typ := t.Value
+	if canon, ok := typeAliases[typ]; ok {
+		typ = canon
+	}
+	op.Integration = &Integration{Type: typ, Node: res, Path: ipath}
+	return op
+}
+
+// readParameters reads an OpenAPI parameters list, resolving $ref items and
+// the schema default.
+func readParameters(n *yaml.Node, r *resolver, path string, errs *yamlx.List) []Parameter {
+	n = yamlx.Deref(n)
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		errs.Errorf(n, path, "parameters must be a list, got %s", yamlx.KindName(n))
+		return nil
+	}
+	var out []Parameter
+	for i, item := range n.Content {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		res, err := r.resolve(item)
+		if err != nil {
+			continue
+		}
+		if res.Kind != yaml.MappingNode {
+			errs.Errorf(item, p, "a parameter must be a mapping, got %s", yamlx.KindName(res))
+			continue
+		}
+		prm := Parameter{Node: yamlx.Deref(item)}
+		name, in := yamlx.Get(res, "name"), yamlx.Get(res, "in")
+		if name == nil || name.Kind != yaml.ScalarNode || name.Value == "" {
+			errs.Errorf(res, p, "parameter needs a name")
+			continue
+		}
+		prm.Name = name.Value
+		if in == nil || in.Kind != yaml.ScalarNode {
+			errs.Errorf(res, p, "parameter %q needs \"in\" (path, query, header or cookie)", prm.Name)
+			continue
+		}
+		switch in.Value {
+		case "path", "query", "header", "cookie":
+			prm.In = in.Value
+		default:
+			errs.Errorf(in, yamlx.Join(p, "in"), "parameter %q: \"in\" must be path, query, header or cookie, not %q", prm.Name, in.Value)
+			continue
+		}
+		if req := yamlx.Get(res, "required"); req != nil {
+			if req.ShortTag() != "!!bool" {
+				errs.Errorf(req, yamlx.Join(p, "required"), "must be true or false")
+			} else {
+				prm.Required = req.Value == "true"
+			}
+		}
+		if s := yamlx.Get(res, "schema"); s != nil {
+			if schema, err := r.resolve(s); err == nil {
+				if d := yamlx.Get(schema, "default"); d != nil && d.Kind == yaml.ScalarNode && d.ShortTag() != "!!null" {
+					prm.Default, prm.HasDefault = d.Value, true
+				}
+			}
+		}
+		out = append(out, prm)
+	}
+	return out
+}
+
+// mergeParameters applies OpenAPI's rule: an operation parameter overrides a
+// path-item parameter with the same name and location.
+func mergeParameters(common, own []Parameter) []Parameter {
+	if len(common) == 0 {
+		return own
+	}
+	out := make([]Parameter, 0, len(common)+len(own))
+	for _, c := range common {
+		overridden := false
+		for _, o := range own {
+			if o.Name == c.Name && o.In == c.In {
+				overridden = true
+				break
+			}
+		}
+		if !overridden {
+			out = append(out, c)
+		}
+	}
+	return append(out, own...)
+}
+
+// checkSecurity refuses specs that require authorization: serving such an API
+// without its authorizers would expose it, so this build says so instead.
+func checkSecurity(root *yaml.Node, doc *Document, errs *yamlx.List) {
+	if s := yamlx.Get(root, "security"); nonEmptySeq(s) {
+		errs.Errorf(s, "security", "security requirements (authorizers) are not supported by this apigw build yet; refusing to serve the API unprotected")
+	}
+	for _, pi := range doc.Paths {
+		for _, op := range append(pi.Operations, pi.AnyMethod) {
+			if op == nil {
+				continue
+			}
+			if s := yamlx.Get(op.Node, "security"); nonEmptySeq(s) {
+				errs.Errorf(s, yamlx.Join(op.Path, "security"), "security requirements (authorizers) are not supported by this apigw build yet; refusing to serve the operation unprotected")
+			}
+		}
+	}
+}
+
+func nonEmptySeq(n *yaml.Node) bool {
+	return n != nil && (n.Kind != yaml.SequenceNode || len(n.Content) > 0)
+}
+
+// unenforced are the policy keys this build parses but does not apply yet.
+var unenforced = map[string]string{
+	"x-yc-apigateway-cors":       "CORS",
+	"x-yc-apigateway-validator":  "request/response validation",
+	"x-yc-apigateway-rate-limit": "rate limiting",
+	"x-yc-status-mapping":        "status mapping",
+	"x-yc-schema-mapping":        "schema mapping",
+	"cors":                       "CORS",
+	"validator":                  "request/response validation",
+	"rateLimit":                  "rate limiting",
+	"smartWebSecurity":           "Smart Web Security",
+}
+
+// warnUnenforced warns once per place where a policy is configured that this
+// build does not enforce yet, so nobody believes it is active.
+func warnUnenforced(n *yaml.Node, path string, errs *yamlx.List) {
+	if n == nil || n.Kind != yaml.MappingNode {
+		if n != nil && n.Kind == yaml.SequenceNode {
+			for _, c := range n.Content {
+				warnUnenforced(c, path, errs)
+			}
+		}
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		p := yamlx.Join(path, k.Value)
+		if what, ok := unenforced[k.Value]; ok && (strings.HasPrefix(k.Value, "x-") || path == "x-yc-apigateway") {
+			errs.Warnf(k, p, "%s is parsed but not enforced by this apigw build yet", what)
+			continue
+		}
+		if path == "" && k.Value == "components" {
+			continue // reusable definitions warn where they are used
+		}
+		warnUnenforced(v, p, errs)
+	}
+}

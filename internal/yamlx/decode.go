@@ -1,0 +1,252 @@
+package yamlx
+
+import (
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Decode decodes n into v (a pointer to a struct) strictly: every mapping key
+// must name a field (through its yaml tag), recursively. Type mismatches are
+// reported at the offending node. path is the spec path of n, used in errors.
+//
+// yaml.v3 can reject unknown fields only for a whole document and only with a
+// line number; checking keys ourselves gives line, column and the dotted path.
+func Decode(n *yaml.Node, v any, path string) List {
+	var errs List
+	n = Deref(n)
+	checkKeys(n, reflect.TypeOf(v), path, &errs)
+	if len(errs) > 0 {
+		return errs
+	}
+	if err := n.Decode(v); err != nil {
+		errs.Add(typeErrors(n, path, err)...)
+	}
+	return errs
+}
+
+// Deref follows YAML aliases (*anchor) to the node they point at.
+func Deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		return Deref(n.Content[0])
+	}
+	return n
+}
+
+var nodeType = reflect.TypeOf(yaml.Node{})
+
+// fieldNames maps the yaml keys of a struct type to the field types.
+func fieldNames(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		if strings.Contains(opts, "inline") {
+			for k, v := range fieldNames(indirect(f.Type)) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func indirect(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// unmarshaler types decode themselves; their keys are their own business.
+var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+
+func checkKeys(n *yaml.Node, t reflect.Type, path string, errs *List) {
+	n = Deref(n)
+	if n == nil || t == nil {
+		return
+	}
+	if t.Implements(unmarshalerType) || reflect.PointerTo(indirect(t)).Implements(unmarshalerType) {
+		return
+	}
+	t = indirect(t)
+	if t == nodeType {
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return // the type error is reported by Decode
+		}
+		fields := fieldNames(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			ft, ok := fields[k.Value]
+			if !ok {
+				errs.Errorf(k, path, "unknown key %q%s", k.Value, suggest(k.Value, fields))
+				continue
+			}
+			checkKeys(val, ft, Join(path, k.Value), errs)
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			checkKeys(n.Content[i+1], t.Elem(), Join(path, n.Content[i].Value), errs)
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return
+		}
+		for i, item := range n.Content {
+			checkKeys(item, t.Elem(), path+"["+strconv.Itoa(i)+"]", errs)
+		}
+	}
+}
+
+// suggest names the allowed keys so that a typo is fixed in one look.
+func suggest(key string, fields map[string]reflect.Type) string {
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return " (allowed: " + strings.Join(names, ", ") + ")"
+}
+
+var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// typeErrors turns yaml.v3's "line N: cannot unmarshal ..." strings into
+// positioned errors, finding the column from the node at that line.
+func typeErrors(n *yaml.Node, path string, err error) List {
+	var out List
+	te, ok := err.(*yaml.TypeError)
+	if !ok {
+		out.Errorf(n, path, "%v", err)
+		return out
+	}
+	for _, msg := range te.Errors {
+		m := lineRE.FindStringSubmatch(msg)
+		if m == nil {
+			out.Errorf(n, path, "%s", msg)
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		at, atPath := findLine(n, line, path)
+		if at == nil {
+			at, atPath = n, path
+		}
+		out.Errorf(at, atPath, "%s", strings.TrimPrefix(m[2], "yaml: "))
+	}
+	return out
+}
+
+// findLine returns the first value node on the given line and its path.
+func findLine(n *yaml.Node, line int, path string) (*yaml.Node, string) {
+	n = Deref(n)
+	if n == nil {
+		return nil, ""
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if v.Line == line && v.Kind == yaml.ScalarNode {
+				return v, Join(path, k.Value)
+			}
+			if r, p := findLine(v, line, Join(path, k.Value)); r != nil {
+				return r, p
+			}
+		}
+	case yaml.SequenceNode:
+		for i, v := range n.Content {
+			p := path + "[" + strconv.Itoa(i) + "]"
+			if v.Line == line && v.Kind == yaml.ScalarNode {
+				return v, p
+			}
+			if r, rp := findLine(v, line, p); r != nil {
+				return r, rp
+			}
+		}
+	case yaml.ScalarNode:
+		if n.Line == line {
+			return n, path
+		}
+	}
+	return nil, ""
+}
+
+// Join appends a key to a dotted spec path.
+func Join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// Get returns the value node of key in mapping n, or nil.
+func Get(n *yaml.Node, key string) *yaml.Node {
+	n = Deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return Deref(n.Content[i+1])
+		}
+	}
+	return nil
+}
+
+// KeyNode returns the key node of key in mapping n (for positions), or nil.
+func KeyNode(n *yaml.Node, key string) *yaml.Node {
+	n = Deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i]
+		}
+	}
+	return nil
+}
+
+// KindName names a node kind the way a user reads it in an error.
+func KindName(n *yaml.Node) string {
+	n = Deref(n)
+	if n == nil {
+		return "nothing"
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!null" {
+			return "null"
+		}
+		return "a scalar"
+	}
+	return "an unexpected node"
+}
