@@ -179,8 +179,8 @@ func Less(a, b *Template) bool {
 			}
 		}
 	}
-	if len(a.Raw) != len(b.Raw) {
+	if a.Class != Fixed && len(a.Raw) != len(b.Raw) {
 		return len(a.Raw) > len(b.Raw)
 	}
-	return a.Raw < b.Raw
+	return a.Raw < b.Raw // fixed templates never compete: list them sorted
 }

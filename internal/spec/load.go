@@ -105,15 +105,15 @@ func readGateway(gw *yaml.Node, r *resolver, errs *yamlx.List) Gateway {
 		return g
 	}
 	var raw struct {
-		ServiceAccountID      string     `yaml:"service_account_id"`
-		ServiceAccountIDCamel string     `yaml:"serviceAccountId"`
-		ServiceAccount        string     `yaml:"service_account"`
-		IgnoreTrailingSlashes *bool      `yaml:"ignoreTrailingSlashes"`
-		Validator             *yaml.Node `yaml:"validator"`
-		CORS                  *yaml.Node `yaml:"cors"`
-		RateLimit             *yaml.Node `yaml:"rateLimit"`
-		SmartWebSecurity      *yaml.Node `yaml:"smartWebSecurity"`
-		Variables             yaml.Node  `yaml:"variables"`
+		ServiceAccountID      string    `yaml:"service_account_id"`
+		ServiceAccountIDCamel string    `yaml:"serviceAccountId"`
+		ServiceAccount        string    `yaml:"service_account"`
+		IgnoreTrailingSlashes *bool     `yaml:"ignoreTrailingSlashes"`
+		Validator             yaml.Node `yaml:"validator"`
+		CORS                  yaml.Node `yaml:"cors"`
+		RateLimit             yaml.Node `yaml:"rateLimit"`
+		SmartWebSecurity      yaml.Node `yaml:"smartWebSecurity"`
+		Variables             yaml.Node `yaml:"variables"`
 	}
 	if e := yamlx.Decode(gw, &raw, "x-yc-apigateway"); len(e) > 0 {
 		errs.Add(e...)
@@ -123,11 +123,19 @@ func readGateway(gw *yaml.Node, r *resolver, errs *yamlx.List) Gateway {
 	if raw.IgnoreTrailingSlashes != nil {
 		g.IgnoreTrailingSlashes = *raw.IgnoreTrailingSlashes
 	}
-	g.Validator = resolveObject(r, raw.Validator, "x-yc-apigateway.validator", errs)
-	g.CORS = resolveObject(r, raw.CORS, "x-yc-apigateway.cors", errs)
-	g.RateLimit = resolveObject(r, raw.RateLimit, "x-yc-apigateway.rateLimit", errs)
-	g.SmartWebSecurity = raw.SmartWebSecurity
+	g.Validator = resolveObject(r, nodeOrNil(&raw.Validator), "x-yc-apigateway.validator", errs)
+	g.CORS = resolveObject(r, nodeOrNil(&raw.CORS), "x-yc-apigateway.cors", errs)
+	g.RateLimit = resolveObject(r, nodeOrNil(&raw.RateLimit), "x-yc-apigateway.rateLimit", errs)
+	g.SmartWebSecurity = nodeOrNil(&raw.SmartWebSecurity)
 	return g
+}
+
+// nodeOrNil turns an absent (zero) decoded node into nil.
+func nodeOrNil(n *yaml.Node) *yaml.Node {
+	if n.Kind == 0 {
+		return nil
+	}
+	return n
 }
 
 func firstNonEmpty(s ...string) string {

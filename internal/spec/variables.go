@@ -28,7 +28,7 @@ func readVariables(gw *yaml.Node, supplied map[string]string, errs *yamlx.List) 
 			k, v := vars.Content[i], yamlx.Deref(vars.Content[i+1])
 			path := yamlx.Join(base, k.Value)
 			var raw struct {
-				Default     *yaml.Node `yaml:"default"`
+				Default     yaml.Node `yaml:"default"`
 				Enum        []yaml.Node
 				Description string
 			}
@@ -36,7 +36,7 @@ func readVariables(gw *yaml.Node, supplied map[string]string, errs *yamlx.List) 
 				errs.Add(e...)
 				continue
 			}
-			if raw.Default == nil || raw.Default.Kind != yaml.ScalarNode || raw.Default.ShortTag() == "!!null" {
+			if raw.Default.Kind != yaml.ScalarNode || raw.Default.ShortTag() == "!!null" {
 				errs.Errorf(v, path, "variable needs a scalar default (string, number or boolean)")
 				continue
 			}
@@ -50,7 +50,7 @@ func readVariables(gw *yaml.Node, supplied map[string]string, errs *yamlx.List) 
 				vr.Enum = append(vr.Enum, en.Value)
 			}
 			if len(vr.Enum) > 0 && !contains(vr.Enum, vr.Default) {
-				errs.Errorf(raw.Default, yamlx.Join(path, "default"), "default %q is not one of the enum values [%s]", vr.Default, strings.Join(vr.Enum, ", "))
+				errs.Errorf(&raw.Default, yamlx.Join(path, "default"), "default %q is not one of the enum values [%s]", vr.Default, strings.Join(vr.Enum, ", "))
 			}
 			decl[k.Value] = vr
 		}

@@ -139,12 +139,11 @@ var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
 // positioned errors, finding the column from the node at that line.
 func typeErrors(n *yaml.Node, path string, err error) List {
 	var out List
-	te, ok := err.(*yaml.TypeError)
-	if !ok {
-		out.Errorf(n, path, "%v", err)
-		return out
+	msgs := []string{err.Error()}
+	if te, ok := err.(*yaml.TypeError); ok {
+		msgs = te.Errors
 	}
-	for _, msg := range te.Errors {
+	for _, msg := range msgs {
 		m := lineRE.FindStringSubmatch(msg)
 		if m == nil {
 			out.Errorf(n, path, "%s", msg)

@@ -1,0 +1,152 @@
+// Command apigw serves a Yandex Cloud API Gateway specification.
+//
+//	apigw serve    --spec api.yaml [--config apigw.yaml] [--listen ADDR] [--admin ADDR] [--var name=value ...]
+//	apigw validate --spec api.yaml [--config apigw.yaml] [--var name=value ...]
+//	apigw routes   --spec api.yaml [--config apigw.yaml] [--var name=value ...]
+//	apigw version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/server"
+	"github.com/apigw/apigw/internal/yamlx"
+)
+
+// version is set at release build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+const usage = `apigw serves a Yandex Cloud API Gateway specification (OpenAPI 3.0 + x-yc-apigateway*).
+
+Usage:
+  apigw serve    --spec api.yaml [--config apigw.yaml] [--listen ADDR] [--admin ADDR] [--var name=value ...]
+  apigw validate --spec api.yaml [--config apigw.yaml] [--var name=value ...]
+  apigw routes   --spec api.yaml [--config apigw.yaml] [--var name=value ...]
+  apigw version
+
+Run "apigw COMMAND -h" for a command's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve", "validate", "routes":
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "apigw", versionString())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "apigw: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("apigw "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	opts := server.Options{Vars: map[string]string{}, Version: versionString()}
+	fs.StringVar(&opts.SpecFile, "spec", "", "the API specification (OpenAPI 3.0 YAML or JSON)")
+	fs.StringVar(&opts.ConfigFile, "config", "", "the bindings file (apigw.yaml)")
+	fs.Func("var", "set a spec variable, name=value (repeatable; overrides the bindings file)", func(s string) error {
+		name, value, ok := strings.Cut(s, "=")
+		if !ok || name == "" {
+			return errors.New("want name=value")
+		}
+		opts.Vars[name] = value
+		return nil
+	})
+	if cmd == "serve" {
+		fs.StringVar(&opts.Listen, "listen", "", "API listen address (default :8080, or listen in the bindings)")
+		fs.StringVar(&opts.Admin, "admin", "", "admin listen address for /healthz, /readyz, /metrics (default 127.0.0.1:9090)")
+	}
+	if err := fs.Parse(rest); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "apigw %s: unexpected argument %q\n", cmd, fs.Arg(0))
+		return 2
+	}
+	if opts.SpecFile == "" {
+		fmt.Fprintf(stderr, "apigw %s: --spec is required\n", cmd)
+		return 2
+	}
+	switch cmd {
+	case "serve":
+		if err := server.New(opts).Run(context.Background()); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return 0
+	case "validate":
+		return validate(opts, stdout, stderr)
+	default:
+		return routes(opts, stdout, stderr)
+	}
+}
+
+func validate(opts server.Options, stdout, stderr io.Writer) int {
+	snap, errs := server.Load(opts, integration.NewDeps())
+	printList(stderr, errs.Warnings())
+	if snap == nil {
+		printList(stdout, errs.Errors())
+		return 1
+	}
+	fmt.Fprintln(stdout, "ok")
+	return 0
+}
+
+func routes(opts server.Options, stdout, stderr io.Writer) int {
+	snap, errs := server.Load(opts, integration.NewDeps())
+	printList(stderr, errs.Warnings())
+	if snap == nil {
+		printList(stderr, errs.Errors())
+		return 1
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PRIORITY\tCLASS\tMETHOD\tTEMPLATE\tOPERATION\tINTEGRATION")
+	for i, r := range snap.Routes() {
+		op := r.Operation
+		if op == "" {
+			op = "-"
+		}
+		tmpl := r.Template
+		if r.Shadowed {
+			tmpl += "  (never matches: " + r.ShadowedBy + " wins)"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, r.Class, r.Method, tmpl, op, r.Type)
+	}
+	tw.Flush()
+	return 0
+}
+
+func printList(w io.Writer, l yamlx.List) {
+	for _, e := range l {
+		fmt.Fprintln(w, e.Error())
+	}
+}
+
+func versionString() string {
+	if version != "dev" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return version
+}

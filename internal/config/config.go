@@ -1,0 +1,259 @@
+// Package config reads the bindings file (apigw.yaml): what the cloud keeps
+// outside the spec (variable values, limits, listeners) and what it resolves by
+// ID (functions, containers, buckets, queues, streams, tables), mapped to
+// endpoints a self-hosted gateway can reach. Unknown keys are errors with their
+// line: a typo never silently becomes a default.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apigw/apigw/internal/yamlx"
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults from the cloud's documented limits (digest §7).
+const (
+	DefaultListen           = ":8080"
+	DefaultAdmin            = "127.0.0.1:9090"
+	DefaultMaxBody          = 2*1024*1024 + 512*1024 // 2.5 MB
+	DefaultExecutionTimeout = 300 * time.Second
+	DefaultShutdownTimeout  = 30 * time.Second
+	DefaultGatewayID        = "apigw"
+)
+
+// Bindings is the parsed bindings file.
+type Bindings struct {
+	File      string               `yaml:"-"`
+	Listen    string               `yaml:"listen"`
+	Admin     string               `yaml:"admin"`
+	GatewayID string               `yaml:"gateway_id"`
+	Variables map[string]yaml.Node `yaml:"variables"`
+	Limits    Limits               `yaml:"limits"`
+	Routing   Routing              `yaml:"routing"`
+	Log       Log                  `yaml:"log"`
+	Reload    Reload               `yaml:"reload"`
+
+	// Sections that later integrations and features define. They are
+	// accepted here so that one bindings file serves every build.
+	Functions     yaml.Node `yaml:"functions"`
+	Containers    yaml.Node `yaml:"containers"`
+	ObjectStorage yaml.Node `yaml:"object_storage"`
+	Queues        yaml.Node `yaml:"queues"`
+	Streams       yaml.Node `yaml:"streams"`
+	YDB           yaml.Node `yaml:"ydb"`
+	Redis         yaml.Node `yaml:"redis"`
+	TLS           yaml.Node `yaml:"tls"`
+}
+
+// Limits bound what one request may cost.
+type Limits struct {
+	// MaxRequestBody is the largest request body (413 beyond).
+	MaxRequestBody Size `yaml:"max_request_body"`
+	// ExecutionTimeout bounds a whole gateway call (504 beyond); 0 disables.
+	ExecutionTimeout *Duration `yaml:"execution_timeout"`
+	// ShutdownTimeout is how long SIGTERM waits for in-flight requests.
+	ShutdownTimeout *Duration `yaml:"shutdown_timeout"`
+}
+
+// Routing holds the routing choices the documentation leaves open.
+type Routing struct {
+	// MethodNotAllowed is the status for a path that matched without the
+	// method: 405 (with Allow, the default) or 404.
+	MethodNotAllowed int `yaml:"method_not_allowed"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level"` // debug, info, warn, error
+	Access *bool  `yaml:"access"`
+}
+
+// Reload configures hot reload.
+type Reload struct {
+	// Watch polls the spec and bindings files for changes (default true).
+	Watch *bool `yaml:"watch"`
+	// Interval between polls (default 1s).
+	Interval *Duration `yaml:"interval"`
+}
+
+// Default returns the bindings used when no file is given.
+func Default() *Bindings {
+	b := &Bindings{}
+	b.applyDefaults()
+	return b
+}
+
+func (b *Bindings) applyDefaults() {
+	if b.Listen == "" {
+		b.Listen = DefaultListen
+	}
+	if b.Admin == "" {
+		b.Admin = DefaultAdmin
+	}
+	if b.GatewayID == "" {
+		b.GatewayID = DefaultGatewayID
+	}
+	if b.Limits.MaxRequestBody == 0 {
+		b.Limits.MaxRequestBody = DefaultMaxBody
+	}
+	if b.Limits.ExecutionTimeout == nil {
+		d := Duration(DefaultExecutionTimeout)
+		b.Limits.ExecutionTimeout = &d
+	}
+	if b.Limits.ShutdownTimeout == nil {
+		d := Duration(DefaultShutdownTimeout)
+		b.Limits.ShutdownTimeout = &d
+	}
+	if b.Routing.MethodNotAllowed == 0 {
+		b.Routing.MethodNotAllowed = 405
+	}
+	if b.Log.Level == "" {
+		b.Log.Level = "info"
+	}
+	if b.Log.Access == nil {
+		t := true
+		b.Log.Access = &t
+	}
+	if b.Reload.Watch == nil {
+		t := true
+		b.Reload.Watch = &t
+	}
+	if b.Reload.Interval == nil {
+		d := Duration(time.Second)
+		b.Reload.Interval = &d
+	}
+}
+
+// LoadFile reads a bindings file; an empty name gives the defaults.
+func LoadFile(file string) (*Bindings, yamlx.List) {
+	if file == "" {
+		return Default(), nil
+	}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, yamlx.List{{File: file, Msg: err.Error()}}
+	}
+	b, errs := Parse(src)
+	errs.SetFile(file)
+	if errs.Err() != nil {
+		return nil, errs
+	}
+	b.File = file
+	return b, errs
+}
+
+// Parse parses bindings from YAML.
+func Parse(src []byte) (*Bindings, yamlx.List) {
+	var errs yamlx.List
+	var top yaml.Node
+	if err := yaml.Unmarshal(src, &top); err != nil {
+		errs.Errorf(nil, "", "%s", strings.TrimPrefix(err.Error(), "yaml: "))
+		return nil, errs
+	}
+	b := &Bindings{}
+	root := yamlx.Deref(&top)
+	if root != nil && !(root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
+		if root.Kind != yaml.MappingNode {
+			errs.Errorf(root, "", "the bindings file must be a mapping, got %s", yamlx.KindName(root))
+			return nil, errs
+		}
+		if e := yamlx.Decode(root, b, ""); len(e) > 0 {
+			return nil, e
+		}
+	}
+	for name, v := range b.Variables {
+		if v.Kind != yaml.ScalarNode {
+			errs.Errorf(&v, "variables."+name, "a variable value must be a string, number or boolean")
+		}
+	}
+	if m := b.Routing.MethodNotAllowed; m != 0 && m != 404 && m != 405 {
+		errs.Errorf(yamlx.Get(yamlx.Get(root, "routing"), "method_not_allowed"), "routing.method_not_allowed", "must be 404 or 405, not %d", m)
+	}
+	switch b.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		errs.Errorf(yamlx.Get(yamlx.Get(root, "log"), "level"), "log.level", "must be debug, info, warn or error, not %q", b.Log.Level)
+	}
+	if b.Limits.MaxRequestBody < 0 {
+		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_request_body"), "limits.max_request_body", "must be positive")
+	}
+	b.applyDefaults()
+	return b, errs
+}
+
+// VariableValues returns the variable values as strings.
+func (b *Bindings) VariableValues() map[string]string {
+	out := make(map[string]string, len(b.Variables))
+	for k, v := range b.Variables {
+		out[k] = v.Value
+	}
+	return out
+}
+
+// Duration is a time.Duration written as "300s", "1m30s" or a number of seconds.
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: a duration must be a scalar such as 30s", n.Line)
+	}
+	if secs, err := strconv.ParseFloat(n.Value, 64); err == nil {
+		if secs < 0 {
+			return fmt.Errorf("line %d: a duration cannot be negative", n.Line)
+		}
+		*d = Duration(secs * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return fmt.Errorf("line %d: %q is not a duration (write for example 30s, 5m or 0.5)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the value as a time.Duration.
+func (d *Duration) D() time.Duration {
+	if d == nil {
+		return 0
+	}
+	return time.Duration(*d)
+}
+
+// Size is a byte count written as 1048576, "512KB", "2.5MB" or "1GB"
+// (binary multiples).
+type Size int64
+
+func (s *Size) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseSize(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	*s = Size(v)
+	return nil
+}
+
+// ParseSize parses a byte count such as "2.5MB".
+func ParseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := 1.0
+	for _, u := range []struct {
+		suffix string
+		m      float64
+	}{{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.m
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("%q is not a size (write for example 1048576, 512KB or 2.5MB)", s)
+	}
+	return int64(f * mult), nil
+}

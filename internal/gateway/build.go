@@ -1,0 +1,181 @@
+// Package gateway builds an immutable Snapshot from a loaded spec and the
+// bindings (router plus one compiled handler per operation), and serves HTTP
+// requests from whichever snapshot is current. Everything costly happens in
+// Build; a request only looks things up.
+package gateway
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/integration/registry"
+	"github.com/apigw/apigw/internal/params"
+	"github.com/apigw/apigw/internal/router"
+	"github.com/apigw/apigw/internal/spec"
+	"github.com/apigw/apigw/internal/yamlx"
+)
+
+// Snapshot is one compiled spec + bindings. It never changes after Build.
+type Snapshot struct {
+	Doc      *spec.Document
+	Bindings *config.Bindings
+	BuiltAt  time.Time
+
+	router           *router.Router[*Route]
+	methodNotAllowed int
+	maxBody          int64
+	execTimeout      time.Duration
+}
+
+// Route is one path item: its operations by method.
+type Route struct {
+	Template *router.Template
+	ops      map[string]*Operation
+	any      *Operation
+	allow    string // the Allow header for 405 answers
+}
+
+// Operation is one compiled operation.
+type Operation struct {
+	Method      string // or spec.AnyMethod
+	Route       string
+	OperationID string
+	Type        string
+	Handler     integration.Handler
+	Declared    *params.Declared
+}
+
+// Build compiles a snapshot. It returns every problem found (warnings
+// included); the snapshot is nil when the list holds an error.
+func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Snapshot, yamlx.List) {
+	var errs yamlx.List
+	s := &Snapshot{
+		Doc:              doc,
+		Bindings:         b,
+		BuiltAt:          time.Now(),
+		router:           router.New[*Route](doc.Gateway.IgnoreTrailingSlashes),
+		methodNotAllowed: b.Routing.MethodNotAllowed,
+		maxBody:          int64(b.Limits.MaxRequestBody),
+		execTimeout:      b.Limits.ExecutionTimeout.D(),
+	}
+	for _, pi := range doc.Paths {
+		rt := &Route{ops: map[string]*Operation{}}
+		tmpl, err := s.router.Add(pi.Template, rt)
+		if err != nil {
+			errs.Errorf(pi.Node, pi.Path, "%v", err)
+			continue
+		}
+		rt.Template = tmpl
+		var allow []string
+		for _, op := range pi.Operations {
+			if c := buildOperation(doc, b, deps, tmpl, op, &errs); c != nil {
+				rt.ops[op.Method] = c
+				allow = append(allow, op.Method)
+			}
+		}
+		if pi.AnyMethod != nil {
+			rt.any = buildOperation(doc, b, deps, tmpl, pi.AnyMethod, &errs)
+		}
+		sort.Strings(allow)
+		rt.allow = strings.Join(allow, ", ")
+	}
+	for _, sh := range s.router.Shadowed() {
+		for _, pi := range doc.Paths {
+			if pi.Template == sh.Template {
+				errs.Warnf(pi.Node, pi.Path, "never matches: %q matches the same paths and wins (the longer template wins a tie)", sh.By)
+			}
+		}
+	}
+	errs.SetFile(doc.File)
+	errs.Sort()
+	if errs.Err() != nil {
+		return nil, errs
+	}
+	return s, errs
+}
+
+func buildOperation(doc *spec.Document, b *config.Bindings, deps *integration.Deps, tmpl *router.Template, op *spec.Operation, errs *yamlx.List) *Operation {
+	inTemplate := map[string]bool{}
+	for _, n := range tmpl.Params() {
+		inTemplate[n] = true
+	}
+	for _, p := range op.Parameters {
+		if p.In == "path" && !inTemplate[p.Name] {
+			errs.Errorf(p.Node, op.Path, "path parameter %q does not appear in the template %s", p.Name, op.Template)
+		}
+	}
+	if op.Integration == nil {
+		return nil // the spec loader reported why
+	}
+	declared := params.NewDeclared(op.Parameters, tmpl)
+	in := op.Integration
+	factory, planned := registry.Lookup(in.Type)
+	typeNode := yamlx.Get(in.Node, "type")
+	switch {
+	case factory == nil && planned:
+		errs.Errorf(typeNode, yamlx.Join(in.Path, "type"), "integration type %q is not supported by this apigw build yet (supported: %s)", in.Type, strings.Join(registry.Types(), ", "))
+		return nil
+	case factory == nil:
+		errs.Errorf(typeNode, yamlx.Join(in.Path, "type"), "unknown integration type %q (supported: %s)", in.Type, strings.Join(registry.Types(), ", "))
+		return nil
+	}
+	h, e := factory(&integration.Build{Doc: doc, Op: op, Declared: declared, Bindings: b, Deps: deps}, in.Node, in.Path)
+	errs.Add(e...)
+	if h == nil {
+		return nil
+	}
+	return &Operation{
+		Method:      op.Method,
+		Route:       op.Template,
+		OperationID: op.OperationID,
+		Type:        in.Type,
+		Handler:     h,
+		Declared:    declared,
+	}
+}
+
+// RouteInfo describes one route for `apigw routes`.
+type RouteInfo struct {
+	Class      string
+	Template   string
+	Method     string
+	Operation  string
+	Type       string
+	Shadowed   bool
+	ShadowedBy string
+}
+
+// Routes lists the compiled routes in match-priority order; within a route,
+// explicit methods come before any-method.
+func (s *Snapshot) Routes() []RouteInfo {
+	shadow := map[string]string{}
+	for _, sh := range s.router.Shadowed() {
+		shadow[sh.Template] = sh.By
+	}
+	var out []RouteInfo
+	for _, r := range s.router.Routes() {
+		rt := r.Value
+		methods := make([]string, 0, len(rt.ops))
+		for m := range rt.ops {
+			methods = append(methods, m)
+		}
+		sort.Strings(methods)
+		add := func(m string, op *Operation) {
+			out = append(out, RouteInfo{
+				Class: r.Template.Class.String(), Template: r.Template.Raw, Method: m,
+				Operation: op.OperationID, Type: op.Type,
+				Shadowed: shadow[r.Template.Raw] != "", ShadowedBy: shadow[r.Template.Raw],
+			})
+		}
+		for _, m := range methods {
+			add(m, rt.ops[m])
+		}
+		if rt.any != nil {
+			add("ANY", rt.any)
+		}
+	}
+	return out
+}

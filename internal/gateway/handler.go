@@ -1,0 +1,249 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/apigw/apigw/internal/httperr"
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/router"
+)
+
+// Handler serves requests from the current snapshot. Swap replaces the
+// snapshot atomically; a request keeps the snapshot it started with.
+type Handler struct {
+	snap    atomic.Pointer[Snapshot]
+	log     *slog.Logger
+	metrics *Metrics
+	access  atomic.Bool
+}
+
+// NewHandler returns a handler with no snapshot (it answers 503 until Swap).
+func NewHandler(log *slog.Logger, m *Metrics) *Handler {
+	h := &Handler{log: log, metrics: m}
+	h.access.Store(true)
+	return h
+}
+
+// Swap makes s the snapshot for new requests and returns the previous one.
+func (h *Handler) Swap(s *Snapshot) *Snapshot {
+	h.access.Store(*s.Bindings.Log.Access)
+	return h.snap.Swap(s)
+}
+
+// Snapshot returns the current snapshot (nil before the first Swap).
+func (h *Handler) Snapshot() *Snapshot { return h.snap.Load() }
+
+// exchange is the per-request bookkeeping of the access log.
+type exchange struct {
+	rec       recorder
+	route     string
+	opID      string
+	typ       string
+	err       error
+	requestID string
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	x := &exchange{rec: recorder{ResponseWriter: w}}
+	x.requestID = requestID(r.Header.Get("X-Request-Id"))
+	w.Header().Set("X-Request-Id", x.requestID)
+	defer h.finish(x, r, start)
+
+	s := h.snap.Load()
+	if s == nil {
+		h.fail(x, httperr.New(http.StatusServiceUnavailable, "the gateway has no specification loaded yet"))
+		return
+	}
+	clean, ok := cleanPath(r.URL.EscapedPath())
+	if !ok {
+		h.fail(x, httperr.New(http.StatusBadRequest, "the path contains an encoded dot segment (%2e)"))
+		return
+	}
+	var pbuf [8]router.Param
+	rt, _, ps, found := s.router.Match(clean, pbuf[:0])
+	if !found {
+		h.fail(x, httperr.New(http.StatusNotFound, "Not Found"))
+		return
+	}
+	x.route = rt.Template.Raw
+	op := rt.ops[r.Method]
+	if op == nil {
+		op = rt.any
+	}
+	if op == nil {
+		if s.methodNotAllowed == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rt.allow)
+			h.fail(x, httperr.New(http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not defined for %s", r.Method, rt.Template.Raw)))
+		} else {
+			h.fail(x, httperr.New(http.StatusNotFound, "Not Found"))
+		}
+		return
+	}
+	x.opID, x.typ = op.OperationID, op.Type
+
+	if r.ContentLength > s.maxBody {
+		h.fail(x, httperr.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", s.maxBody)))
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = http.MaxBytesReader(&x.rec, r.Body, s.maxBody)
+	}
+	if s.execTimeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), s.execTimeout)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	call := &integration.Call{
+		RequestID:   x.requestID,
+		Route:       x.route,
+		OperationID: op.OperationID,
+		Params:      op.Declared.Bind(r, ps),
+		ClientIP:    clientIP(r.RemoteAddr),
+		RemoteAddr:  r.RemoteAddr,
+		Start:       start,
+	}
+	if err := op.Handler.Serve(&x.rec, r, call); err != nil {
+		h.fail(x, err)
+	}
+}
+
+// fail renders a gateway-generated error unless the response has started.
+func (h *Handler) fail(x *exchange, err error) {
+	x.err = err
+	var he *httperr.Error
+	if !errors.As(err, &he) {
+		he = httperr.Wrap(http.StatusBadGateway, "integration failed", err)
+	}
+	if x.rec.status != 0 {
+		return // the response started; the access log records the cause
+	}
+	if he.Status == 499 {
+		x.rec.status = 499 // the client is gone: nothing to write
+		return
+	}
+	httperr.Write(&x.rec, he.Status, he.Message)
+}
+
+// finish writes the access log line and the metrics, and turns a panic into a
+// 500 (http.ErrAbortHandler is the proxy aborting a broken stream: it is
+// logged and passed on so that net/http cuts the connection).
+func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
+	p := recover()
+	if p != nil && p != http.ErrAbortHandler {
+		h.log.Error("panic serving request", "request_id", x.requestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		x.err = fmt.Errorf("panic: %v", p)
+		if x.rec.status == 0 {
+			httperr.Write(&x.rec, http.StatusInternalServerError, "internal gateway error")
+		}
+	}
+	if p == http.ErrAbortHandler && x.err == nil {
+		x.err = errors.New("response aborted: the upstream stream broke")
+	}
+	status := x.rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	elapsed := time.Since(start)
+	h.metrics.observe(x.route, r.Method, status, elapsed)
+	if h.access.Load() {
+		attrs := []slog.Attr{
+			slog.String("request_id", x.requestID),
+			slog.String("method", r.Method),
+			slog.String("host", r.Host),
+			slog.String("path", r.URL.Path),
+			slog.String("route", x.route),
+			slog.String("operation_id", x.opID),
+			slog.Int("status", status),
+			slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
+			slog.String("integration_type", x.typ),
+			slog.Int64("bytes", x.rec.bytes),
+			slog.String("client_ip", clientIP(r.RemoteAddr)),
+			slog.String("user_agent", r.UserAgent()),
+			slog.String("release", "stable"),
+		}
+		if x.err != nil {
+			attrs = append(attrs, slog.String("error", x.err.Error()))
+		}
+		h.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
+	}
+	if p == http.ErrAbortHandler {
+		panic(p)
+	}
+}
+
+func clientIP(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return remote
+	}
+	return host
+}
+
+// cleanPath removes "." and ".." segments the way RFC 3986 §5.2.4 resolves
+// them (as browsers and curl do before sending), so that no template can be
+// escaped with them. An encoded dot segment (%2e) is only ever an attack or a
+// mistake: it is refused (ok=false).
+func cleanPath(p string) (string, bool) {
+	if p == "" {
+		return "/", true
+	}
+	if !strings.Contains(p, ".") && !strings.Contains(p, "%2") {
+		return p, true // the common case: nothing to resolve
+	}
+	segs := strings.Split(p[1:], "/")
+	out := make([]string, 0, len(segs))
+	for i, s := range segs {
+		last := i == len(segs)-1
+		switch s {
+		case ".":
+			if last {
+				out = append(out, "")
+			}
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+			if last {
+				out = append(out, "")
+			}
+		default:
+			if l := strings.ToLower(s); strings.Contains(l, "%2e") {
+				d := strings.ReplaceAll(l, "%2e", ".")
+				if d == "." || d == ".." {
+					return "", false
+				}
+			}
+			out = append(out, s)
+		}
+	}
+	return "/" + strings.Join(out, "/"), true
+}
+
+// requestID keeps a well-formed incoming X-Request-Id (so a trace continues)
+// and generates a UUID otherwise.
+func requestID(in string) string {
+	if in != "" && len(in) <= 128 {
+		ok := true
+		for i := 0; i < len(in); i++ {
+			c := in[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return in
+		}
+	}
+	return newUUID()
+}

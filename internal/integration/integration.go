@@ -1,0 +1,51 @@
+// Package integration defines what every `x-yc-apigateway-integration` type
+// implements: a factory that decodes and checks its parameters once, at build
+// time, and a Handler that serves requests from the result.
+package integration
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/params"
+	"github.com/apigw/apigw/internal/spec"
+	"github.com/apigw/apigw/internal/yamlx"
+	"go.yaml.in/yaml/v3"
+)
+
+// Call is what the gateway knows about one request when it hands it over.
+type Call struct {
+	RequestID   string
+	Route       string // the matched path template
+	OperationID string
+	Params      *params.Request
+	ClientIP    string // the peer's address, without port
+	RemoteAddr  string // ip:port of the peer
+	Start       time.Time
+}
+
+// Handler serves the requests of one operation. It writes the response
+// itself, or returns an error (an *httperr.Error for a chosen status) before
+// writing anything; the gateway renders such errors uniformly.
+type Handler interface {
+	Serve(w http.ResponseWriter, r *http.Request, c *Call) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request, c *Call) error
+
+func (f HandlerFunc) Serve(w http.ResponseWriter, r *http.Request, c *Call) error { return f(w, r, c) }
+
+// Build is what a factory may use while it builds an operation's handler.
+type Build struct {
+	Doc      *spec.Document
+	Op       *spec.Operation
+	Declared *params.Declared
+	Bindings *config.Bindings
+	Deps     *Deps
+}
+
+// Factory decodes an integration node and returns its handler, or every
+// problem it found (positioned at the node). Warnings may accompany a handler.
+type Factory func(b *Build, n *yaml.Node, path string) (Handler, yamlx.List)

@@ -1,0 +1,49 @@
+// Package registry maps each `x-yc-apigateway-integration` type to its
+// factory. Adding a type is one folder and one line here.
+package registry
+
+import (
+	"sort"
+
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/integration/dummy"
+	"github.com/apigw/apigw/internal/integration/httpproxy"
+)
+
+var factories = map[string]integration.Factory{
+	"dummy": dummy.New,
+	"http":  httpproxy.New,
+}
+
+// planned are documented types that this build does not implement yet. A spec
+// using one is refused at build time, naming the type and its line, instead of
+// failing at request time.
+var planned = map[string]bool{
+	"cloud_functions":       true,
+	"serverless_containers": true,
+	"object_storage":        true,
+	"cloud_datasphere":      true,
+	"cloud_datastreams":     true,
+	"cloud_ymq":             true,
+	"cloud_ydb":             true,
+	"swagger":               true,
+}
+
+// Lookup returns the factory of a type. planned reports a documented type
+// that this build does not implement yet.
+func Lookup(typ string) (f integration.Factory, planned_ bool) {
+	if f, ok := factories[typ]; ok {
+		return f, false
+	}
+	return nil, planned[typ]
+}
+
+// Types lists the implemented types, sorted.
+func Types() []string {
+	out := make([]string, 0, len(factories))
+	for t := range factories {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}

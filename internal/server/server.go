@@ -1,0 +1,259 @@
+// Package server runs `apigw serve`: it loads and builds the first snapshot,
+// serves the API and admin listeners, swaps in a new snapshot on SIGHUP or when
+// the spec or bindings file changes, and drains in-flight requests on SIGTERM.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/gateway"
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/spec"
+	"github.com/apigw/apigw/internal/yamlx"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Options are the command-line inputs of `apigw serve`. Non-empty flags
+// override the bindings file.
+type Options struct {
+	SpecFile   string
+	ConfigFile string
+	Listen     string
+	Admin      string
+	Vars       map[string]string
+	Version    string
+}
+
+// Server is one running gateway process.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	level    *slog.LevelVar
+	handler  *gateway.Handler
+	deps     *integration.Deps
+	reloads  *prometheus.CounterVec
+	registry *prometheus.Registry
+	draining atomic.Bool
+	hashes   [2][32]byte
+}
+
+// Load reads the bindings and the spec with the command-line overrides applied
+// and builds a snapshot. It is shared by serve, validate and routes.
+func Load(opts Options, deps *integration.Deps) (*gateway.Snapshot, yamlx.List) {
+	b, errs := config.LoadFile(opts.ConfigFile)
+	if errs.Err() != nil {
+		return nil, errs
+	}
+	if opts.Listen != "" {
+		b.Listen = opts.Listen
+	}
+	if opts.Admin != "" {
+		b.Admin = opts.Admin
+	}
+	vars := b.VariableValues()
+	maps.Copy(vars, opts.Vars)
+	doc, e := spec.LoadFile(opts.SpecFile, vars)
+	errs = append(errs, e...)
+	if doc == nil {
+		return nil, errs
+	}
+	snap, e := gateway.Build(doc, b, deps)
+	errs = append(errs, e...)
+	return snap, errs
+}
+
+// New prepares a server; Run starts it.
+func New(opts Options) *Server {
+	level := new(slog.LevelVar)
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "apigw_build_info", Help: "The running apigw version."}, []string{"version"})
+	build.WithLabelValues(opts.Version).Set(1)
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "apigw_reloads_total", Help: "Snapshot reloads, by result (ok or error).",
+	}, []string{"result"})
+	reg.MustRegister(build, reloads)
+	return &Server{
+		opts:     opts,
+		log:      log,
+		level:    level,
+		handler:  gateway.NewHandler(log, gateway.NewMetrics(reg)),
+		deps:     integration.NewDeps(),
+		reloads:  reloads,
+		registry: reg,
+	}
+}
+
+// Run serves until SIGTERM or SIGINT (or ctx ends), then drains. It returns
+// an error when the first snapshot cannot be built or a listener fails.
+func (s *Server) Run(ctx context.Context) error {
+	s.hashes = s.fileHashes()
+	snap, errs := Load(s.opts, s.deps)
+	if snap == nil {
+		return errs.Errors()
+	}
+	s.logWarnings(errs)
+	s.applyLogLevel(snap.Bindings)
+	s.handler.Swap(snap)
+	b := snap.Bindings
+
+	apiLn, err := net.Listen("tcp", b.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", b.Listen, err)
+	}
+	adminLn, err := net.Listen("tcp", b.Admin)
+	if err != nil {
+		apiLn.Close()
+		return fmt.Errorf("admin listen %s: %w", b.Admin, err)
+	}
+	api := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	admin := &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- api.Serve(apiLn) }()
+	go func() { serveErr <- admin.Serve(adminLn) }()
+	s.log.Info("listening", "addr", apiLn.Addr().String(), "admin", adminLn.Addr().String(),
+		"spec", s.opts.SpecFile, "config", s.opts.ConfigFile, "routes", len(snap.Routes()))
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	var tick <-chan time.Time
+	if *b.Reload.Watch {
+		t := time.NewTicker(b.Reload.Interval.D())
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				s.reload("SIGHUP")
+				continue
+			}
+			return s.shutdown(api, admin, sig.String())
+		case <-tick:
+			if h := s.fileHashes(); h != s.hashes {
+				s.hashes = h
+				s.reload("file changed")
+			}
+		case err := <-serveErr:
+			if errors.Is(err, http.ErrServerClosed) {
+				continue
+			}
+			return err
+		case <-ctx.Done():
+			return s.shutdown(api, admin, "context done")
+		}
+	}
+}
+
+// reload builds a new snapshot and swaps it in; in-flight requests finish on
+// the old one. A spec that fails to build is logged with every error and the
+// old snapshot keeps serving.
+func (s *Server) reload(reason string) {
+	start := time.Now()
+	snap, errs := Load(s.opts, s.deps)
+	if snap == nil {
+		s.reloads.WithLabelValues("error").Inc()
+		msgs := make([]string, 0, len(errs))
+		for _, e := range errs.Errors() {
+			msgs = append(msgs, e.Error())
+		}
+		s.log.Error("reload failed; the previous snapshot keeps serving", "reason", reason, "errors", msgs)
+		return
+	}
+	s.logWarnings(errs)
+	old := s.handler.Swap(snap)
+	if old != nil && (old.Bindings.Listen != snap.Bindings.Listen || old.Bindings.Admin != snap.Bindings.Admin) {
+		s.log.Warn("listen addresses changed in the bindings; they take effect on restart")
+	}
+	s.applyLogLevel(snap.Bindings)
+	s.reloads.WithLabelValues("ok").Inc()
+	s.log.Info("reloaded", "reason", reason, "routes", len(snap.Routes()), "build_ms", time.Since(start).Milliseconds())
+}
+
+func (s *Server) shutdown(api, admin *http.Server, why string) error {
+	s.draining.Store(true)
+	timeout := s.handler.Snapshot().Bindings.Limits.ShutdownTimeout.D()
+	s.log.Info("shutting down: draining in-flight requests", "signal", why, "timeout", timeout.String())
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := api.Shutdown(ctx)
+	if err != nil {
+		s.log.Warn("drain deadline passed; closing the remaining connections", "error", err.Error())
+		api.Close()
+	}
+	admin.Close()
+	s.deps.Close()
+	s.log.Info("stopped")
+	return nil
+}
+
+func (s *Server) adminMux() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case s.draining.Load():
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"status":"draining"}` + "\n"))
+		case s.handler.Snapshot() == nil:
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"status":"no snapshot"}` + "\n"))
+		default:
+			w.Write([]byte(`{"status":"ready"}` + "\n"))
+		}
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	return mux
+}
+
+func (s *Server) logWarnings(errs yamlx.List) {
+	for _, w := range errs.Warnings() {
+		s.log.Warn(w.Msg, "at", w.Error())
+	}
+}
+
+func (s *Server) applyLogLevel(b *config.Bindings) {
+	lv := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+	s.level.Set(lv[b.Log.Level])
+}
+
+func (s *Server) fileHashes() [2][32]byte {
+	var out [2][32]byte
+	for i, f := range []string{s.opts.SpecFile, s.opts.ConfigFile} {
+		if f == "" {
+			continue
+		}
+		if b, err := os.ReadFile(f); err == nil {
+			out[i] = sha256.Sum256(b)
+		}
+	}
+	return out
+}
