@@ -157,7 +157,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	}
 	b := &Bindings{}
 	root := yamlx.Deref(&top)
-	if root != nil && !(root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
+	if root != nil && root.Kind != 0 && !(root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
 		if root.Kind != yaml.MappingNode {
 			errs.Errorf(root, "", "the bindings file must be a mapping, got %s", yamlx.KindName(root))
 			return nil, errs

@@ -1,0 +1,454 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/spec"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// serve builds the spec with the bindings and serves it on a real socket.
+func serve(t *testing.T, src, bindings string) *httptest.Server {
+	t.Helper()
+	b, errs := config.Parse([]byte(bindings))
+	if errs.Err() != nil {
+		t.Fatalf("bindings: %v", errs)
+	}
+	doc, errs := spec.Load("api.yaml", []byte(src), b.VariableValues())
+	if doc == nil {
+		t.Fatalf("spec: %v", errs)
+	}
+	snap, errs := Build(doc, b, integration.NewDeps())
+	if snap == nil {
+		t.Fatalf("build: %v", errs)
+	}
+	h := NewHandler(slog.New(slog.NewTextHandler(io.Discard, nil)), NewMetrics(prometheus.NewRegistry()))
+	h.Swap(snap)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func do(t *testing.T, method, url string, header map[string]string, body io.Reader) response {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, res.Header, string(b)}
+}
+
+const dummySpec = `openapi: 3.0.0
+paths:
+  /hello:
+    get:
+      parameters:
+        - {name: user, in: query, schema: {type: string, default: world}}
+      x-yc-apigateway-integration:
+        type: dummy
+        http_code: 200
+        content: {'text/plain': "Hello, {user}!"}
+  /json-only:
+    get:
+      x-yc-apigateway-integration:
+        type: dummy
+        http_code: 200
+        content: {'application/json': '{"a":1}'}
+  /negotiate:
+    get:
+      x-yc-apigateway-integration:
+        type: dummy
+        http_code: 200
+        http_headers: {Content-Type: text/plain}
+        content: {'application/json': '{"j":1}', '*': 'T'}
+  /variants:
+    get:
+      x-yc-apigateway-integration:
+        type: dummy
+        http_code: 203
+        content: {'application/json': '{"j":1}', 'text/html': '<b>h</b>', '*': 'star'}
+  /cookies/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+      x-yc-apigateway-integration:
+        type: dummy
+        http_code: 302
+        http_headers:
+          Location: /new/{id}
+          Set-Cookie: ["a={id}", "b=2"]
+          X-Undeclared: "{Host}"
+        content: {'*': moved}
+  /inject:
+    get:
+      parameters: [{name: v, in: query, schema: {type: string}}]
+      x-yc-apigateway-integration:
+        type: dummy
+        http_code: 200
+        http_headers: {X-V: "{v}"}
+        content: {'*': ok}
+  /methods:
+    get:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': g}}
+    x-yc-apigateway-any-method:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': any}}
+  /only-get:
+    get:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': g}}
+    put:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': p}}
+  /a/{p1}/b:
+    get:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': p1b}}
+  /a/{p2}/{p3}:
+    get:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': p2p3}}
+  /static/{file+}:
+    get:
+      parameters: [{name: file, in: path, required: true, schema: {type: string}}]
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': 'file={file}'}}
+`
+
+func TestDummy(t *testing.T) {
+	srv := serve(t, dummySpec, "")
+	tests := []struct {
+		desc       string
+		method     string
+		path       string
+		header     map[string]string
+		status     int
+		body       string
+		headerWant map[string]string
+	}{
+		{"default parameter", "GET", "/hello", nil, 200, "Hello, world!", map[string]string{"Content-Type": "text/plain"}},
+		{"query parameter", "GET", "/hello?user=API", nil, 200, "Hello, API!", nil},
+		{"no acceptable variant: 415", "GET", "/json-only", map[string]string{"Accept": "application/xml"}, 415, "", map[string]string{"Content-Type": "application/json"}},
+		{"fallback '*' with explicit Content-Type", "GET", "/negotiate", map[string]string{"Accept": "text/csv"}, 200, "T", map[string]string{"Content-Type": "text/plain"}},
+		{"explicit Content-Type wins over the key", "GET", "/negotiate", map[string]string{"Accept": "application/json"}, 200, `{"j":1}`, map[string]string{"Content-Type": "text/plain"}},
+		{"quality values", "GET", "/variants", map[string]string{"Accept": "application/json;q=0.5, text/html"}, 203, "<b>h</b>", map[string]string{"Content-Type": "text/html"}},
+		{"wildcard type range", "GET", "/variants", map[string]string{"Accept": "text/*"}, 203, "<b>h</b>", nil},
+		{"no Accept: '*' variant", "GET", "/variants", nil, 203, "star", map[string]string{"Content-Type": "text/plain; charset=utf-8"}},
+		{"explicit method wins", "GET", "/methods", nil, 200, "g", nil},
+		{"any-method takes the rest", "DELETE", "/methods", nil, 200, "any", nil},
+		{"fixed segment beats param (3rd)", "GET", "/a/x/b", nil, 200, "p1b", nil},
+		{"param route", "GET", "/a/x/c", nil, 200, "p2p3", nil},
+		{"greedy param", "GET", "/static/js/app.js", nil, 200, "file=js/app.js", nil},
+		{"trailing slash ignored", "GET", "/hello/", nil, 200, "Hello, world!", nil},
+		{"dot segments resolved", "GET", "/static/x/../y", nil, 200, "file=y", nil},
+		{"CR/LF never reaches a header", "GET", "/inject?v=a%0d%0aX-Evil:%201", nil, 400, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			res := do(t, tt.method, srv.URL+tt.path, tt.header, nil)
+			if res.status != tt.status {
+				t.Fatalf("status = %d, want %d (body %s)", res.status, tt.status, res.body)
+			}
+			if tt.body != "" && res.body != tt.body {
+				t.Errorf("body = %q, want %q", res.body, tt.body)
+			}
+			for k, v := range tt.headerWant {
+				if got := res.header.Get(k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+			if res.header.Get("X-Request-Id") == "" {
+				t.Error("no X-Request-Id on the response")
+			}
+			if res.header.Get("X-Evil") != "" {
+				t.Error("header injected")
+			}
+		})
+	}
+}
+
+func TestDummyHeaders(t *testing.T) {
+	srv := serve(t, dummySpec, "")
+	req, _ := http.NewRequest("GET", srv.URL+"/cookies/42", nil)
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 302 || res.Header.Get("Location") != "/new/42" {
+		t.Fatalf("status %d, Location %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if got := res.Header.Values("Set-Cookie"); len(got) != 2 || got[0] != "a=42" || got[1] != "b=2" {
+		t.Errorf("Set-Cookie = %q, want two lines a=42 and b=2", got)
+	}
+	if got := res.Header.Get("X-Undeclared"); got != "{Host}" {
+		t.Errorf("undeclared placeholder = %q, want it literal", got)
+	}
+}
+
+func TestGatewayErrors(t *testing.T) {
+	srv := serve(t, dummySpec, "")
+	res := do(t, "GET", srv.URL+"/nope", nil, nil)
+	if res.status != 404 || res.header.Get("Content-Type") != "application/json" || !strings.Contains(res.body, `"message":"Not Found"`) {
+		t.Errorf("404: %d %s %s", res.status, res.header.Get("Content-Type"), res.body)
+	}
+	res = do(t, "POST", srv.URL+"/only-get", nil, nil)
+	if res.status != 405 || res.header.Get("Allow") != "GET, PUT" {
+		t.Errorf("405: %d Allow=%q", res.status, res.header.Get("Allow"))
+	}
+	res = do(t, "GET", srv.URL+"/static/%2e%2e/etc", nil, nil)
+	if res.status != 400 {
+		t.Errorf("encoded dot segment: %d, want 400", res.status)
+	}
+	res = do(t, "GET", srv.URL+"/hello", map[string]string{"X-Request-Id": "trace-123"}, nil)
+	if res.header.Get("X-Request-Id") != "trace-123" {
+		t.Errorf("incoming X-Request-Id not kept: %q", res.header.Get("X-Request-Id"))
+	}
+
+	srv404 := serve(t, dummySpec, "routing: {method_not_allowed: 404}\n")
+	if res := do(t, "POST", srv404.URL+"/only-get", nil, nil); res.status != 404 {
+		t.Errorf("method_not_allowed: 404 gives %d", res.status)
+	}
+	strict := serve(t, "openapi: 3.0.0\nx-yc-apigateway: {ignoreTrailingSlashes: false}\npaths:\n  /pets:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': p}}\n", "")
+	if res := do(t, "GET", strict.URL+"/pets/", nil, nil); res.status != 404 {
+		t.Errorf("ignoreTrailingSlashes false: /pets/ gives %d, want 404", res.status)
+	}
+	if res := do(t, "GET", strict.URL+"/pets", nil, nil); res.status != 200 {
+		t.Errorf("ignoreTrailingSlashes false: /pets gives %d", res.status)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	srv := serve(t, dummySpec, "limits: {max_request_body: 1KB}\n")
+	res := do(t, "PUT", srv.URL+"/methods", nil, bytes.NewReader(make([]byte, 2048)))
+	if res.status != 413 || !strings.Contains(res.body, "larger than 1024 bytes") {
+		t.Errorf("413 by Content-Length: %d %s", res.status, res.body)
+	}
+}
+
+// upstream records what the http integration sent.
+type upstream struct {
+	mu   sync.Mutex
+	last *http.Request
+	body []byte
+	srv  *httptest.Server
+}
+
+func newUpstream(t *testing.T, h http.HandlerFunc) *upstream {
+	u := &upstream{}
+	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		u.mu.Lock()
+		u.last, u.body = r, b
+		u.mu.Unlock()
+		if h != nil {
+			h(w, r)
+			return
+		}
+		w.Header().Set("X-Upstream", "yes")
+		w.Header().Set("Connection", "X-Hop")
+		w.Header().Set("X-Hop", "must-not-pass")
+		io.WriteString(w, "from upstream")
+	}))
+	t.Cleanup(u.srv.Close)
+	return u
+}
+
+func (u *upstream) request() (*http.Request, string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.last, string(u.body)
+}
+
+func TestHTTPIntegration(t *testing.T) {
+	up := newUpstream(t, nil)
+	host := strings.TrimPrefix(up.srv.URL, "http://")
+	src := `openapi: 3.0.0
+paths:
+  /plain/{path+}:
+    get:
+      parameters: [{name: path, in: path, required: true, schema: {type: string}}]
+      x-yc-apigateway-integration: {type: http, url: "` + up.srv.URL + `/{path}"}
+    put:
+      parameters: [{name: path, in: path, required: true, schema: {type: string}}]
+      x-yc-apigateway-integration: {type: http, url: "` + up.srv.URL + `/{path}"}
+    post:
+      parameters: [{name: path, in: path, required: true, schema: {type: string}}]
+      x-yc-apigateway-integration: {type: http, method: post, url: "` + up.srv.URL + `/{path}"}
+    delete:
+      parameters: [{name: path, in: path, required: true, schema: {type: string}}]
+      x-yc-apigateway-integration: {type: http, method: POST, url: "` + up.srv.URL + `/{path}"}
+  /all:
+    get:
+      x-yc-apigateway-integration:
+        type: http
+        url: "` + up.srv.URL + `/all?fixed=1"
+        headers: {'*': '*', X-Drop: "", Bar-Header: [one, two]}
+        query: {'*': '*', drop: "", tags: [a, b]}
+        omitEmptyHeaders: true
+        omitEmptyQueryParameters: true
+  /items/{id}:
+    get:
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: string}}
+        - {name: q, in: query, schema: {type: string}}
+      x-yc-apigateway-integration:
+        type: http
+        url: "` + up.srv.URL + `/v1/{id}/x?q={q}"
+        headers: {X-Id: '{id}', Host: pinned.example, X-Empty: ""}
+        query: {tags: [a, b]}
+`
+	srv := serve(t, src, "gateway_id: gw-test\n")
+
+	t.Run("nothing forwarded but User-Agent (conformance 16)", func(t *testing.T) {
+		res := do(t, "GET", srv.URL+"/plain/a/b?q=1", map[string]string{"X-Foo": "1", "User-Agent": "ua", "X-Forwarded-For": "10.0.0.1"}, nil)
+		if res.status != 200 || res.body != "from upstream" || res.header.Get("X-Upstream") != "yes" {
+			t.Fatalf("response %d %q", res.status, res.body)
+		}
+		if res.header.Get("X-Hop") != "" {
+			t.Error("a hop-by-hop response header passed through")
+		}
+		r, _ := up.request()
+		if r.URL.Path != "/a/b" || r.URL.RawQuery != "" {
+			t.Errorf("upstream URL = %s", r.URL)
+		}
+		if r.Header.Get("X-Foo") != "" || r.Header.Get("User-Agent") != "ua" {
+			t.Errorf("X-Foo = %q, User-Agent = %q", r.Header.Get("X-Foo"), r.Header.Get("User-Agent"))
+		}
+		if r.Host != host {
+			t.Errorf("Host = %q, want derived from url %q", r.Host, host)
+		}
+		if got := r.Header.Get("X-Forwarded-For"); got != "10.0.0.1, 127.0.0.1" {
+			t.Errorf("X-Forwarded-For = %q", got)
+		}
+		if r.Header.Get("X-Request-Id") != res.header.Get("X-Request-Id") || r.Header.Get("X-Serverless-Gateway-Id") != "gw-test" ||
+			r.Header.Get("X-Forwarded-Proto") != "http" || !strings.HasPrefix(r.Header.Get("X-Real-Remote-Address"), "127.0.0.1:") {
+			t.Errorf("gateway headers: %v", r.Header)
+		}
+	})
+	t.Run("method kept or overridden (conformance 20)", func(t *testing.T) {
+		do(t, "PUT", srv.URL+"/plain/m", nil, strings.NewReader("payload"))
+		r, body := up.request()
+		if r.Method != "PUT" || body != "payload" {
+			t.Errorf("PUT arrived as %s with %q", r.Method, body)
+		}
+		do(t, "DELETE", srv.URL+"/plain/m", nil, nil)
+		if r, _ := up.request(); r.Method != "POST" {
+			t.Errorf("method: POST override arrived as %s", r.Method)
+		}
+		do(t, "POST", srv.URL+"/plain/m", nil, nil)
+		if r, _ := up.request(); r.Method != "POST" {
+			t.Errorf("lower-case method: arrived as %s", r.Method)
+		}
+	})
+	t.Run("wildcards, omitted entries, arrays (conformance 17, 18)", func(t *testing.T) {
+		do(t, "GET", srv.URL+"/all?keep=1&drop=2&x=%26y", map[string]string{"X-Keep": "k", "X-Drop": "d", "Host": "client.example", "Connection": "X-Conn", "X-Conn": "c"}, nil)
+		r, _ := up.request()
+		if r.Header.Get("X-Keep") != "k" || r.Header.Get("X-Drop") != "" || r.Header.Get("Bar-Header") != "one,two" {
+			t.Errorf("headers: %v", r.Header)
+		}
+		if r.Header.Get("X-Conn") != "" {
+			t.Error("a header named by Connection was forwarded")
+		}
+		if r.Host != "client.example" {
+			t.Errorf("Host = %q, want the client's with '*'", r.Host)
+		}
+		if got := r.URL.RawQuery; got != "fixed=1&tags=a%2Cb&keep=1&x=%26y" {
+			t.Errorf("query = %q", got)
+		}
+	})
+	t.Run("substitution, pinned Host (conformance 19)", func(t *testing.T) {
+		do(t, "GET", srv.URL+"/items/7?q=a%26b", nil, nil)
+		r, _ := up.request()
+		if r.Header.Get("X-Id") != "7" || r.Host != "pinned.example" {
+			t.Errorf("X-Id = %q, Host = %q", r.Header.Get("X-Id"), r.Host)
+		}
+		if _, ok := r.Header["X-Empty"]; !ok {
+			t.Error("an empty header without omitEmptyHeaders must still be sent")
+		}
+		if r.URL.Path != "/v1/7/x" || r.URL.RawQuery != "q=a%26b&tags=a%2Cb" {
+			t.Errorf("URL = %s", r.URL)
+		}
+	})
+	t.Run("values cannot escape the URL template", func(t *testing.T) {
+		do(t, "GET", srv.URL+"/items/a%2F..%2Fadmin%3Fx", nil, nil)
+		r, _ := up.request()
+		if r.URL.EscapedPath() != "/v1/a%2F..%2Fadmin%3Fx/x" {
+			t.Errorf("escaped path = %s", r.URL.EscapedPath())
+		}
+		if res := do(t, "GET", srv.URL+"/items/%2e%2e", nil, nil); res.status != 400 {
+			t.Errorf("encoded dot segment: %d", res.status)
+		}
+	})
+}
+
+func TestHTTPFailures(t *testing.T) {
+	slow := newUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(3 * time.Second):
+		case <-r.Context().Done():
+		}
+	})
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	src := `openapi: 3.0.0
+paths:
+  /dead:
+    get:
+      x-yc-apigateway-integration: {type: http, url: "` + deadURL + `/"}
+  /slow:
+    get:
+      x-yc-apigateway-integration: {type: http, url: "` + slow.srv.URL + `/", timeouts: {read: 0.2}}
+  /slow-exec:
+    get:
+      x-yc-apigateway-integration: {type: http, url: "` + slow.srv.URL + `/"}
+  /upload:
+    post:
+      x-yc-apigateway-integration: {type: http, url: "` + slow.srv.URL + `/"}
+`
+	srv := serve(t, src, "limits: {execution_timeout: 0.3s, max_request_body: 1KB}\n")
+	for _, tt := range []struct {
+		path   string
+		status int
+		msg    string
+	}{
+		{"/dead", 502, "upstream is unreachable"},
+		{"/slow", 504, "timeouts.read"},
+		{"/slow-exec", 504, "execution timeout"},
+	} {
+		res := do(t, "GET", srv.URL+tt.path, nil, nil)
+		if res.status != tt.status || !strings.Contains(res.body, tt.msg) || res.header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: %d %s", tt.path, res.status, res.body)
+		}
+	}
+	// A chunked body (no Content-Length) over the limit is cut while streaming.
+	pr, pw := io.Pipe()
+	go func() { pw.Write(make([]byte, 4096)); pw.Close() }()
+	res := do(t, "POST", srv.URL+"/upload", nil, pr)
+	if res.status != 413 {
+		t.Errorf("chunked upload over the limit: %d %s", res.status, res.body)
+	}
+}
