@@ -133,7 +133,10 @@ func suggest(key string, fields map[string]reflect.Type) string {
 	return " (allowed: " + strings.Join(names, ", ") + ")"
 }
 
-var lineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+var (
+	lineRE   = regexp.MustCompile(`^line (\d+): (.*)$`)
+	quotedRE = regexp.MustCompile("`([^`]*)`")
+)
 
 // typeErrors turns yaml.v3's "line N: cannot unmarshal ..." strings into
 // positioned errors, finding the column from the node at that line.
@@ -150,7 +153,11 @@ func typeErrors(n *yaml.Node, path string, err error) List {
 			continue
 		}
 		line, _ := strconv.Atoi(m[1])
-		at, atPath := findLine(n, line, path)
+		hint := ""
+		if q := quotedRE.FindStringSubmatch(m[2]); q != nil {
+			hint = strings.TrimSuffix(q[1], "...")
+		}
+		at, atPath := findLine(n, line, hint, path)
 		if at == nil {
 			at, atPath = n, path
 		}
@@ -159,8 +166,9 @@ func typeErrors(n *yaml.Node, path string, err error) List {
 	return out
 }
 
-// findLine returns the first value node on the given line and its path.
-func findLine(n *yaml.Node, line int, path string) (*yaml.Node, string) {
+// findLine returns the first scalar value node on the given line whose text
+// starts with hint, and its path.
+func findLine(n *yaml.Node, line int, hint, path string) (*yaml.Node, string) {
 	n = Deref(n)
 	if n == nil {
 		return nil, ""
@@ -169,25 +177,25 @@ func findLine(n *yaml.Node, line int, path string) (*yaml.Node, string) {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			if v.Line == line && v.Kind == yaml.ScalarNode {
+			if v.Line == line && v.Kind == yaml.ScalarNode && strings.HasPrefix(v.Value, hint) {
 				return v, Join(path, k.Value)
 			}
-			if r, p := findLine(v, line, Join(path, k.Value)); r != nil {
+			if r, p := findLine(v, line, hint, Join(path, k.Value)); r != nil {
 				return r, p
 			}
 		}
 	case yaml.SequenceNode:
 		for i, v := range n.Content {
 			p := path + "[" + strconv.Itoa(i) + "]"
-			if v.Line == line && v.Kind == yaml.ScalarNode {
+			if v.Line == line && v.Kind == yaml.ScalarNode && strings.HasPrefix(v.Value, hint) {
 				return v, p
 			}
-			if r, rp := findLine(v, line, p); r != nil {
+			if r, rp := findLine(v, line, hint, p); r != nil {
 				return r, rp
 			}
 		}
 	case yaml.ScalarNode:
-		if n.Line == line {
+		if n.Line == line && strings.HasPrefix(n.Value, hint) {
 			return n, path
 		}
 	}

@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/spec"
+)
+
+func TestBuildErrors(t *testing.T) {
+	op := func(integ string) string {
+		return "openapi: 3.0.0\npaths:\n  /a/{id}:\n    get:\n      parameters: [{name: id, in: path, required: true}]\n      x-yc-apigateway-integration: " + integ + "\n"
+	}
+	tests := []struct {
+		desc string
+		src  string
+		want []string
+	}{
+		{"dummy without http_code", op("{type: dummy, content: {'*': x}}"), []string{"api.yaml:6:36: paths./a/{id}.get.x-yc-apigateway-integration: dummy integration needs http_code"}},
+		{"dummy http_code out of range", op("{type: dummy, http_code: 99, content: {'*': x}}"), []string{"6:61: paths./a/{id}.get.x-yc-apigateway-integration.http_code: http_code must be between 100 and 599"}},
+		{"dummy http_code of the wrong type", op("{type: dummy, http_code: two hundred, content: {'*': x}}"), []string{"6:61: paths./a/{id}.get.x-yc-apigateway-integration.http_code: cannot unmarshal !!str `two hun...` into int"}},
+		{"unknown key in an integration", op("{type: dummy, http_code: 200, contnet: {'*': x}}"), []string{"6:66: paths./a/{id}.get.x-yc-apigateway-integration: unknown key \"contnet\" (allowed: content, httpCode, http_code, http_headers, service_account_id, type)"}},
+		{"dummy content not a media type", op("{type: dummy, http_code: 200, content: {'json': x}}"), []string{"6:76: paths./a/{id}.get.x-yc-apigateway-integration.content: \"json\" is neither a media type"}},
+		{"http without url", op("{type: http}"), []string{"6:36: paths./a/{id}.get.x-yc-apigateway-integration: http integration needs url"}},
+		{"http url without scheme", op("{type: http, url: 'backend/x'}"), []string{"6:54: paths./a/{id}.get.x-yc-apigateway-integration.url: url \"backend/x\" needs a scheme"}},
+		{"http bad timeouts", op("{type: http, url: 'http://b/', timeouts: {read: -1}}"), []string{"timeouts.read: must be a positive number of seconds"}},
+		{"http bad wildcard", op("{type: http, url: 'http://b/', headers: {'*': yes}}"), []string{"headers.*: the wildcard entry must be '*': '*'"}},
+		{"planned type refused with its line", op("{type: cloud_functions, function_id: f}"), []string{"6:43: paths./a/{id}.get.x-yc-apigateway-integration.type: integration type \"cloud_functions\" is not supported by this apigw build yet (supported: dummy, http)"}},
+		{"unknown type", op("{type: lambda}"), []string{"6:43: paths./a/{id}.get.x-yc-apigateway-integration.type: unknown integration type \"lambda\""}},
+		{"bad template", "openapi: 3.0.0\npaths:\n  /a/{id:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n", []string{"3:3: paths./a/{id: segment \"{id\" has \"{\" without \"}\""}},
+		{"path parameter not in the template", "openapi: 3.0.0\npaths:\n  /a:\n    get:\n      parameters: [{name: id, in: path, required: true}]\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n", []string{"5:20: paths./a.get: path parameter \"id\" does not appear in the template /a"}},
+		{"duplicate template", "openapi: 3.0.0\npaths:\n  /a:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n  /a/:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n", []string{"6:3: paths./a/: template \"/a/\" matches exactly the same paths as \"/a\""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			doc, errs := spec.Load("api.yaml", []byte(tt.src), nil)
+			if doc == nil {
+				t.Fatalf("spec: %v", errs)
+			}
+			snap, errs := Build(doc, config.Default(), integration.NewDeps())
+			if snap != nil {
+				t.Fatalf("Build succeeded, want %q", tt.want)
+			}
+			got := errs.Errors()
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d errors, want %d:\n%v", len(got), len(tt.want), got)
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(got[i].Error(), w) {
+					t.Errorf("error %d = %q\nwant it to contain %q", i, got[i].Error(), w)
+				}
+			}
+		})
+	}
+}
+
+func TestBuildReportsEveryError(t *testing.T) {
+	src := "openapi: 3.0.0\npaths:\n  /a:\n    get:\n      x-yc-apigateway-integration: {type: dummy}\n  /b:\n    get:\n      x-yc-apigateway-integration: {type: http}\n"
+	doc, _ := spec.Load("api.yaml", []byte(src), nil)
+	_, errs := Build(doc, config.Default(), integration.NewDeps())
+	if len(errs.Errors()) != 3 {
+		t.Fatalf("want 3 errors (http_code, content, url), got %v", errs)
+	}
+}
