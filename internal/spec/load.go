@@ -36,6 +36,17 @@ func Load(file string, src []byte, values map[string]string) (*Document, yamlx.L
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// parserProblems are yaml.v3's parser messages (as opposed to its scanner's).
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+	"found undefined tag handle":             true,
+}
+
 func load(src []byte, values map[string]string) (*Document, yamlx.List) {
 	var errs yamlx.List
 	if len(src) > MaxSize {
@@ -49,6 +60,12 @@ func load(src []byte, values map[string]string) (*Document, yamlx.List) {
 			e.Line, _ = strconv.Atoi(m[1])
 			e.Col = 1
 			e.Msg = "YAML syntax: " + m[2]
+			if parserProblems[m[2]] {
+				// yaml.v3 reports parser (not scanner) problems with a 0-based
+				// line: the line where the unclosed construct starts.
+				e.Line++
+				e.Msg += " (in the block or flow collection that starts here)"
+			}
 		}
 		errs.Add(e)
 		return nil, errs

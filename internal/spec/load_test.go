@@ -17,7 +17,17 @@ func TestLoadErrors(t *testing.T) {
 		{
 			desc: "YAML syntax error has its line",
 			src:  "openapi: 3.0.0\npaths:\n  /a:\n    get: [\n",
-			want: []string{"api.yaml:4:1: YAML syntax: did not find expected node content"},
+			want: []string{"api.yaml:5:1: YAML syntax: did not find expected node content"},
+		},
+		{
+			desc: "unclosed flow sequence points at its start",
+			src:  "a: 1\nb: [1, 2\nc: 3\n",
+			want: []string{"api.yaml:2:1: YAML syntax: did not find expected ',' or ']'"},
+		},
+		{
+			desc: "bad indentation",
+			src:  "a: 1\n b: 2\nc: 3\n",
+			want: []string{"api.yaml:2:1: YAML syntax: mapping values are not allowed in this context"},
 		},
 		{
 			desc: "missing openapi and paths",

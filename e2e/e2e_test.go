@@ -1,0 +1,376 @@
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestQuickstart runs the README's first command on the shipped example and
+// the tour's curl lines.
+func TestQuickstart(t *testing.T) {
+	admin := freePort(t)
+	g := startOn(t, freePort(t), admin,
+		"--spec", "../examples/quickstart/api.yaml", "--config", "../examples/quickstart/apigw.yaml",
+		"--var", fmt.Sprintf("admin_url=http://127.0.0.1:%d", admin))
+	for _, tt := range []struct {
+		path, accept string
+		status       int
+		body         string
+	}{
+		{"/hello", "", 200, "Hello, world!\n"},
+		{"/hello?user=API", "", 200, "Hello, API!\n"},
+		{"/env", "", 200, `{"env": "dev"}`},
+		{"/items/7", "application/json", 200, `{"id": "7", "name": "item 7"}`},
+		{"/items/7", "text/plain", 200, "item 7\n"},
+		{"/files/docs/a.txt", "", 200, "you asked for the file docs/a.txt\n"},
+		{"/health", "", 200, `{"status":"ok"}` + "\n"},
+		{"/nope", "", 404, ""},
+	} {
+		status, _, body := get(t, g.URL+tt.path, "Accept", tt.accept)
+		if status != tt.status || (tt.body != "" && body != tt.body) {
+			t.Errorf("GET %s: %d %q, want %d %q", tt.path, status, body, tt.status, tt.body)
+		}
+	}
+	// The access log has one JSON line per request with the route template.
+	if !g.waitLog(`"route":"/items/{id}"`, 2*time.Second) || !strings.Contains(g.Logs(), `"operation_id":"getItem"`) {
+		t.Errorf("access log lacks the route template:\n%s", g.Logs())
+	}
+	_, _, metrics := get(t, g.Admin+"/metrics")
+	if !strings.Contains(metrics, `apigw_requests_total{method="GET",route="/items/{id}",status="200"} 2`) ||
+		!strings.Contains(metrics, `apigw_request_duration_seconds_bucket{method="GET",route="/hello"`) {
+		t.Errorf("metrics lack the request series:\n%s", grep(metrics, "apigw_"))
+	}
+	if status, _, _ := get(t, g.Admin+"/healthz"); status != 200 {
+		t.Errorf("healthz = %d", status)
+	}
+}
+
+func grep(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestVarOverridesAndEnum checks --var and the enum at deploy time.
+func TestVarOverridesAndEnum(t *testing.T) {
+	g := start(t, "--spec", "../examples/quickstart/api.yaml", "--var", "env=prod")
+	if _, _, body := get(t, g.URL+"/env"); body != `{"env": "prod"}` {
+		t.Errorf("--var env=prod: %q", body)
+	}
+	code, out, _ := runCLI(t, "validate", "--spec", "../examples/quickstart/api.yaml", "--var", "env=qa")
+	if code != 1 || !strings.Contains(out, `value "qa" is not one of the allowed values [dev, prod] of variable "env"`) {
+		t.Errorf("enum violation: exit %d, %q", code, out)
+	}
+}
+
+func TestValidateCLI(t *testing.T) {
+	dir := t.TempDir()
+	broken := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
+paths:
+  /users/{id}:
+    get:
+      parameters: [{name: id, in: path, required: true}]
+      x-yc-apigateway-integration:
+        type: dummy
+        http_code: "two hundred"
+        content: {'*': "${var.missing}"}
+    post:
+      x-yc-apigateway-integration:
+        $ref: '#/components/x-yc-apigateway-integrations/Nope'
+  /fn:
+    get:
+      x-yc-apigateway-integration:
+        type: cloud_functions
+        function_id: d4e123
+`)
+	code, out, _ := runCLI(t, "validate", "--spec", broken)
+	want := []string{
+		broken + `:9:24: paths./users/{id}.get.x-yc-apigateway-integration.content.*: unknown variable "missing" (declare it under x-yc-apigateway.variables)`,
+		broken + `:12:15: paths./users/{id}.post.x-yc-apigateway-integration: $ref "#/components/x-yc-apigateway-integrations/Nope": "components" not found`,
+	}
+	if code != 1 || strings.TrimSpace(out) != strings.Join(want, "\n") {
+		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, strings.Join(want, "\n"))
+	}
+	// With the spec-level errors fixed, build-level errors are reported, all of them.
+	fixed := writeFile(t, dir, "api2.yaml", strings.Replace(strings.Replace(mustRead(t, broken), "${var.missing}", "x", 1),
+		"$ref: '#/components/x-yc-apigateway-integrations/Nope'", "{type: http}", 1))
+	code, out, _ = runCLI(t, "validate", "--spec", fixed)
+	want = []string{
+		fixed + `:8:20: paths./users/{id}.get.x-yc-apigateway-integration.http_code: cannot unmarshal !!str ` + "`two hun...`" + ` into int`,
+		fixed + `:12:9: paths./users/{id}.post.x-yc-apigateway-integration: http integration needs url`,
+		fixed + `:16:15: paths./fn.get.x-yc-apigateway-integration.type: integration type "cloud_functions" is not supported by this apigw build yet (supported: dummy, http)`,
+	}
+	if code != 1 || strings.TrimSpace(out) != strings.Join(want, "\n") {
+		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, strings.Join(want, "\n"))
+	}
+	syntax := writeFile(t, dir, "syntax.yaml", "openapi: 3.0.0\npaths:\n  /a: {get: [}\n")
+	if code, out, _ := runCLI(t, "validate", "--spec", syntax); code != 1 || !strings.HasPrefix(out, syntax+":3:1: YAML syntax: did not find expected node content") {
+		t.Errorf("syntax error: exit %d %q", code, out)
+	}
+	bindings := writeFile(t, dir, "apigw.yaml", "listen: :1\nlimits:\n  max_body: 1MB\n")
+	if code, out, _ := runCLI(t, "validate", "--spec", "../examples/quickstart/api.yaml", "--config", bindings); code != 1 || !strings.Contains(out, bindings+`:3:3: limits: unknown key "max_body"`) {
+		t.Errorf("bindings error: exit %d %q", code, out)
+	}
+	if code, out, _ := runCLI(t, "validate", "--spec", "../examples/quickstart/api.yaml", "--config", "../examples/quickstart/apigw.yaml"); code != 0 || out != "ok\n" {
+		t.Errorf("valid spec: exit %d %q", code, out)
+	}
+	// serve refuses what validate refuses, naming the type and its line.
+	code, _, stderr := runCLI(t, "serve", "--spec", fixed, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(stderr, `:16:15: paths./fn.get.x-yc-apigateway-integration.type: integration type "cloud_functions" is not supported`) {
+		t.Errorf("serve with an unsupported type: exit %d %q", code, stderr)
+	}
+}
+
+func mustRead(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestRoutesCLI(t *testing.T) {
+	dir := t.TempDir()
+	d := func(s string) string { return "{type: dummy, http_code: 200, content: {'*': " + s + "}}" }
+	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n"+
+		"  /{rest+}:\n    x-yc-apigateway-any-method:\n      x-yc-apigateway-integration: "+d("a")+"\n"+
+		"  /a/{p2}/d:\n    get:\n      operationId: p2d\n      x-yc-apigateway-integration: "+d("b")+"\n"+
+		"  /a/b/{p1}:\n    get:\n      x-yc-apigateway-integration: "+d("c")+"\n"+
+		"  /a/{prm}:\n    get:\n      x-yc-apigateway-integration: "+d("d")+"\n"+
+		"  /a/{param}:\n    get:\n      x-yc-apigateway-integration: "+d("e")+"\n"+
+		"  /users/me:\n    get:\n      x-yc-apigateway-integration: "+d("f")+"\n")
+	code, out, stderr := runCLI(t, "routes", "--spec", spec)
+	want := `PRIORITY  CLASS          METHOD  TEMPLATE                                    OPERATION  INTEGRATION
+1         fixed          GET     /users/me                                   -          dummy
+2         parameterized  GET     /a/b/{p1}                                   -          dummy
+3         parameterized  GET     /a/{param}                                  -          dummy
+4         parameterized  GET     /a/{p2}/d                                   p2d        dummy
+5         parameterized  GET     /a/{prm}  (never matches: /a/{param} wins)  -          dummy
+6         greedy         ANY     /{rest+}                                    -          dummy
+`
+	if code != 0 || out != want {
+		t.Errorf("exit %d, routes:\n%s\nwant:\n%s", code, out, want)
+	}
+	if !strings.Contains(stderr, `warning: never matches: "/a/{param}" matches the same paths and wins`) {
+		t.Errorf("no shadowing warning: %q", stderr)
+	}
+}
+
+// TestReloadUnderLoad rewrites the spec while clients hammer the gateway: no
+// request fails, the new content appears, a broken spec is refused and the
+// last good snapshot keeps serving.
+func TestReloadUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	version := func(v string) string {
+		return "openapi: 3.0.0\npaths:\n  /v:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': " + v + "}}\n"
+	}
+	spec := writeFile(t, dir, "api.yaml", version("v1"))
+	cfg := writeFile(t, dir, "apigw.yaml", "reload: {interval: 100ms}\nlog: {access: false}\n")
+	g := start(t, "--spec", spec, "--config", cfg)
+
+	var failures, total atomic.Int64
+	seen := sync.Map{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				res, err := client.Get(g.URL + "/v")
+				total.Add(1)
+				if err != nil {
+					failures.Add(1)
+					continue
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					failures.Add(1)
+				}
+				seen.Store(string(b), true)
+			}
+		}()
+	}
+	waitBody := func(want string) {
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, ok := seen.Load(want); ok {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Errorf("never served %q", want)
+	}
+	waitBody("v1")
+	os.WriteFile(spec, []byte(version("v2")), 0o644)
+	waitBody("v2")
+	os.WriteFile(spec, []byte("openapi: 3.0.0\npaths:\n  /v:\n    get: {x-yc-apigateway-integration: {type: dummy}}\n"), 0o644)
+	if !g.waitLog("reload failed; the previous snapshot keeps serving", 5*time.Second) {
+		t.Error("a broken spec was not reported")
+	}
+	seen.Delete("v2")
+	waitBody("v2") // still serving the last good snapshot
+	// SIGHUP reloads too (the watcher sees no change in between).
+	os.WriteFile(spec, []byte(version("v3")), 0o644)
+	g.cmd.Process.Signal(syscall.SIGHUP)
+	waitBody("v3")
+	close(stop)
+	wg.Wait()
+	if failures.Load() != 0 || total.Load() < 100 {
+		t.Errorf("%d of %d requests failed during reloads", failures.Load(), total.Load())
+	}
+	t.Logf("%d requests, %d failed, across 3 reloads and 1 refused spec", total.Load(), failures.Load())
+	_, _, metrics := get(t, g.Admin+"/metrics")
+	if !strings.Contains(metrics, `apigw_reloads_total{result="error"}`) || !strings.Contains(metrics, `apigw_reloads_total{result="ok"}`) {
+		t.Errorf("reload metrics missing:\n%s", grep(metrics, "reload"))
+	}
+}
+
+// TestDrainOnSIGTERM: in-flight requests finish, new ones are refused, the
+// process exits 0.
+func TestDrainOnSIGTERM(t *testing.T) {
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		io.WriteString(w, "finished")
+	}))
+	defer up.Close()
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /slow:\n    get:\n      x-yc-apigateway-integration: {type: http, url: '"+up.URL+"/'}\n")
+	g := start(t, "--spec", spec)
+
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	inflight := make(chan result, 1)
+	go func() {
+		res, err := http.Get(g.URL + "/slow")
+		if err != nil {
+			inflight <- result{err: err}
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		inflight <- result{status: res.StatusCode, body: string(b)}
+	}()
+	time.Sleep(300 * time.Millisecond) // the request is now waiting on the upstream
+	g.cmd.Process.Signal(syscall.SIGTERM)
+	if !g.waitLog("draining in-flight requests", 5*time.Second) {
+		t.Fatal("no drain started")
+	}
+	if _, err := http.Get(g.URL + "/slow"); err == nil {
+		t.Error("a new connection was accepted while draining")
+	}
+	close(release)
+	r := <-inflight
+	if r.err != nil || r.status != 200 || r.body != "finished" {
+		t.Errorf("in-flight request: %+v", r)
+	}
+	select {
+	case <-g.done:
+		if code := g.cmd.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("exit code %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("apigw did not exit after draining")
+	}
+}
+
+// TestStreamingDoesNotBuffer pushes 1 GiB through the http integration and
+// checks that the gateway's resident memory does not grow with it.
+func TestStreamingDoesNotBuffer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 1 GiB")
+	}
+	const size = 1 << 30
+	chunk := make([]byte, 256<<10)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", fmt.Sprint(size))
+		for sent := 0; sent < size; sent += len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer up.Close()
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /big:\n    get:\n      x-yc-apigateway-integration: {type: http, url: '"+up.URL+"/', timeouts: {read: 5}}\n")
+	g := start(t, "--spec", spec)
+	pid := g.cmd.Process.Pid
+	get(t, g.URL+"/big?warmup", "Range", "bytes=0-0") // warm the pools
+	before := rssKB(pid)
+	var peak atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+				if r := int64(rssKB(pid)); r > peak.Load() {
+					peak.Store(r)
+				}
+			}
+		}
+	}()
+	res, err := http.Get(g.URL + "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	close(done)
+	if err != nil || n != size {
+		t.Fatalf("read %d bytes (%v), want %d", n, err, size)
+	}
+	growthMB := (peak.Load() - int64(before)) / 1024
+	t.Logf("RSS before %d MB, peak %d MB while streaming 1024 MB", before/1024, peak.Load()/1024)
+	if growthMB > 100 {
+		t.Errorf("gateway RSS grew by %d MB while streaming 1 GiB: the body is being buffered", growthMB)
+	}
+}
+
+// TestExampleSpecsValidate keeps every shipped example valid.
+func TestExampleSpecsValidate(t *testing.T) {
+	specs, _ := filepath.Glob("../examples/*/api.yaml")
+	if len(specs) == 0 {
+		t.Fatal("no examples found")
+	}
+	for _, s := range specs {
+		args := []string{"validate", "--spec", s}
+		if cfg := filepath.Join(filepath.Dir(s), "apigw.yaml"); fileExists(cfg) {
+			args = append(args, "--config", cfg)
+		}
+		if code, out, stderr := runCLI(t, args...); code != 0 {
+			t.Errorf("%s: exit %d\n%s%s", s, code, out, stderr)
+		}
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
