@@ -221,7 +221,7 @@ func TestLoadResolves(t *testing.T) {
 	}
 	// A plain scalar substituted from a variable decodes as a number.
 	var code struct {
-		HTTPCode int    `yaml:"http_code"`
+		HTTPCode int `yaml:"http_code"`
 		Content  map[string]string
 	}
 	if err := anyOp.Integration.Node.Decode(&code); err != nil || code.HTTPCode != 202 {
