@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -450,5 +452,104 @@ paths:
 	res := do(t, "POST", srv.URL+"/upload", nil, pr)
 	if res.status != 413 {
 		t.Errorf("chunked upload over the limit: %d %s", res.status, res.body)
+	}
+}
+
+func TestHTTPUpstreamConnections(t *testing.T) {
+	var conns atomic.Int64
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/chunked":
+			w.Header().Set("Trailer", "X-Sum")
+			io.WriteString(w, "part1,")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "part2")
+			w.Header().Set("X-Sum", "2")
+		case "/sse":
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "data: first\n\n")
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // until the client hangs up
+		case "/broken":
+			w.Header().Set("Content-Length", "100")
+			io.WriteString(w, "only part")
+			w.(http.Flusher).Flush()
+			c, _, _ := w.(http.Hijacker).Hijack()
+			c.Close()
+		default:
+			io.WriteString(w, "ok")
+		}
+	}))
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	up.Config.IdleTimeout = 200 * time.Millisecond
+	up.Start()
+	defer up.Close()
+	src := `openapi: 3.0.0
+paths:
+  /{p+}:
+    get:
+      parameters: [{name: p, in: path, required: true}]
+      x-yc-apigateway-integration: {type: http, url: "` + up.URL + `/{p}"}
+`
+	srv := serve(t, src, "")
+
+	for i := 0; i < 20; i++ {
+		if res := do(t, "GET", srv.URL+"/ok", nil, nil); res.status != 200 || res.body != "ok" {
+			t.Fatalf("request %d: %d %q", i, res.status, res.body)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("20 sequential requests used %d upstream connections, want 1 (keep-alive)", n)
+	}
+	// The upstream closes the idle connection; the next request is retried
+	// on a new one instead of failing.
+	time.Sleep(400 * time.Millisecond)
+	if res := do(t, "GET", srv.URL+"/ok", nil, nil); res.status != 200 {
+		t.Errorf("after the upstream closed an idle connection: %d %s", res.status, res.body)
+	}
+
+	res, err := http.Get(srv.URL + "/chunked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(b) != "part1,part2" || res.Trailer.Get("X-Sum") != "2" {
+		t.Errorf("chunked: %q, trailer %q", b, res.Trailer.Get("X-Sum"))
+	}
+
+	// An event stream is flushed as it comes.
+	res, err = http.Get(srv.URL + "/sse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 64)
+		n, _ := res.Body.Read(buf)
+		line <- string(buf[:n])
+	}()
+	select {
+	case got := <-line:
+		if got != "data: first\n\n" {
+			t.Errorf("first event = %q", got)
+		}
+	case <-time.After(3 * time.Second):
+		t.Error("the first event did not arrive while the stream stayed open")
+	}
+	res.Body.Close()
+
+	// A body broken mid-way reaches the client as a broken transfer.
+	res, err = http.Get(srv.URL + "/broken")
+	if err == nil {
+		_, err = io.ReadAll(res.Body)
+		res.Body.Close()
+	}
+	if err == nil {
+		t.Error("a truncated upstream body looked complete to the client")
 	}
 }

@@ -11,11 +11,11 @@ import (
 // builds a new snapshot but keeps warm keep-alive connections.
 type Deps struct {
 	mu         sync.Mutex
-	transports map[time.Duration]*http.Transport
+	transports map[time.Duration]*upstream
 }
 
 // NewDeps returns empty shared dependencies.
-func NewDeps() *Deps { return &Deps{transports: map[time.Duration]*http.Transport{}} }
+func NewDeps() *Deps { return &Deps{transports: map[time.Duration]*upstream{}} }
 
 // Transport returns the pooled transport for a connect timeout.
 //
@@ -23,7 +23,7 @@ func NewDeps() *Deps { return &Deps{transports: map[time.Duration]*http.Transpor
 // proxy would then open and close connections all the time, so the pool is
 // sized for a gateway. Compression is left to the client and the upstream:
 // the gateway passes bytes through.
-func (d *Deps) Transport(connect time.Duration) *http.Transport {
+func (d *Deps) Transport(connect time.Duration) http.RoundTripper {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if t, ok := d.transports[connect]; ok {
@@ -43,8 +43,9 @@ func (d *Deps) Transport(connect time.Duration) *http.Transport {
 		WriteBufferSize:       32 << 10,
 		ReadBufferSize:        32 << 10,
 	}
-	d.transports[connect] = t
-	return t
+	u := newUpstream(dialer, t)
+	d.transports[connect] = u
+	return u
 }
 
 // Close drops idle upstream connections.
@@ -52,6 +53,6 @@ func (d *Deps) Close() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, t := range d.transports {
-		t.CloseIdleConnections()
+		t.closeIdle()
 	}
 }

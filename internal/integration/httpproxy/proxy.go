@@ -35,11 +35,17 @@ type Integration struct {
 	omitQuery   bool
 	read        time.Duration
 	gatewayID   string
-	proxy       *httputil.ReverseProxy
+	transport   http.RoundTripper
 	declared    *params.Declared
 }
 
-var _ integration.Handler = (*Integration)(nil)
+var (
+	_ integration.Handler = (*Integration)(nil)
+	_ integration.Timed   = (*Integration)(nil)
+)
+
+// AppliesDeadline: Serve bounds the upstream call by Call.Deadline itself.
+func (*Integration) AppliesDeadline() {}
 
 // New decodes and checks an http integration.
 func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, yamlx.List) {
@@ -112,122 +118,162 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 	if len(errs.Errors()) > 0 {
 		return nil, errs
 	}
-	it.proxy = &httputil.ReverseProxy{
-		Rewrite:        rewrite,
-		Transport:      b.Deps.Transport(connect),
-		BufferPool:     bufferPool{},
-		ErrorHandler:   recordError,
-		ModifyResponse: modifyResponse,
-		ErrorLog:       nil,
-	}
+	it.transport = b.Deps.Transport(connect)
 	return it, errs
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
-// exchange carries one request's computed target from Serve to the proxy's
-// hooks, and the proxy's error back.
-type exchange struct {
-	url      *url.URL
-	host     string
-	header   http.Header
-	method   string
-	err      error
-	timer    *time.Timer
-	read     time.Duration
-	timedOut atomic.Bool
-}
-
-type exchangeKey struct{}
-
-func exchangeOf(r *http.Request) *exchange {
-	return r.Context().Value(exchangeKey{}).(*exchange)
-}
-
-func rewrite(pr *httputil.ProxyRequest) {
-	x := exchangeOf(pr.In)
-	pr.Out.URL = x.url
-	pr.Out.Host = x.host
-	pr.Out.Header = x.header
-	pr.Out.Method = x.method
-}
-
-func recordError(_ http.ResponseWriter, r *http.Request, err error) {
-	exchangeOf(r).err = err
-}
-
-func modifyResponse(res *http.Response) error {
-	x := exchangeOf(res.Request)
-	// The gateway sets its own X-Request-Id on every response.
-	res.Header.Del("X-Request-Id")
-	if x.timer != nil {
-		// timeouts.read bounds each wait for the upstream: for the headers,
-		// then between body reads, so a long download keeps streaming.
-		x.timer.Reset(x.read)
-		res.Body = &idleBody{ReadCloser: res.Body, x: x}
-	}
-	return nil
-}
-
-type idleBody struct {
-	io.ReadCloser
-	x *exchange
-}
-
-func (b *idleBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.x.timer.Reset(b.x.read)
-	return n, err
-}
-
-func (b *idleBody) Close() error {
-	b.x.timer.Stop()
-	return b.ReadCloser.Close()
-}
-
-// Serve proxies the request.
+// Serve proxies the request: it sends the computed request upstream and
+// streams the response back. Only protocol upgrades (WebSocket through an
+// http integration) go through httputil.ReverseProxy, which knows how to
+// splice the two connections.
 func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integration.Call) error {
-	x := &exchange{read: it.read}
-	var err error
-	if x.url, err = it.target(r, c.Params); err != nil {
+	target, err := it.target(r, c.Params)
+	if err != nil {
 		return err
 	}
-	if x.header, x.host, err = it.outHeaders(r, c); err != nil {
+	header, host, err := it.outHeaders(r, c)
+	if err != nil {
 		return err
 	}
-	x.method = it.method
-	if x.method == "" {
-		x.method = r.Method
+	method := it.method
+	if method == "" {
+		method = r.Method
 	}
-	ctx := context.WithValue(r.Context(), exchangeKey{}, x)
-	if it.read > 0 {
-		var cancel context.CancelFunc
+	if r.Header.Get("Upgrade") != "" {
+		return it.serveUpgrade(w, r, target, header, host, method)
+	}
+
+	// One context bounds the call: the gateway's execution deadline, the
+	// client going away, and timeouts.read (a timer that is reset while
+	// the upstream makes progress).
+	ctx := r.Context()
+	var cancel context.CancelFunc
+	switch {
+	case !c.Deadline.IsZero():
+		ctx, cancel = context.WithDeadline(ctx, c.Deadline)
+	case it.read > 0:
 		ctx, cancel = context.WithCancel(ctx)
+	}
+	if cancel != nil {
 		defer cancel()
-		x.timer = time.AfterFunc(it.read, func() {
-			x.timedOut.Store(true)
+	}
+	var timer *time.Timer
+	var timedOut atomic.Bool
+	if it.read > 0 {
+		timer = time.AfterFunc(it.read, func() {
+			timedOut.Store(true)
 			cancel()
 		})
-		defer x.timer.Stop()
+		defer timer.Stop()
 	}
-	it.proxy.ServeHTTP(w, r.WithContext(ctx))
-	if x.err != nil {
-		return it.mapError(r, x)
+
+	out := &http.Request{
+		Method:        method,
+		URL:           target,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        header,
+		Host:          host,
+		Body:          r.Body,
+		ContentLength: r.ContentLength,
+	}
+	if r.ContentLength == 0 {
+		out.Body = http.NoBody
+	}
+	out = out.WithContext(ctx)
+	res, err := it.transport.RoundTrip(out)
+	if err != nil {
+		return it.mapError(ctx, r, err, timedOut.Load())
+	}
+	defer res.Body.Close()
+
+	h := w.Header()
+	conn := connectionTokens(res.Header)
+	for k, vv := range res.Header {
+		// The gateway's own X-Request-Id stays the only one.
+		if isHopByHop(k) || conn[k] || k == "X-Request-Id" {
+			continue
+		}
+		h[k] = vv
+	}
+	if len(res.Trailer) > 0 {
+		names := make([]string, 0, len(res.Trailer))
+		for k := range res.Trailer {
+			names = append(names, k)
+		}
+		h["Trailer"] = []string{strings.Join(names, ", ")}
+	}
+	w.WriteHeader(res.StatusCode)
+
+	// Stream the body: a pooled buffer, nothing held beyond it. Flush at
+	// once when the length is unknown (chunked, event streams), so that
+	// streaming responses are not delayed by buffering.
+	flush := res.ContentLength < 0 || strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream")
+	rc := http.NewResponseController(w)
+	bufp := buffers.Get().(*[]byte)
+	defer buffers.Put(bufp)
+	buf := *bufp
+	for {
+		n, rerr := res.Body.Read(buf)
+		if timer != nil {
+			timer.Reset(it.read)
+		}
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil // the client is gone; nothing left to tell it
+			}
+			if flush {
+				rc.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			// The upstream broke mid-body: abort the response so the client
+			// sees a truncated transfer, never a complete-looking one.
+			panic(http.ErrAbortHandler)
+		}
+	}
+	for k, vv := range res.Trailer {
+		h[http.TrailerPrefix+k] = vv
 	}
 	return nil
 }
 
-func (it *Integration) mapError(r *http.Request, x *exchange) error {
-	err := x.err
+// serveUpgrade proxies a protocol upgrade with httputil.ReverseProxy.
+func (it *Integration) serveUpgrade(w http.ResponseWriter, r *http.Request, target *url.URL, header http.Header, host, method string) error {
+	var proxyErr error
+	up := r.Header.Get("Upgrade")
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			header.Set("Connection", "Upgrade")
+			header.Set("Upgrade", up)
+			pr.Out.URL, pr.Out.Host, pr.Out.Header, pr.Out.Method = target, host, header, method
+		},
+		Transport:    it.transport,
+		ErrorHandler: func(_ http.ResponseWriter, _ *http.Request, err error) { proxyErr = err },
+	}
+	rp.ServeHTTP(w, r)
+	if proxyErr != nil {
+		return it.mapError(r.Context(), r, proxyErr, false)
+	}
+	return nil
+}
+
+func (it *Integration) mapError(ctx context.Context, r *http.Request, err error, readTimedOut bool) error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
 		return httperr.Wrap(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), err)
-	case x.timedOut.Load():
+	case readTimedOut:
 		return httperr.Wrap(http.StatusGatewayTimeout, fmt.Sprintf("upstream did not answer within timeouts.read (%s)", it.read), err)
-	case errors.Is(r.Context().Err(), context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return httperr.Wrap(http.StatusGatewayTimeout, "execution timeout expired before the upstream answered", err)
-	case errors.Is(r.Context().Err(), context.Canceled):
+	case r.Context().Err() != nil:
 		return httperr.Wrap(499, "client closed the request", err)
 	}
 	var ne net.Error
@@ -241,10 +287,5 @@ func (it *Integration) mapError(r *http.Request, x *exchange) error {
 	return httperr.Wrap(http.StatusBadGateway, "upstream request failed", err)
 }
 
-// bufferPool reuses 32 KB copy buffers between responses.
-type bufferPool struct{}
-
+// buffers are the 32 KB copy buffers shared by all responses.
 var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-func (bufferPool) Get() []byte  { return *buffers.Get().(*[]byte) }
-func (bufferPool) Put(b []byte) { buffers.Put(&b) }
