@@ -46,6 +46,7 @@ type Operation struct {
 	Type        string
 	Handler     integration.Handler
 	Declared    *params.Declared
+	timed       bool // the handler applies the execution deadline itself
 }
 
 // Build compiles a snapshot. It returns every problem found (warnings
@@ -127,7 +128,9 @@ func buildOperation(doc *spec.Document, b *config.Bindings, deps *integration.De
 	if h == nil {
 		return nil
 	}
+	_, timed := h.(integration.Timed)
 	return &Operation{
+		timed:       timed,
 		Method:      op.Method,
 		Route:       op.Template,
 		OperationID: op.OperationID,

@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/params"
 	"github.com/apigw/apigw/internal/router"
 )
 
@@ -42,9 +44,13 @@ func (h *Handler) Swap(s *Snapshot) *Snapshot {
 // Snapshot returns the current snapshot (nil before the first Swap).
 func (h *Handler) Snapshot() *Snapshot { return h.snap.Load() }
 
-// exchange is the per-request bookkeeping of the access log.
+// exchange is the per-request state of the gateway, pooled so that a
+// request costs the gateway as few allocations as possible.
 type exchange struct {
 	rec       recorder
+	call      integration.Call
+	params    params.Request
+	pbuf      [8]router.Param
 	route     string
 	opID      string
 	typ       string
@@ -52,11 +58,14 @@ type exchange struct {
 	requestID string
 }
 
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	x := &exchange{rec: recorder{ResponseWriter: w}}
+	x := exchanges.Get().(*exchange)
+	x.rec = recorder{ResponseWriter: w}
 	x.requestID = requestID(r.Header.Get("X-Request-Id"))
-	w.Header().Set("X-Request-Id", x.requestID)
+	w.Header()["X-Request-Id"] = []string{x.requestID}
 	defer h.finish(x, r, start)
 
 	s := h.snap.Load()
@@ -69,8 +78,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(x, httperr.New(http.StatusBadRequest, "the path contains an encoded dot segment (%2e)"))
 		return
 	}
-	var pbuf [8]router.Param
-	rt, _, ps, found := s.router.Match(clean, pbuf[:0])
+	rt, _, ps, found := s.router.Match(clean, x.pbuf[:0])
 	if !found {
 		h.fail(x, httperr.New(http.StatusNotFound, "Not Found"))
 		return
@@ -98,21 +106,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil && r.Body != http.NoBody {
 		r.Body = http.MaxBytesReader(&x.rec, r.Body, s.maxBody)
 	}
+	var deadline time.Time
 	if s.execTimeout > 0 {
-		ctx, cancel := context.WithTimeout(r.Context(), s.execTimeout)
-		defer cancel()
-		r = r.WithContext(ctx)
+		deadline = start.Add(s.execTimeout)
+		if !op.timed {
+			ctx, cancel := context.WithDeadline(r.Context(), deadline)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 	}
-	call := &integration.Call{
+	op.Declared.BindTo(&x.params, r, ps)
+	x.call = integration.Call{
+		Deadline:    deadline,
 		RequestID:   x.requestID,
 		Route:       x.route,
 		OperationID: op.OperationID,
-		Params:      op.Declared.Bind(r, ps),
+		Params:      &x.params,
 		ClientIP:    clientIP(r.RemoteAddr),
 		RemoteAddr:  r.RemoteAddr,
 		Start:       start,
 	}
-	if err := op.Handler.Serve(&x.rec, r, call); err != nil {
+	if err := op.Handler.Serve(&x.rec, r, &x.call); err != nil {
 		h.fail(x, err)
 	}
 }
@@ -176,6 +190,8 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 		}
 		h.log.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 	}
+	*x = exchange{}
+	exchanges.Put(x)
 	if p == http.ErrAbortHandler {
 		panic(p)
 	}

@@ -23,11 +23,23 @@ type Call struct {
 	ClientIP    string // the peer's address, without port
 	RemoteAddr  string // ip:port of the peer
 	Start       time.Time
+	// Deadline is when the execution timeout expires (zero: no timeout).
+	// For handlers that are not Timed the gateway has already bounded the
+	// request context with it.
+	Deadline time.Time
+}
+
+// Timed is implemented by handlers that bound their own work by
+// Call.Deadline (or cannot block), which saves the gateway a context and a
+// timer per request.
+type Timed interface {
+	AppliesDeadline()
 }
 
 // Handler serves the requests of one operation. It writes the response
 // itself, or returns an error (an *httperr.Error for a chosen status) before
-// writing anything; the gateway renders such errors uniformly.
+// writing anything; the gateway renders such errors uniformly. It must not
+// keep w, r or c after Serve returns: the gateway reuses them.
 type Handler interface {
 	Serve(w http.ResponseWriter, r *http.Request, c *Call) error
 }

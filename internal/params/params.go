@@ -68,6 +68,11 @@ func (d *Declared) Bind(r *http.Request, path []router.Param) *Request {
 	return &Request{d: d, r: r, path: path}
 }
 
+// BindTo is Bind into a caller-owned Request (the gateway reuses them).
+func (d *Declared) BindTo(v *Request, r *http.Request, path []router.Param) {
+	*v = Request{d: d, r: r, path: path}
+}
+
 // Path returns the captured path parameters.
 func (v *Request) Path() []router.Param { return v.path }
 

@@ -35,15 +35,25 @@ type Integration struct {
 type header struct {
 	name   string
 	values []params.Template
+	static []string // the values, when none has a placeholder
 }
 
 type variant struct {
-	mediaType string // "*" for the fallback
-	typ, sub  string
-	body      params.Template
+	mediaType   string // "*" for the fallback
+	typ, sub    string
+	body        params.Template
+	static      []byte // the body, when it has no placeholder
+	contentType []string
+	length      []string // its Content-Length
 }
 
-var _ integration.Handler = (*Integration)(nil)
+var (
+	_ integration.Handler = (*Integration)(nil)
+	_ integration.Timed   = (*Integration)(nil)
+)
+
+// AppliesDeadline: a static response never blocks.
+func (*Integration) AppliesDeadline() {}
 
 // New decodes and checks a dummy integration.
 func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, yamlx.List) {
@@ -75,6 +85,7 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 		if hd.name == "Content-Type" {
 			d.ctSet = true
 		}
+		hd.static = staticValues(hd.values)
 		d.headers = append(d.headers, hd)
 	}
 	content := yamlx.Deref(&c.Content)
@@ -95,10 +106,16 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 				body = ""
 			}
 			vr := variant{mediaType: k.Value, body: params.Compile(body, b.Declared)}
+			if vr.body.Static() {
+				vr.static = []byte(body)
+				vr.length = []string{strconv.Itoa(len(body))}
+			}
 			if k.Value == "*" {
+				vr.contentType = []string{"text/plain; charset=utf-8"}
 				d.fallback = &vr
 				continue
 			}
+			vr.contentType = []string{k.Value}
 			mt, ok := parseMediaRange(k.Value)
 			if !ok {
 				errs.Errorf(k, yamlx.Join(path, "content"), "%q is neither a media type (type/subtype) nor '*'", k.Value)
@@ -125,6 +142,10 @@ func (d *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrati
 	}
 	h := w.Header()
 	for _, hd := range d.headers {
+		if hd.static != nil {
+			h[hd.name] = hd.static
+			continue
+		}
 		for i, t := range hd.values {
 			val, err := t.ExpandHeader(c.Params)
 			if err != nil {
@@ -138,22 +159,29 @@ func (d *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrati
 		}
 	}
 	if !d.ctSet {
-		if v.mediaType == "*" {
-			h.Set("Content-Type", "text/plain; charset=utf-8")
-		} else {
-			h.Set("Content-Type", v.mediaType)
-		}
+		h["Content-Type"] = v.contentType
 	}
-	body := v.body.Expand(c.Params, nil)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	body, length := v.static, v.length
+	if body == nil {
+		body = []byte(v.body.Expand(c.Params, nil))
+		length = []string{strconv.Itoa(len(body))}
+	}
+	h["Content-Length"] = length
 	w.WriteHeader(d.status)
 	if r.Method != http.MethodHead {
-		_, err := w.Write([]byte(body))
-		return ignoreWriteErr(err)
+		w.Write(body) // a write error means the client left; nothing to render
 	}
 	return nil
 }
 
-// ignoreWriteErr drops a client write error: the response has started, so
-// there is nothing left to render, and the access log records the bytes sent.
-func ignoreWriteErr(error) error { return nil }
+// staticValues returns the header values when none has a placeholder.
+func staticValues(ts []params.Template) []string {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		if !t.Static() {
+			return nil
+		}
+		out = append(out, t.String())
+	}
+	return out
+}
