@@ -97,20 +97,23 @@ paths:
         type: cloud_functions
         function_id: d4e123
 `)
+	// One run reports the spec's errors and the integrations' errors alike,
+	// in file order.
 	code, out, _ := runCLI(t, "validate", "--spec", broken)
 	want := []string{
+		broken + `:8:20: paths./users/{id}.get.x-yc-apigateway-integration.http_code: must be an integer, got a string ("two hundred")`,
 		broken + `:9:24: paths./users/{id}.get.x-yc-apigateway-integration.content.*: unknown variable "missing" (declare it under x-yc-apigateway.variables)`,
 		broken + `:12:15: paths./users/{id}.post.x-yc-apigateway-integration: $ref "#/components/x-yc-apigateway-integrations/Nope": "components" not found`,
+		broken + `:16:15: paths./fn.get.x-yc-apigateway-integration.type: integration type "cloud_functions" is not supported by this apigw build yet (supported: dummy, http)`,
 	}
 	if code != 1 || strings.TrimSpace(out) != strings.Join(want, "\n") {
 		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, strings.Join(want, "\n"))
 	}
-	// With the spec-level errors fixed, build-level errors are reported, all of them.
 	fixed := writeFile(t, dir, "api2.yaml", strings.Replace(strings.Replace(mustRead(t, broken), "${var.missing}", "x", 1),
 		"$ref: '#/components/x-yc-apigateway-integrations/Nope'", "{type: http}", 1))
 	code, out, _ = runCLI(t, "validate", "--spec", fixed)
 	want = []string{
-		fixed + `:8:20: paths./users/{id}.get.x-yc-apigateway-integration.http_code: cannot unmarshal !!str ` + "`two hun...`" + ` into int`,
+		fixed + `:8:20: paths./users/{id}.get.x-yc-apigateway-integration.http_code: must be an integer, got a string ("two hundred")`,
 		fixed + `:12:9: paths./users/{id}.post.x-yc-apigateway-integration: http integration needs url`,
 		fixed + `:16:15: paths./fn.get.x-yc-apigateway-integration.type: integration type "cloud_functions" is not supported by this apigw build yet (supported: dummy, http)`,
 	}

@@ -27,7 +27,7 @@ func serve(t *testing.T, src, bindings string) *httptest.Server {
 		t.Fatalf("bindings: %v", errs)
 	}
 	doc, errs := spec.Load("api.yaml", []byte(src), b.VariableValues())
-	if doc == nil {
+	if errs.Err() != nil {
 		t.Fatalf("spec: %v", errs)
 	}
 	snap, errs := Build(doc, b, integration.NewDeps())

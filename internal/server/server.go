@@ -73,8 +73,15 @@ func Load(opts Options, deps *integration.Deps) (*gateway.Snapshot, yamlx.List) 
 	if doc == nil {
 		return nil, errs
 	}
+	// A partial document is still built, so that one run reports the
+	// integrations' problems as well as the spec's; it never serves.
 	snap, e := gateway.Build(doc, b, deps)
 	errs = append(errs, e...)
+	errs = errs.Dedup()
+	errs.Sort()
+	if errs.Err() != nil {
+		return nil, errs
+	}
 	return snap, errs
 }
 

@@ -21,16 +21,17 @@ func LoadFile(file string, values map[string]string) (*Document, yamlx.List) {
 }
 
 // Load parses a specification. values override the variables' defaults. It
-// returns the document and every problem found (warnings included); the
-// document is nil when the list holds an error.
+// returns the document and every problem found (warnings included). When the
+// list holds an error the document is partial (nil if nothing could be read):
+// it is still good for finding more problems, so that `validate` reports the
+// integrations' errors too, but it must never be served.
 func Load(file string, src []byte, values map[string]string) (*Document, yamlx.List) {
 	doc, errs := load(src, values)
 	errs.SetFile(file)
 	errs.Sort()
-	if errs.Err() != nil {
-		return nil, errs
+	if doc != nil {
+		doc.File = file
 	}
-	doc.File = file
 	return doc, errs
 }
 

@@ -99,7 +99,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			desc: "wrong type in x-yc-apigateway",
 			src:  "openapi: 3.0.0\nx-yc-apigateway:\n  ignoreTrailingSlashes: maybe\npaths: {}\n",
-			want: []string{"3:26: x-yc-apigateway.ignoreTrailingSlashes: cannot unmarshal !!str `maybe` into bool"},
+			want: []string{"3:26: x-yc-apigateway.ignoreTrailingSlashes: must be true or false, got a string (\"maybe\")"},
 		},
 		{
 			desc: "bad parameter location, missing name",
@@ -134,10 +134,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
-			doc, errs := Load("api.yaml", []byte(tt.src), tt.vars)
-			if doc != nil {
-				t.Fatalf("Load succeeded, want errors %q", tt.want)
-			}
+			_, errs := Load("api.yaml", []byte(tt.src), tt.vars)
 			got := errs.Errors()
 			if len(got) != len(tt.want) {
 				t.Fatalf("got %d errors, want %d:\n%v", len(got), len(tt.want), got)

@@ -1,6 +1,7 @@
 package yamlx
 
 import (
+	"fmt"
 	"reflect"
 	"regexp"
 	"sort"
@@ -161,9 +162,51 @@ func typeErrors(n *yaml.Node, path string, err error) List {
 		if at == nil {
 			at, atPath = n, path
 		}
-		out.Errorf(at, atPath, "%s", strings.TrimPrefix(m[2], "yaml: "))
+		value := ""
+		if at.Kind == yaml.ScalarNode {
+			value = at.Value // yaml.v3 truncates the value in its message
+		}
+		out.Errorf(at, atPath, "%s", friendlyType(strings.TrimPrefix(m[2], "yaml: "), value))
 	}
 	return out
+}
+
+var unmarshalRE = regexp.MustCompile("^cannot unmarshal !!(\\w+) `([^`]*)` into (.+)$")
+
+// friendlyType rewrites yaml.v3's "cannot unmarshal !!str `abc` into int"
+// in the words of a spec author: "must be an integer, got a string (abc)".
+func friendlyType(msg, value string) string {
+	m := unmarshalRE.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	got := map[string]string{"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean",
+		"map": "a mapping", "seq": "a list", "null": "null", "timestamp": "a timestamp"}[m[1]]
+	if got == "" {
+		got = m[1]
+	}
+	want := m[3]
+	switch {
+	case strings.HasPrefix(want, "int") || strings.HasPrefix(want, "uint"):
+		want = "an integer"
+	case strings.HasPrefix(want, "float"):
+		want = "a number"
+	case want == "bool":
+		want = "true or false"
+	case want == "string":
+		want = "a string"
+	case strings.HasPrefix(want, "map[") || strings.HasPrefix(want, "struct") || strings.Contains(want, "."):
+		want = "a mapping"
+	case strings.HasPrefix(want, "[]"):
+		want = "a list"
+	}
+	if m[1] == "map" || m[1] == "seq" {
+		return fmt.Sprintf("must be %s, got %s", want, got)
+	}
+	if value == "" {
+		value = m[2]
+	}
+	return fmt.Sprintf("must be %s, got %s (%q)", want, got, value)
 }
 
 // findLine returns the first scalar value node on the given line whose text

@@ -116,6 +116,20 @@ func (l List) Sort() {
 	})
 }
 
+// Dedup drops repeated entries (the same message at the same place), which
+// two stages may both find.
+func (l List) Dedup() List {
+	seen := map[string]bool{}
+	out := l[:0:0]
+	for _, e := range l {
+		if k := e.Error(); !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // Err returns the list as an error if it holds any non-warning entry.
 func (l List) Err() error {
 	if len(l.Errors()) == 0 {
