@@ -311,6 +311,10 @@ func TestStreamingDoesNotBuffer(t *testing.T) {
 	const size = 1 << 30
 	chunk := make([]byte, 256<<10)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/warm" {
+			io.WriteString(w, "warm")
+			return
+		}
 		w.Header().Set("Content-Length", fmt.Sprint(size))
 		for sent := 0; sent < size; sent += len(chunk) {
 			if _, err := w.Write(chunk); err != nil {
@@ -320,10 +324,12 @@ func TestStreamingDoesNotBuffer(t *testing.T) {
 	}))
 	defer up.Close()
 	dir := t.TempDir()
-	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /big:\n    get:\n      x-yc-apigateway-integration: {type: http, url: '"+up.URL+"/', timeouts: {read: 5}}\n")
+	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /{p}:\n    get:\n      parameters: [{name: p, in: path, required: true}]\n      x-yc-apigateway-integration: {type: http, url: '"+up.URL+"/{p}', timeouts: {read: 5}}\n")
 	g := start(t, "--spec", spec)
 	pid := g.cmd.Process.Pid
-	get(t, g.URL+"/big?warmup", "Range", "bytes=0-0") // warm the pools
+	if status, _, body := get(t, g.URL+"/warm"); status != 200 || body != "warm" { // warm the pools
+		t.Fatalf("warm-up: %d %q", status, body)
+	}
 	before := rssKB(pid)
 	var peak atomic.Int64
 	done := make(chan struct{})
@@ -353,6 +359,68 @@ func TestStreamingDoesNotBuffer(t *testing.T) {
 	t.Logf("RSS before %d MB, peak %d MB while streaming 1024 MB", before/1024, peak.Load()/1024)
 	if growthMB > 100 {
 		t.Errorf("gateway RSS grew by %d MB while streaming 1 GiB: the body is being buffered", growthMB)
+	}
+}
+
+// TestUploadStreams pushes 512 MiB of request body (chunked, no
+// Content-Length) through the http integration, with the body limit raised:
+// the upstream gets every byte and the gateway's memory does not grow with it.
+func TestUploadStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 512 MiB")
+	}
+	const size = 512 << 20
+	var received atomic.Int64
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		received.Store(n)
+		fmt.Fprint(w, n)
+	}))
+	defer up.Close()
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /up:\n    post:\n      x-yc-apigateway-integration: {type: http, url: '"+up.URL+"/'}\n")
+	cfg := writeFile(t, dir, "apigw.yaml", "limits: {max_request_body: 1GB}\nlog: {access: false}\n")
+	g := start(t, "--spec", spec, "--config", cfg)
+	pid := g.cmd.Process.Pid
+	before := rssKB(pid)
+	var peak atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+				if r := int64(rssKB(pid)); r > peak.Load() {
+					peak.Store(r)
+				}
+			}
+		}
+	}()
+	pr, pw := io.Pipe()
+	go func() {
+		chunk := make([]byte, 256<<10)
+		for sent := 0; sent < size; sent += len(chunk) {
+			if _, err := pw.Write(chunk); err != nil {
+				return
+			}
+		}
+		pw.Close()
+	}()
+	res, err := http.Post(g.URL+"/up", "application/octet-stream", pr)
+	close(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(b) != fmt.Sprint(size) || received.Load() != size {
+		t.Fatalf("upload: %d %q, upstream received %d bytes, want %d", res.StatusCode, b, received.Load(), size)
+	}
+	growthMB := (peak.Load() - int64(before)) / 1024
+	t.Logf("RSS before %d MB, peak %d MB while uploading 512 MB", before/1024, peak.Load()/1024)
+	if growthMB > 100 {
+		t.Errorf("gateway RSS grew by %d MB while uploading 512 MiB: the body is being buffered", growthMB)
 	}
 }
 

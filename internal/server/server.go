@@ -56,6 +56,16 @@ type Server struct {
 // Load reads the bindings and the spec with the command-line overrides applied
 // and builds a snapshot. It is shared by serve, validate and routes.
 func Load(opts Options, deps *integration.Deps) (*gateway.Snapshot, yamlx.List) {
+	b, errs := loadBindings(opts)
+	if errs.Err() != nil {
+		return nil, errs
+	}
+	snap, e := build(opts, b, deps)
+	return snap, append(errs, e...)
+}
+
+// loadBindings reads the bindings file with the listener flags applied.
+func loadBindings(opts Options) (*config.Bindings, yamlx.List) {
 	b, errs := config.LoadFile(opts.ConfigFile)
 	if errs.Err() != nil {
 		return nil, errs
@@ -66,10 +76,15 @@ func Load(opts Options, deps *integration.Deps) (*gateway.Snapshot, yamlx.List) 
 	if opts.Admin != "" {
 		b.Admin = opts.Admin
 	}
+	return b, errs
+}
+
+// build loads the spec with the variable values of b and --var, and builds a
+// snapshot.
+func build(opts Options, b *config.Bindings, deps *integration.Deps) (*gateway.Snapshot, yamlx.List) {
 	vars := b.VariableValues()
 	maps.Copy(vars, opts.Vars)
-	doc, e := spec.LoadFile(opts.SpecFile, vars)
-	errs = append(errs, e...)
+	doc, errs := spec.LoadFile(opts.SpecFile, vars)
 	if doc == nil {
 		return nil, errs
 	}
@@ -112,23 +127,32 @@ func New(opts Options) *Server {
 // an error when the first snapshot cannot be built or a listener fails.
 func (s *Server) Run(ctx context.Context) error {
 	s.hashes = s.fileHashes()
-	snap, errs := Load(s.opts, s.deps)
+	b, errs := loadBindings(s.opts)
+	if errs.Err() != nil {
+		return errs.Errors()
+	}
+	// The admin listener comes up first: /healthz answers while a large
+	// spec builds, and /readyz says 503 until the first snapshot serves.
+	adminLn, err := net.Listen("tcp", b.Admin)
+	if err != nil {
+		return fmt.Errorf("admin listen %s: %w", b.Admin, err)
+	}
+	admin := &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 2)
+	go func() { serveErr <- admin.Serve(adminLn) }()
+
+	snap, errs := build(s.opts, b, s.deps)
 	if snap == nil {
+		admin.Close()
 		return errs.Errors()
 	}
 	s.logWarnings(errs)
 	s.applyLogLevel(snap.Bindings)
-	s.handler.Swap(snap)
-	b := snap.Bindings
 
 	apiLn, err := net.Listen("tcp", b.Listen)
 	if err != nil {
+		admin.Close()
 		return fmt.Errorf("listen %s: %w", b.Listen, err)
-	}
-	adminLn, err := net.Listen("tcp", b.Admin)
-	if err != nil {
-		apiLn.Close()
-		return fmt.Errorf("admin listen %s: %w", b.Admin, err)
 	}
 	api := &http.Server{
 		Handler:           s.handler,
@@ -137,10 +161,8 @@ func (s *Server) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	admin := &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second}
-	serveErr := make(chan error, 2)
+	s.handler.Swap(snap)
 	go func() { serveErr <- api.Serve(apiLn) }()
-	go func() { serveErr <- admin.Serve(adminLn) }()
 	s.log.Info("listening", "addr", apiLn.Addr().String(), "admin", adminLn.Addr().String(),
 		"spec", s.opts.SpecFile, "config", s.opts.ConfigFile, "routes", len(snap.Routes()))
 
