@@ -72,16 +72,29 @@ func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 
 var errStale = errors.New("upstream closed a kept-alive connection")
 
+// probeAfter is how long a pooled connection may sit idle before it is
+// checked for a close by the upstream before reuse.
+const probeAfter = 500 * time.Millisecond
+
 func (u *upstream) get(ctx context.Context, addr string) (*pconn, bool, error) {
 	u.mu.Lock()
 	list := u.idle[addr]
 	for len(list) > 0 {
 		pc := list[len(list)-1]
 		list = list[:len(list)-1]
-		if time.Since(pc.usedAt) < u.idleFor {
+		idle := time.Since(pc.usedAt)
+		if idle < u.idleFor {
 			u.idle[addr] = list
 			u.mu.Unlock()
-			return pc, true, nil
+			// A connection in steady use is trusted; one that sat idle is
+			// checked, since the upstream may have closed it meanwhile.
+			if idle < probeAfter || alive(pc.conn) {
+				return pc, true, nil
+			}
+			pc.conn.Close()
+			u.mu.Lock()
+			list = u.idle[addr]
+			continue
 		}
 		pc.conn.Close()
 	}

@@ -63,12 +63,8 @@ type Request struct {
 	query url.Values
 }
 
-// Bind prepares the lookup of parameter values for one request.
-func (d *Declared) Bind(r *http.Request, path []router.Param) *Request {
-	return &Request{d: d, r: r, path: path}
-}
-
-// BindTo is Bind into a caller-owned Request (the gateway reuses them).
+// BindTo prepares the lookup of parameter values for one request, in a
+// caller-owned Request (the gateway reuses them between requests).
 func (d *Declared) BindTo(v *Request, r *http.Request, path []router.Param) {
 	*v = Request{d: d, r: r, path: path}
 }
