@@ -296,6 +296,8 @@ func readOperation(n *yaml.Node, r *resolver, pi *PathItem, method, path string,
 	}
 	own := readParameters(yamlx.Get(n, "parameters"), r, yamlx.Join(path, "parameters"), errs)
 	op.Parameters = mergeParameters(common, own)
+	op.Validator = resolveObject(r, yamlx.Get(n, "x-yc-apigateway-validator"), yamlx.Join(path, "x-yc-apigateway-validator"), errs)
+	op.RateLimit = resolveObject(r, yamlx.Get(n, "x-yc-apigateway-rate-limit"), yamlx.Join(path, "x-yc-apigateway-rate-limit"), errs)
 
 	ipath := yamlx.Join(path, "x-yc-apigateway-integration")
 	in := yamlx.Get(n, "x-yc-apigateway-integration")

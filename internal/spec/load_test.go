@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"github.com/apigw/apigw/internal/yamlx"
 	"strings"
 	"testing"
 
@@ -153,6 +154,7 @@ info: {title: t, version: "1"}
 x-yc-apigateway:
   service_account_id: sa-1
   ignoreTrailingSlashes: false
+  cors: {$ref: '#/components/x-yc-apigateway-cors-rules/All'}
   variables:
     handler: {default: "#/components/x-yc-apigateway-integrations/Live"}
     code: {default: 201, enum: [201, 202]}
@@ -162,8 +164,10 @@ paths:
     parameters:
       - $ref: '#/components/parameters/Id'
       - {name: q, in: query, schema: {$ref: '#/components/schemas/Q'}}
+    x-yc-apigateway-rate-limit: {$ref: '#/components/x-yc-apigateway-rate-limits/Slow'}
     get:
       operationId: getItem
+      x-yc-apigateway-validator: {$ref: '#/components/x-yc-apigateway-validators/Strict'}
       parameters:
         - {name: q, in: query, schema: {type: string, default: override}}
       x-yc-apigateway-integration:
@@ -181,6 +185,12 @@ components:
     Id: {name: id, in: path, required: true, schema: {type: integer}}
   schemas:
     Q: {type: string, default: fromref}
+  x-yc-apigateway-cors-rules:
+    All: {origin: '*'}
+  x-yc-apigateway-rate-limits:
+    Slow: {allRequests: {rps: 1}}
+  x-yc-apigateway-validators:
+    Strict: {validateRequestBody: true}
   x-yc-apigateway-integrations:
     Live: {type: dummy, http_code: 200, content: {'*': live}}
     Next: {type: dummy, http_code: 200, content: {'*': next}}
@@ -226,6 +236,15 @@ func TestLoadResolves(t *testing.T) {
 	}
 	if code.Content["*"] != "tag stable 202" {
 		t.Errorf("content = %q (dotted names and the ${apigw.x} alias)", code.Content["*"])
+	}
+	// Policy extensions given by $ref arrive resolved (their keys, not the $ref).
+	for what, n := range map[string]*yaml.Node{"cors": doc.Gateway.CORS, "rate limit": items.RateLimit, "validator": get.Validator} {
+		if n == nil || n.Kind != yaml.MappingNode || yamlx.Get(n, "$ref") != nil {
+			t.Errorf("%s: not resolved: %v", what, n)
+		}
+	}
+	if yamlx.Get(doc.Gateway.CORS, "origin") == nil || yamlx.Get(items.RateLimit, "allRequests") == nil || yamlx.Get(get.Validator, "validateRequestBody") == nil {
+		t.Error("a $ref'd policy lost its content")
 	}
 	if got := doc.Paths[1].Operations[0].Integration.Type; got != "object_storage" {
 		t.Errorf("alias type = %q, want object_storage", got)

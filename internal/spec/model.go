@@ -66,7 +66,12 @@ type Operation struct {
 	OperationID string
 	Parameters  []Parameter // path-item parameters merged with the operation's
 	Integration *Integration
-	Node        *yaml.Node
+	// Validator and RateLimit are the operation's own policies ($ref
+	// resolved), nil when absent; they override the path item's and the
+	// top-level defaults.
+	Validator *yaml.Node
+	RateLimit *yaml.Node
+	Node      *yaml.Node
 }
 
 // AnyMethod is the Method of an x-yc-apigateway-any-method operation.
