@@ -261,9 +261,9 @@ func (s *Server) adminMux() http.Handler {
 		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	// Profiling for operators; the admin listener is private (loopback by default).
+	// Profiling for operators; the admin listener is private (loopback by
+	// default). No /debug/pprof/cmdline: --var values may be secrets.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

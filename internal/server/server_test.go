@@ -77,3 +77,15 @@ func TestLoadReportsEveryStage(t *testing.T) {
 		t.Fatalf("bindings error: %v", errs)
 	}
 }
+
+// TestAdminProfiling: pprof is there for operators, the command line (which
+// may carry --var secrets) is not.
+func TestAdminProfiling(t *testing.T) {
+	admin := New(Options{}).adminMux()
+	if code, _ := get(t, admin, "/debug/pprof/heap?debug=1"); code != 200 {
+		t.Errorf("heap profile: %d", code)
+	}
+	if code, body := get(t, admin, "/debug/pprof/cmdline"); code == 200 {
+		t.Errorf("the command line is exposed: %q", body)
+	}
+}
