@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -421,6 +422,34 @@ func TestUploadStreams(t *testing.T) {
 	t.Logf("RSS before %d MB, peak %d MB while uploading 512 MB", before/1024, peak.Load()/1024)
 	if growthMB > 100 {
 		t.Errorf("gateway RSS grew by %d MB while uploading 512 MiB: the body is being buffered", growthMB)
+	}
+}
+
+// TestHTTPSUpstream: certificates are verified; an untrusted one is a 502
+// that says so, and a private CA is trusted through SSL_CERT_FILE.
+func TestHTTPSUpstream(t *testing.T) {
+	up := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "tls %s", r.URL.Path)
+	}))
+	defer up.Close()
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /s:\n    get:\n      x-yc-apigateway-integration: {type: http, url: '"+up.URL+"/secure'}\n")
+
+	g := start(t, "--spec", spec)
+	status, _, body := get(t, g.URL+"/s")
+	if status != 502 || !strings.Contains(body, "upstream TLS certificate is not trusted") {
+		t.Errorf("untrusted upstream certificate: %d %s", status, body)
+	}
+
+	ca := filepath.Join(dir, "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: up.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SSL_CERT_FILE", ca)
+	g2 := start(t, "--spec", spec)
+	if status, _, body := get(t, g2.URL+"/s"); status != 200 || body != "tls /secure" {
+		t.Errorf("upstream trusted through SSL_CERT_FILE: %d %s", status, body)
 	}
 }
 

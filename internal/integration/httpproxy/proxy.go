@@ -2,6 +2,8 @@ package httpproxy
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -279,6 +281,13 @@ func (it *Integration) mapError(ctx context.Context, r *http.Request, err error,
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return httperr.Wrap(http.StatusGatewayTimeout, "upstream timed out", err)
+	}
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	if errors.As(err, &unknownCA) || errors.As(err, &badHost) || errors.As(err, &invalid) || errors.As(err, &verify) {
+		return httperr.Wrap(http.StatusBadGateway, "upstream TLS certificate is not trusted (a private CA can be added with SSL_CERT_FILE)", err)
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "dial" {
