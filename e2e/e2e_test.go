@@ -332,32 +332,19 @@ func TestStreamingDoesNotBuffer(t *testing.T) {
 		t.Fatalf("warm-up: %d %q", status, body)
 	}
 	before := rssKB(pid)
-	var peak atomic.Int64
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(20 * time.Millisecond):
-				if r := int64(rssKB(pid)); r > peak.Load() {
-					peak.Store(r)
-				}
-			}
-		}
-	}()
+	peakRSS := watchRSS(pid)
 	res, err := http.Get(g.URL + "/big")
 	if err != nil {
 		t.Fatal(err)
 	}
 	n, err := io.Copy(io.Discard, res.Body)
 	res.Body.Close()
-	close(done)
+	peak := peakRSS()
 	if err != nil || n != size {
 		t.Fatalf("read %d bytes (%v), want %d", n, err, size)
 	}
-	growthMB := (peak.Load() - int64(before)) / 1024
-	t.Logf("RSS before %d MB, peak %d MB while streaming 1024 MB", before/1024, peak.Load()/1024)
+	growthMB := (peak - before) / 1024
+	t.Logf("RSS before %d MB, peak %d MB while streaming 1024 MB", before/1024, peak/1024)
 	if growthMB > 100 {
 		t.Errorf("gateway RSS grew by %d MB while streaming 1 GiB: the body is being buffered", growthMB)
 	}
@@ -384,20 +371,7 @@ func TestUploadStreams(t *testing.T) {
 	g := start(t, "--spec", spec, "--config", cfg)
 	pid := g.cmd.Process.Pid
 	before := rssKB(pid)
-	var peak atomic.Int64
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(20 * time.Millisecond):
-				if r := int64(rssKB(pid)); r > peak.Load() {
-					peak.Store(r)
-				}
-			}
-		}
-	}()
+	peakRSS := watchRSS(pid)
 	pr, pw := io.Pipe()
 	go func() {
 		chunk := make([]byte, 256<<10)
@@ -409,7 +383,7 @@ func TestUploadStreams(t *testing.T) {
 		pw.Close()
 	}()
 	res, err := http.Post(g.URL+"/up", "application/octet-stream", pr)
-	close(done)
+	peak := peakRSS()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,8 +392,8 @@ func TestUploadStreams(t *testing.T) {
 	if res.StatusCode != 200 || string(b) != fmt.Sprint(size) || received.Load() != size {
 		t.Fatalf("upload: %d %q, upstream received %d bytes, want %d", res.StatusCode, b, received.Load(), size)
 	}
-	growthMB := (peak.Load() - int64(before)) / 1024
-	t.Logf("RSS before %d MB, peak %d MB while uploading 512 MB", before/1024, peak.Load()/1024)
+	growthMB := (peak - before) / 1024
+	t.Logf("RSS before %d MB, peak %d MB while uploading 512 MB", before/1024, peak/1024)
 	if growthMB > 100 {
 		t.Errorf("gateway RSS grew by %d MB while uploading 512 MiB: the body is being buffered", growthMB)
 	}

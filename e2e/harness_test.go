@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -212,4 +213,30 @@ func rssKB(pid int) int {
 		}
 	}
 	return 0
+}
+
+// watchRSS samples the resident memory of pid every 20 ms until the returned
+// function is called, which returns the peak in KB.
+func watchRSS(pid int) func() int {
+	var peak atomic.Int64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+				if r := int64(rssKB(pid)); r > peak.Load() {
+					peak.Store(r)
+				}
+			}
+		}
+	}()
+	return func() int {
+		close(done)
+		<-stopped
+		return int(peak.Load())
+	}
 }
