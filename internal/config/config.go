@@ -37,10 +37,12 @@ type Bindings struct {
 	Routing   Routing              `yaml:"routing"`
 	Log       Log                  `yaml:"log"`
 	Reload    Reload               `yaml:"reload"`
+	// Functions binds function IDs (cloud_functions, function authorizers)
+	// to where they run; see Function. The key "default" catches the rest.
+	Functions map[string]*Function `yaml:"functions"`
 
 	// Sections that later integrations and features define. They are
 	// accepted here so that one bindings file serves every build.
-	Functions     yaml.Node `yaml:"functions"`
 	Containers    yaml.Node `yaml:"containers"`
 	ObjectStorage yaml.Node `yaml:"object_storage"`
 	Queues        yaml.Node `yaml:"queues"`
@@ -54,6 +56,10 @@ type Bindings struct {
 type Limits struct {
 	// MaxRequestBody is the largest request body (413 beyond).
 	MaxRequestBody Size `yaml:"max_request_body"`
+	// MaxResponseBody is the largest answer of an integration that must
+	// buffer it (a function's response JSON); 502 beyond. Streamed bodies
+	// (http) are not limited.
+	MaxResponseBody Size `yaml:"max_response_body"`
 	// ExecutionTimeout bounds a whole gateway call (504 beyond); 0 disables.
 	ExecutionTimeout *Duration `yaml:"execution_timeout"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight requests.
@@ -101,6 +107,9 @@ func (b *Bindings) applyDefaults() {
 	if b.Limits.MaxRequestBody == 0 {
 		b.Limits.MaxRequestBody = DefaultMaxBody
 	}
+	if b.Limits.MaxResponseBody == 0 {
+		b.Limits.MaxResponseBody = DefaultMaxBody
+	}
 	if b.Limits.ExecutionTimeout == nil {
 		d := Duration(DefaultExecutionTimeout)
 		b.Limits.ExecutionTimeout = &d
@@ -144,6 +153,7 @@ func LoadFile(file string) (*Bindings, yamlx.List) {
 		return nil, errs
 	}
 	b.File = file
+	resolveDirs(b.Functions, file)
 	return b, errs
 }
 
@@ -179,6 +189,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	default:
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "log"), "level"), "log.level", "must be debug, info, warn or error, not %q", b.Log.Level)
 	}
+	checkFunctions(root, b.Functions, &errs)
 	if b.Limits.MaxRequestBody < 0 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_request_body"), "limits.max_request_body", "must be positive")
 	}

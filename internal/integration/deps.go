@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"github.com/apigw/apigw/internal/functions"
 	"net"
 	"net/http"
 	"sync"
@@ -10,12 +11,18 @@ import (
 // Deps holds what outlives a snapshot: upstream connection pools. A reload
 // builds a new snapshot but keeps warm keep-alive connections.
 type Deps struct {
+	// Functions holds the invokers of function bindings, warm processes
+	// included.
+	Functions *functions.Pool
+
 	mu         sync.Mutex
 	transports map[time.Duration]*upstream
 }
 
 // NewDeps returns empty shared dependencies.
-func NewDeps() *Deps { return &Deps{transports: map[time.Duration]*upstream{}} }
+func NewDeps() *Deps {
+	return &Deps{Functions: functions.NewPool(), transports: map[time.Duration]*upstream{}}
+}
 
 // Transport returns the pooled transport for a connect timeout.
 //
@@ -48,11 +55,12 @@ func (d *Deps) Transport(connect time.Duration) http.RoundTripper {
 	return u
 }
 
-// Close drops idle upstream connections.
+// Close drops idle upstream connections and stops function processes.
 func (d *Deps) Close() {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	for _, t := range d.transports {
 		t.closeIdle()
 	}
+	d.mu.Unlock()
+	d.Functions.Close()
 }

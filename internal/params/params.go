@@ -117,3 +117,40 @@ func (v *Request) raw(p spec.Parameter) (string, bool) {
 	}
 	return "", false
 }
+
+// Declared returns every declared parameter with its request values (all of
+// them: a repeated query parameter or header gives several), the schema
+// default standing in for an absent one. A parameter absent without a
+// default is left out. Names are as declared.
+func (v *Request) Declared() map[string][]string {
+	out := make(map[string][]string, len(v.d.list))
+	for _, p := range v.d.list {
+		vals := v.all(p)
+		if len(vals) == 0 && p.HasDefault {
+			vals = []string{p.Default}
+		}
+		if len(vals) > 0 {
+			out[p.Name] = vals
+		}
+	}
+	return out
+}
+
+func (v *Request) all(p spec.Parameter) []string {
+	switch p.In {
+	case "query":
+		return v.Query()[p.Name]
+	case "header":
+		return v.r.Header.Values(p.Name)
+	case "cookie":
+		var out []string
+		for _, c := range v.r.CookiesNamed(p.Name) {
+			out = append(out, c.Value)
+		}
+		return out
+	}
+	if val, ok := v.raw(p); ok {
+		return []string{val}
+	}
+	return nil
+}

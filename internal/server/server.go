@@ -112,12 +112,14 @@ func New(opts Options) *Server {
 		Name: "apigw_reloads_total", Help: "Snapshot reloads, by result (ok or error).",
 	}, []string{"result"})
 	reg.MustRegister(build, reloads)
+	deps := integration.NewDeps()
+	deps.Functions.Log = log
 	return &Server{
 		opts:     opts,
 		log:      log,
 		level:    level,
 		handler:  gateway.NewHandler(log, gateway.NewMetrics(reg)),
-		deps:     integration.NewDeps(),
+		deps:     deps,
 		reloads:  reloads,
 		registry: reg,
 	}

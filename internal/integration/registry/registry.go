@@ -6,20 +6,21 @@ import (
 	"sort"
 
 	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/integration/cloudfunctions"
 	"github.com/apigw/apigw/internal/integration/dummy"
 	"github.com/apigw/apigw/internal/integration/httpproxy"
 )
 
 var factories = map[string]integration.Factory{
-	"dummy": dummy.New,
-	"http":  httpproxy.New,
+	"dummy":           dummy.New,
+	"http":            httpproxy.New,
+	"cloud_functions": cloudfunctions.New,
 }
 
 // planned are documented types that this build does not implement yet. A spec
 // using one is refused at build time, naming the type and its line, instead of
 // failing at request time.
 var planned = map[string]bool{
-	"cloud_functions":       true,
 	"serverless_containers": true,
 	"object_storage":        true,
 	"cloud_datasphere":      true,

@@ -1,0 +1,136 @@
+package config
+
+import (
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/apigw/apigw/internal/yamlx"
+	"go.yaml.in/yaml/v3"
+)
+
+// Function says where a function_id runs. Exactly one of URL, Command or
+// Runtime is set.
+type Function struct {
+	// URL receives the event JSON by POST and answers the function's
+	// response JSON: the exchange of the cloud's own invoke endpoint.
+	URL string `yaml:"url"`
+	// Command starts a process that serves the adapter protocol (see
+	// docs/functions.md); Runtime (python or nodejs) with Handler
+	// ("index.handler") and Dir runs unchanged handler code through the
+	// adapter that ships with apigw.
+	Command []string `yaml:"command"`
+	Runtime string   `yaml:"runtime"`
+	Handler string   `yaml:"handler"`
+	Dir     string   `yaml:"dir"`
+	// Env is added to the process environment (Command and Runtime).
+	Env map[string]string `yaml:"env"`
+	// Version is what the handler's context reports as function_version
+	// (default: the tag); function_name is the function ID.
+	Version string `yaml:"version"`
+	// MemoryMB is context.memory_limit_in_mb (default 128).
+	MemoryMB int `yaml:"memory_mb"`
+	// Token, when set, is given to the handler as context.token.access_token.
+	Token string `yaml:"token"`
+	// Timeout bounds one invocation (default: the gateway's execution timeout).
+	Timeout *Duration `yaml:"timeout"`
+
+	// Key is the bindings key (function_id or function_id:tag); Node its
+	// position.
+	Key  string     `yaml:"-"`
+	Node *yaml.Node `yaml:"-"`
+}
+
+// Runtimes are the languages whose adapter ships with apigw.
+var Runtimes = []string{"nodejs", "python"}
+
+// Kind names how the function runs: "url", "command" or "runtime".
+func (f *Function) Kind() string {
+	switch {
+	case f.URL != "":
+		return "url"
+	case len(f.Command) > 0:
+		return "command"
+	default:
+		return "runtime"
+	}
+}
+
+// checkFunctions validates the functions section and resolves relative
+// directories against the bindings file's directory.
+func checkFunctions(root *yaml.Node, fns map[string]*Function, errs *yamlx.List) {
+	section := yamlx.Get(root, "functions")
+	for key, f := range fns {
+		path := yamlx.Join("functions", key)
+		if f == nil {
+			errs.Errorf(yamlx.Get(section, key), path, "needs url, command or runtime")
+			continue
+		}
+		f.Key = key
+		f.Node = yamlx.Get(section, key)
+		at := func(field string) *yaml.Node {
+			if n := yamlx.Get(f.Node, field); n != nil {
+				return n
+			}
+			return f.Node
+		}
+		set := 0
+		for _, on := range []bool{f.URL != "", len(f.Command) > 0, f.Runtime != ""} {
+			if on {
+				set++
+			}
+		}
+		switch {
+		case set == 0:
+			errs.Errorf(f.Node, path, "needs one of url (an invoke endpoint), command (an adapter process) or runtime (python or nodejs, with handler)")
+		case set > 1:
+			errs.Errorf(f.Node, path, "give only one of url, command and runtime")
+		case f.URL != "":
+			if !strings.HasPrefix(f.URL, "http://") && !strings.HasPrefix(f.URL, "https://") {
+				errs.Errorf(at("url"), yamlx.Join(path, "url"), "must be an http:// or https:// URL, not %q", f.URL)
+			}
+		case f.Runtime != "":
+			if i := sort.SearchStrings(Runtimes, f.Runtime); i == len(Runtimes) || Runtimes[i] != f.Runtime {
+				errs.Errorf(at("runtime"), yamlx.Join(path, "runtime"), "must be one of %s, not %q", strings.Join(Runtimes, ", "), f.Runtime)
+			}
+			if mod, fn, ok := strings.Cut(f.Handler, "."); !ok || mod == "" || fn == "" {
+				errs.Errorf(at("handler"), yamlx.Join(path, "handler"), "must name the file and the function, such as index.handler (got %q)", f.Handler)
+			}
+		}
+		if f.MemoryMB < 0 {
+			errs.Errorf(at("memory_mb"), yamlx.Join(path, "memory_mb"), "must be positive")
+		}
+	}
+}
+
+// resolveDirs makes relative function directories relative to the bindings
+// file, so that apigw works from any working directory.
+func resolveDirs(fns map[string]*Function, file string) {
+	base := filepath.Dir(file)
+	for _, f := range fns {
+		if f == nil || f.Kind() == "url" {
+			continue
+		}
+		if f.Dir == "" {
+			f.Dir = "."
+		}
+		if !filepath.IsAbs(f.Dir) {
+			f.Dir = filepath.Join(base, f.Dir)
+		}
+		if abs, err := filepath.Abs(f.Dir); err == nil {
+			f.Dir = abs
+		}
+	}
+}
+
+// Function returns the binding of a function ID and tag: "id:tag" wins over
+// "id", which wins over "default". nil when nothing matches.
+func (b *Bindings) Function(id, tag string) *Function {
+	if f := b.Functions[id+":"+tag]; f != nil {
+		return f
+	}
+	if f := b.Functions[id]; f != nil {
+		return f
+	}
+	return b.Functions["default"]
+}

@@ -1,0 +1,230 @@
+// Package functions is the contract between the gateway and a serverless
+// function (digest §8): the event a request becomes, the response JSON that
+// becomes the client's answer, and the invokers that carry the exchange to
+// where the function runs (an invoke URL, or unchanged handler code kept warm
+// in a local process).
+package functions
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Request is what an event is made of: the client's request as the gateway
+// saw it, and what routing found.
+type Request struct {
+	HTTP        *http.Request
+	Body        []byte
+	Version     string // payload_format_version: "0.1" or "1.0"
+	Template    string // the matched path template
+	OperationID string // "" lets 1.0 generate one
+	PathParams  map[string]string
+	Declared    map[string][]string // declared parameters and their values
+	RequestID   string
+	ClientIP    string
+	RemoteAddr  string
+	GatewayID   string
+	Time        time.Time
+	// OperationContext is the integration's `context`, substituted; nil
+	// when the integration has none.
+	OperationContext any
+	// Authorizer is the authorizer's context (requestContext.authorizer).
+	Authorizer map[string]any
+}
+
+// Base fields of both versions (§8.1).
+type base struct {
+	HTTPMethod                      string              `json:"httpMethod"`
+	Headers                         map[string]string   `json:"headers"`
+	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
+	QueryStringParameters           map[string]string   `json:"queryStringParameters"`
+	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
+	RequestContext                  RequestContext      `json:"requestContext"`
+	Body                            string              `json:"body"`
+	IsBase64Encoded                 bool                `json:"isBase64Encoded"`
+}
+
+// event01 is payload_format_version 0.1: `path` is the template (§8.2).
+type event01 struct {
+	URL  string `json:"url"`
+	Path string `json:"path"`
+	base
+	PathParams       map[string]string   `json:"pathParams"`
+	Params           map[string]string   `json:"params"`
+	MultiValueParams map[string][]string `json:"multiValueParams"`
+}
+
+// event10 is payload_format_version 1.0: `path` is the actual path and the
+// template is `resource` (§8.3).
+type event10 struct {
+	Version  string `json:"version"`
+	Resource string `json:"resource"`
+	Path     string `json:"path"`
+	base
+	PathParameters       map[string]string   `json:"pathParameters"`
+	Parameters           map[string]string   `json:"parameters"`
+	MultiValueParameters map[string][]string `json:"multiValueParameters"`
+	OperationID          string              `json:"operationId"`
+}
+
+// RequestContext is §8.4.
+type RequestContext struct {
+	Identity         Identity       `json:"identity"`
+	HTTPMethod       string         `json:"httpMethod"`
+	RequestID        string         `json:"requestId"`
+	RequestTime      string         `json:"requestTime"`
+	RequestTimeEpoch int64          `json:"requestTimeEpoch"`
+	Authorizer       map[string]any `json:"authorizer,omitempty"`
+	APIGateway       *APIGateway    `json:"apiGateway,omitempty"`
+}
+
+// Identity is requestContext.identity.
+type Identity struct {
+	SourceIP  string `json:"sourceIp"`
+	UserAgent string `json:"userAgent"`
+}
+
+// APIGateway carries the integration's `context`.
+type APIGateway struct {
+	OperationContext any `json:"operationContext"`
+}
+
+// Event renders the event JSON of a request.
+func Event(q *Request) ([]byte, error) {
+	r := q.HTTP
+	b := base{
+		HTTPMethod:                      r.Method,
+		Headers:                         map[string]string{},
+		MultiValueHeaders:               map[string][]string{},
+		QueryStringParameters:           map[string]string{},
+		MultiValueQueryStringParameters: map[string][]string{},
+		RequestContext: RequestContext{
+			Identity:         Identity{SourceIP: q.ClientIP, UserAgent: r.UserAgent()},
+			HTTPMethod:       r.Method,
+			RequestID:        q.RequestID,
+			RequestTime:      q.Time.UTC().Format("2/Jan/2006:15:04:05 -0700"),
+			RequestTimeEpoch: q.Time.Unix(),
+			Authorizer:       q.Authorizer,
+		},
+	}
+	if q.OperationContext != nil {
+		b.RequestContext.APIGateway = &APIGateway{OperationContext: q.OperationContext}
+	}
+	for k, vv := range EventHeaders(q) {
+		b.MultiValueHeaders[k] = vv
+		b.Headers[k] = vv[len(vv)-1] // on repeats the last value is kept
+	}
+	for k, vv := range r.URL.Query() {
+		b.MultiValueQueryStringParameters[k] = vv
+		b.QueryStringParameters[k] = vv[len(vv)-1]
+	}
+	b.Body, b.IsBase64Encoded = EncodeBody(r.Header.Get("Content-Type"), q.Body)
+
+	single := make(map[string]string, len(q.Declared))
+	multi := make(map[string][]string, len(q.Declared))
+	for k, vv := range q.Declared {
+		multi[k] = vv
+		single[k] = vv[len(vv)-1]
+	}
+	pathParams := q.PathParams
+	if pathParams == nil {
+		pathParams = map[string]string{}
+	}
+	if q.Version == "1.0" {
+		opID := q.OperationID
+		if opID == "" {
+			opID = GeneratedOperationID(r.Method, q.Template)
+		}
+		return json.Marshal(event10{
+			Version: "1.0", Resource: q.Template, Path: r.URL.Path, base: b,
+			PathParameters: pathParams, Parameters: single, MultiValueParameters: multi, OperationID: opID,
+		})
+	}
+	return json.Marshal(event01{
+		URL: r.URL.Path + "?" + r.URL.RawQuery, Path: q.Template, base: b,
+		PathParams: pathParams, Params: single, MultiValueParams: multi,
+	})
+}
+
+// GeneratedOperationID stands in for a missing operationId in 1.0 events: the
+// SHA-256 hex of "METHOD template" (digest §8.3 recommendation), stable
+// across restarts and replicas.
+func GeneratedOperationID(method, template string) string {
+	sum := sha256.Sum256([]byte(method + " " + template))
+	return hex.EncodeToString(sum[:])
+}
+
+// hopByHop headers are connection-level; they never reach a function.
+var hopByHop = map[string]bool{
+	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+}
+
+// EventHeaders are the headers a function sees: the client's end-to-end
+// headers (Cookie and Authorization included, as on the cloud's gateway
+// path), Host as the client sent it, and the headers the gateway adds
+// (§9.1). Names are canonical Title-Case.
+func EventHeaders(q *Request) http.Header {
+	r := q.HTTP
+	h := make(http.Header, len(r.Header)+6)
+	for k, vv := range r.Header {
+		if hopByHop[k] || k == "X-Request-Id" || k == "X-Forwarded-For" {
+			continue
+		}
+		h[k] = vv
+	}
+	for _, v := range r.Header.Values("Connection") {
+		for _, tok := range strings.Split(v, ",") {
+			delete(h, http.CanonicalHeaderKey(strings.TrimSpace(tok)))
+		}
+	}
+	h["Host"] = []string{r.Host}
+	xff := q.ClientIP
+	if prior := r.Header.Values("X-Forwarded-For"); len(prior) > 0 {
+		xff = strings.Join(prior, ", ") + ", " + xff
+	}
+	h["X-Forwarded-For"] = []string{xff}
+	h["X-Request-Id"] = []string{q.RequestID}
+	h["X-Real-Remote-Address"] = []string{q.RemoteAddr}
+	if _, ok := h["X-Forwarded-Proto"]; !ok {
+		proto := "http"
+		if r.TLS != nil {
+			proto = "https"
+		}
+		h["X-Forwarded-Proto"] = []string{proto}
+	}
+	if q.GatewayID != "" {
+		h["X-Serverless-Gateway-Id"] = []string{q.GatewayID}
+	}
+	return h
+}
+
+// EncodeBody applies §8.6: a JSON-family body (application/json with any
+// parameters, or */*+json) stays verbatim; anything else, an empty body
+// included, is Base64. A "JSON" body that is not valid UTF-8 is Base64 too,
+// since a JSON string could not carry it unchanged.
+func EncodeBody(contentType string, body []byte) (string, bool) {
+	if len(body) > 0 && isJSON(contentType) && utf8.Valid(body) {
+		return string(body), false
+	}
+	return base64.StdEncoding.EncodeToString(body), true
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// itoa is strconv.Itoa, kept short for header values.
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,87 @@
+package functions
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/apigw/apigw/internal/config"
+)
+
+// Pool hands out the invoker of each function binding. It outlives
+// snapshots: a reload that keeps a binding keeps its warm process.
+type Pool struct {
+	Log *slog.Logger
+
+	mu    sync.Mutex
+	procs map[string]*Process
+}
+
+// NewPool returns an empty pool.
+func NewPool() *Pool { return &Pool{Log: slog.Default(), procs: map[string]*Process{}} }
+
+var urlClient = &http.Client{Transport: &http.Transport{
+	Proxy:               http.ProxyFromEnvironment,
+	MaxIdleConnsPerHost: 256,
+	IdleConnTimeout:     90 * time.Second,
+	DisableCompression:  true,
+}}
+
+// Invoker returns the invoker of a binding for a function ID. maxAnswer is
+// the largest function answer accepted.
+func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64) (Invoker, error) {
+	header := map[string]string{HeaderVersion: f.Version}
+	if f.MemoryMB > 0 {
+		header[HeaderMemory] = strconv.Itoa(f.MemoryMB)
+	}
+	if f.URL != "" {
+		return &URLInvoker{URL: f.URL, Client: urlClient, MaxAnswer: maxAnswer, Header: header}, nil
+	}
+	if f.Token != "" {
+		header[HeaderToken] = f.Token
+	}
+	command := f.Command
+	var env []string
+	if f.Runtime != "" {
+		var err error
+		if command, err = AdapterCommand(f.Runtime); err != nil {
+			return nil, err
+		}
+		env = append(env, "APIGW_HANDLER="+f.Handler, "APIGW_DIR="+f.Dir)
+	}
+	keys := make([]string, 0, len(f.Env))
+	for k := range f.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+f.Env[k])
+	}
+	identity, _ := json.Marshal([]any{id, command, f.Dir, env, header, maxAnswer})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pr, ok := p.procs[string(identity)]; ok {
+		return pr, nil
+	}
+	pr := &Process{FunctionID: id, Command: command, Dir: f.Dir, Env: env, Header: header, MaxAnswer: maxAnswer, Log: p.Log}
+	p.procs[string(identity)] = pr
+	return pr, nil
+}
+
+// Close stops every process.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	procs := p.procs
+	p.procs = map[string]*Process{}
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, pr := range procs {
+		wg.Add(1)
+		go func() { defer wg.Done(); pr.Close() }()
+	}
+	wg.Wait()
+}

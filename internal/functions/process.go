@@ -1,0 +1,259 @@
+package functions
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Process runs a function's adapter (the shipped Python or Node.js one, or
+// a user's command speaking the same protocol) as a child process: started
+// on first use, kept warm across invocations and reloads, restarted when it
+// dies, its output in the gateway log under the function ID.
+type Process struct {
+	FunctionID string
+	Command    []string
+	Dir        string
+	Env        []string // added to the gateway's environment
+	Header     map[string]string
+	MaxAnswer  int64
+	Log        *slog.Logger
+	// StartTimeout bounds the wait for a (re)started process to be ready.
+	StartTimeout time.Duration
+
+	mu     sync.Mutex
+	run    *running // nil: not started, or exited
+	closed bool
+	starts int
+}
+
+type running struct {
+	cmd    *exec.Cmd
+	addr   string
+	ready  chan struct{} // closed when /healthz answers
+	exited chan struct{} // closed when the process is gone
+	err    error         // why it exited (set before exited closes)
+	inv    *URLInvoker
+	tail   *tailBuffer
+}
+
+var client = &http.Client{Transport: &http.Transport{
+	MaxIdleConnsPerHost: 64,
+	IdleConnTimeout:     90 * time.Second,
+	DisableCompression:  true,
+}}
+
+// Invoke implements Invoker.
+func (p *Process) Invoke(ctx context.Context, inv *Invocation) ([]byte, error) {
+	r, err := p.ensure(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out, err := r.inv.Invoke(ctx, inv)
+	if err != nil {
+		var fe *FunctionError
+		if !errors.As(err, &fe) && ctx.Err() == nil {
+			select {
+			case <-r.exited:
+				return nil, fmt.Errorf("function process exited during the invocation (%v); it restarts on the next request: %s", r.err, r.tail.String())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return out, err
+}
+
+// ensure returns a ready process, starting one if needed.
+func (p *Process) ensure(ctx context.Context) (*running, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, errors.New("function process is shut down")
+	}
+	r := p.run
+	if r != nil {
+		select {
+		case <-r.exited:
+			r = nil
+		default:
+		}
+	}
+	if r == nil {
+		var err error
+		if r, err = p.start(); err != nil {
+			p.mu.Unlock()
+			return nil, err
+		}
+		p.run = r
+	}
+	p.mu.Unlock()
+
+	wait := p.StartTimeout
+	if wait <= 0 {
+		wait = 30 * time.Second
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-r.ready:
+		return r, nil
+	case <-r.exited:
+		return nil, fmt.Errorf("function process exited while starting (%v): %s", r.err, r.tail.String())
+	case <-timer.C:
+		return nil, fmt.Errorf("function process did not become ready within %s", wait)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// start launches the process (p.mu held).
+func (p *Process) start() (*running, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(p.Command[0], p.Command[1:]...)
+	cmd.Dir = p.Dir
+	cmd.Env = append(append(os.Environ(), p.Env...), "APIGW_ADAPTER_PORT="+strconv.Itoa(port), "APIGW_FUNCTION_ID="+p.FunctionID)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	setProcessGroup(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", p.Command[0], err)
+	}
+	p.starts++
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	r := &running{
+		cmd: cmd, addr: addr, ready: make(chan struct{}), exited: make(chan struct{}), tail: &tailBuffer{},
+		inv: &URLInvoker{URL: "http://" + addr + "/invoke", Client: client, MaxAnswer: p.MaxAnswer, Header: p.Header},
+	}
+	log := p.Log.With("function_id", p.FunctionID, "pid", cmd.Process.Pid)
+	log.Info("function process started", "command", strings.Join(p.Command, " "), "dir", p.Dir, "start", p.starts)
+	var pipes sync.WaitGroup
+	pipes.Add(2)
+	go func() { defer pipes.Done(); pipeLog(stdout, log, "stdout", nil) }()
+	go func() { defer pipes.Done(); pipeLog(stderr, log, "stderr", r.tail) }()
+	go func() {
+		pipes.Wait()
+		r.err = cmd.Wait()
+		close(r.exited)
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if !closed {
+			log.Warn("function process exited; it restarts on the next invocation", "error", fmt.Sprint(r.err))
+		}
+	}()
+	go p.waitReady(r)
+	return r, nil
+}
+
+// waitReady polls /healthz until the adapter answers.
+func (p *Process) waitReady(r *running) {
+	for {
+		select {
+		case <-r.exited:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+		res, err := client.Get("http://" + r.addr + "/healthz")
+		if err == nil {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				close(r.ready)
+				return
+			}
+		}
+	}
+}
+
+// Close stops the process (and its children).
+func (p *Process) Close() {
+	p.mu.Lock()
+	p.closed = true
+	r := p.run
+	p.mu.Unlock()
+	if r == nil {
+		return
+	}
+	terminate(r.cmd)
+	select {
+	case <-r.exited:
+	case <-time.After(3 * time.Second):
+		kill(r.cmd)
+		<-r.exited
+	}
+}
+
+// Starts reports how many times the process was started (for tests and
+// metrics: a warm process is started once).
+func (p *Process) Starts() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.starts
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// pipeLog logs each line a function writes, as the cloud's function logs
+// do, and keeps the last lines of stderr for error messages.
+func pipeLog(r io.Reader, log *slog.Logger, stream string, tail *tailBuffer) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		log.Info("function output", "stream", stream, "line", line)
+		if tail != nil {
+			tail.add(line)
+		}
+	}
+}
+
+// tailBuffer keeps the last few lines written.
+type tailBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (t *tailBuffer) add(line string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lines = append(t.lines, line)
+	if len(t.lines) > 8 {
+		t.lines = t.lines[len(t.lines)-8:]
+	}
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.lines) == 0 {
+		return "(no output)"
+	}
+	return strings.Join(t.lines, " | ")
+}

@@ -1,0 +1,249 @@
+// Package cloudfunctions is the cloud_functions integration (digest §3.2):
+// the request becomes the event of §8, the function bound to function_id
+// (and tag) in the bindings file answers, and its response JSON becomes the
+// client's response (§8.7).
+package cloudfunctions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/functions"
+	"github.com/apigw/apigw/internal/httperr"
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/params"
+	"github.com/apigw/apigw/internal/yamlx"
+	"go.yaml.in/yaml/v3"
+)
+
+type settings struct {
+	Type                 string    `yaml:"type"`
+	FunctionID           string    `yaml:"function_id"`
+	Tag                  string    `yaml:"tag"`
+	ServiceAccountID     string    `yaml:"service_account_id"`
+	PayloadFormatVersion string    `yaml:"payload_format_version"`
+	Context              yaml.Node `yaml:"context"`
+}
+
+// Integration is a compiled cloud_functions integration.
+type Integration struct {
+	functionID string
+	tag        params.Template
+	version    string
+	context    *params.Value // nil: no `context`
+	gatewayID  string
+	timeout    time.Duration // the binding's own bound, 0: none
+	// invokers by tag; fallback serves tags without their own binding
+	// (nil: such a tag is not bound, 404 as the cloud answers).
+	invokers map[string]functions.Invoker
+	fallback functions.Invoker
+}
+
+var _ integration.Handler = (*Integration)(nil)
+
+// New decodes and checks a cloud_functions integration and resolves its
+// binding.
+func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, yamlx.List) {
+	var s settings
+	errs := yamlx.Decode(n, &s, path)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	it := &Integration{functionID: s.FunctionID, version: "0.1", gatewayID: b.Bindings.GatewayID, invokers: map[string]functions.Invoker{}}
+	if s.FunctionID == "" {
+		errs.Errorf(n, path, "cloud_functions integration needs function_id")
+	}
+	switch v := s.PayloadFormatVersion; v {
+	case "", "0.1":
+	case "1.0", "1":
+		it.version = "1.0"
+	default:
+		errs.Errorf(yamlx.Get(n, "payload_format_version"), yamlx.Join(path, "payload_format_version"), "must be \"0.1\" or \"1.0\", not %q", v)
+	}
+	tag := s.Tag
+	if tag == "" {
+		tag = "$latest"
+	}
+	it.tag = params.Compile(tag, b.Declared)
+	if s.Context.Kind != 0 {
+		v, e := params.CompileValue(&s.Context, yamlx.Join(path, "context"), b.Declared)
+		errs.Add(e...)
+		it.context = v
+	}
+	if len(errs.Errors()) > 0 {
+		return nil, errs
+	}
+
+	// Resolve the binding now: a function bound nowhere is a start-up
+	// error with the spec line, not a 502 at request time.
+	maxAnswer := int64(b.Bindings.Limits.MaxResponseBody)
+	idNode := yamlx.Get(n, "function_id")
+	idPath := yamlx.Join(path, "function_id")
+	bind := func(f *config.Function) functions.Invoker {
+		inv, err := b.Deps.Functions.Invoker(s.FunctionID, f, maxAnswer)
+		if err != nil {
+			errs.Errorf(idNode, idPath, "function %s: %v", s.FunctionID, err)
+			return nil
+		}
+		if f.Timeout != nil {
+			it.timeout = f.Timeout.D()
+		}
+		return inv
+	}
+	if it.tag.Static() {
+		f := b.Bindings.Function(s.FunctionID, tag)
+		if f == nil {
+			errs.Errorf(idNode, idPath, "function %s (tag %s) is not bound: add functions.%s (url, command or runtime) to the bindings file, or a functions.default", s.FunctionID, tag, s.FunctionID)
+			return nil, errs
+		}
+		it.fallback = bind(f)
+	} else {
+		// The tag comes from the request: bind every tag the bindings name
+		// for this function, and the function's (or the default) binding
+		// for the rest.
+		prefix := s.FunctionID + ":"
+		for key, f := range b.Bindings.Functions {
+			if t, ok := strings.CutPrefix(key, prefix); ok {
+				it.invokers[t] = bind(f)
+			}
+		}
+		if f := b.Bindings.Functions[s.FunctionID]; f != nil {
+			it.fallback = bind(f)
+		} else if f := b.Bindings.Functions["default"]; f != nil {
+			it.fallback = bind(f)
+		}
+		if len(it.invokers) == 0 && it.fallback == nil {
+			errs.Errorf(idNode, idPath, "function %s is not bound: add functions.%s (url, command or runtime) to the bindings file, or a functions.default", s.FunctionID, s.FunctionID)
+		}
+	}
+	if s.ServiceAccountID != "" {
+		errs.Warnf(yamlx.Get(n, "service_account_id"), yamlx.Join(path, "service_account_id"), "service_account_id is not used by local function bindings")
+	}
+	if len(errs.Errors()) > 0 {
+		return nil, errs
+	}
+	return it, errs
+}
+
+// Serve invokes the function and writes its response.
+func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integration.Call) error {
+	tag := it.tag.Expand(c.Params, nil)
+	inv := it.invokers[tag]
+	if inv == nil {
+		inv = it.fallback
+	}
+	if inv == nil {
+		return httperr.New(http.StatusNotFound, fmt.Sprintf("function %s has no binding for tag %q", it.functionID, tag))
+	}
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return httperr.Wrap(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), err)
+			}
+			return httperr.Wrap(http.StatusBadRequest, "could not read the request body", err)
+		}
+	}
+	q := &functions.Request{
+		HTTP: r, Body: body, Version: it.version, Template: c.Route, OperationID: c.OperationID,
+		PathParams: pathParams(c.Params), Declared: c.Params.Declared(),
+		RequestID: c.RequestID, ClientIP: c.ClientIP, RemoteAddr: c.RemoteAddr, GatewayID: it.gatewayID, Time: c.Start,
+	}
+	if it.context != nil {
+		q.OperationContext = it.context.Expand(c.Params)
+	}
+	event, err := functions.Event(q)
+	if err != nil {
+		return httperr.Wrap(http.StatusInternalServerError, "could not build the function event", err)
+	}
+	ctx := r.Context()
+	if it.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, it.timeout)
+		defer cancel()
+	}
+	deadline, _ := ctx.Deadline()
+	answer, err := inv.Invoke(ctx, &functions.Invocation{FunctionID: it.functionID, Tag: tag, RequestID: c.RequestID, Deadline: deadline, Event: event})
+	if err != nil {
+		return it.invokeError(w, r, ctx, err)
+	}
+	res, err := functions.ParseResponse(answer)
+	if err != nil {
+		var m *functions.Malformed
+		if errors.As(err, &m) {
+			writeJSON(w, http.StatusBadGateway, m.Body(), nil)
+			return err // logged; the response is written
+		}
+		return httperr.Wrap(http.StatusBadGateway, "function response could not be read", err)
+	}
+	h := w.Header()
+	for k, vv := range res.Header {
+		if k == "X-Request-Id" {
+			continue // the gateway's own stays the only one
+		}
+		h[k] = vv
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
+	w.WriteHeader(res.Status)
+	if r.Method != http.MethodHead {
+		w.Write(res.Body)
+	}
+	return nil
+}
+
+// invokeError answers a failed invocation: the function's own error and the
+// statuses its endpoint chose pass through; the rest is the gateway's 502/504.
+func (it *Integration) invokeError(w http.ResponseWriter, r *http.Request, ctx context.Context, err error) error {
+	var fe *functions.FunctionError
+	var se *functions.StatusError
+	var tl *functions.TooLarge
+	switch {
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusBadGateway, fe.Body, map[string]string{"X-Function-Error": "true"})
+		return err
+	case errors.As(err, &se):
+		writeJSON(w, se.Status, se.Body, nil)
+		return err
+	case errors.As(err, &tl):
+		return httperr.Wrap(http.StatusBadGateway, tl.Error(), err)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return httperr.Wrap(http.StatusGatewayTimeout, fmt.Sprintf("function %s did not answer in time", it.functionID), err)
+	case r.Context().Err() != nil:
+		return httperr.Wrap(499, "client closed the request", err)
+	}
+	return httperr.Wrap(http.StatusBadGateway, fmt.Sprintf("function %s could not be invoked (the gateway log has the cause)", it.functionID), err)
+}
+
+// writeJSON writes a body that is JSON when it parses as JSON, text otherwise.
+func writeJSON(w http.ResponseWriter, status int, body []byte, extra map[string]string) {
+	h := w.Header()
+	ct := "text/plain; charset=utf-8"
+	if len(body) > 0 && (body[0] == '{' || body[0] == '[') {
+		ct = "application/json"
+	}
+	h.Set("Content-Type", ct)
+	for k, v := range extra {
+		h.Set(k, v)
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func pathParams(v *params.Request) map[string]string {
+	ps := v.Path()
+	out := make(map[string]string, len(ps))
+	for _, p := range ps {
+		out[p.Name] = p.Value
+	}
+	return out
+}
