@@ -6,6 +6,7 @@
 package functions
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -143,15 +144,27 @@ func Event(q *Request) ([]byte, error) {
 		if opID == "" {
 			opID = GeneratedOperationID(r.Method, q.Template)
 		}
-		return json.Marshal(event10{
+		return marshal(event10{
 			Version: "1.0", Resource: q.Template, Path: r.URL.Path, base: b,
 			PathParameters: pathParams, Parameters: single, MultiValueParameters: multi, OperationID: opID,
 		})
 	}
-	return json.Marshal(event01{
+	return marshal(event01{
 		URL: r.URL.Path + "?" + r.URL.RawQuery, Path: q.Template, base: b,
 		PathParams: pathParams, Params: single, MultiValueParams: multi,
 	})
+}
+
+// marshal is json.Marshal without HTML escaping: the cloud's events carry
+// "&" and "<" as they are.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // GeneratedOperationID stands in for a missing operationId in 1.0 events: the
