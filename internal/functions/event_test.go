@@ -21,10 +21,10 @@ func TestEventGolden(t *testing.T) {
 	at := time.Date(2025, 9, 17, 4, 19, 34, 0, time.UTC)
 	tests := []struct {
 		name, method, target, template, opID, body string
-		header                                    map[string][]string
-		path                                      map[string]string
-		declared                                  map[string][]string
-		context                                   any
+		header                                     map[string][]string
+		path                                       map[string]string
+		declared                                   map[string][]string
+		context                                    any
 	}{
 		{
 			name: "get-pet", method: "GET", target: "/pets/42?verbose=1", template: "/pets/{petId}", opID: "getPet",

@@ -5,7 +5,7 @@ module.exports.handler = async function (event, context) {
     return {
       statusCode: 200,
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ message: ctx.greeting, runtime: 'nodejs', request_id: context.requestId }),
+      body: JSON.stringify({ message: ctx.greeting, runtime: 'nodejs', request_id: context.requestId, pid: process.pid }),
     };
   }
   const body = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;

@@ -1,5 +1,6 @@
 import base64
 import json
+import os
 
 
 def handler(event, context):
@@ -9,7 +10,7 @@ def handler(event, context):
         return {
             "statusCode": 200,
             "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"message": greeting, "runtime": "python", "request_id": context.request_id}),
+            "body": json.dumps({"message": greeting, "runtime": "python", "request_id": context.request_id, "pid": os.getpid()}),
         }
     body = event["body"]
     if event["isBase64Encoded"]:
