@@ -77,7 +77,7 @@ class Server(BaseHTTPRequestHandler):
         pass
 
     def send(self, status, obj, function_error=False):
-        data = json.dumps(obj, default=vars).encode("utf-8")
+        data = json.dumps(obj, default=vars, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
