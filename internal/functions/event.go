@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/apigw/apigw/internal/headers"
 )
 
 // Request is what an event is made of: the client's request as the gateway
@@ -175,11 +177,9 @@ func GeneratedOperationID(method, template string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// hopByHop headers are connection-level; they never reach a function.
-var hopByHop = map[string]bool{
-	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
-	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
-}
+// gatewaySet are headers the gateway sets itself; a client's copy is
+// replaced.
+var gatewaySet = map[string]bool{"X-Request-Id": true, "X-Forwarded-For": true, "X-Real-Remote-Address": true, "X-Serverless-Gateway-Id": true}
 
 // EventHeaders are the headers a function sees: the client's end-to-end
 // headers (Cookie and Authorization included, as on the cloud's gateway
@@ -187,24 +187,9 @@ var hopByHop = map[string]bool{
 // (§9.1). Names are canonical Title-Case.
 func EventHeaders(q *Request) http.Header {
 	r := q.HTTP
-	h := make(http.Header, len(r.Header)+6)
-	for k, vv := range r.Header {
-		if hopByHop[k] || k == "X-Request-Id" || k == "X-Forwarded-For" {
-			continue
-		}
-		h[k] = vv
-	}
-	for _, v := range r.Header.Values("Connection") {
-		for _, tok := range strings.Split(v, ",") {
-			delete(h, http.CanonicalHeaderKey(strings.TrimSpace(tok)))
-		}
-	}
+	h := headers.EndToEnd(r.Header, gatewaySet)
 	h["Host"] = []string{r.Host}
-	xff := q.ClientIP
-	if prior := r.Header.Values("X-Forwarded-For"); len(prior) > 0 {
-		xff = strings.Join(prior, ", ") + ", " + xff
-	}
-	h["X-Forwarded-For"] = []string{xff}
+	h["X-Forwarded-For"] = []string{headers.AppendForwardedFor(r.Header, q.ClientIP)}
 	h["X-Request-Id"] = []string{q.RequestID}
 	h["X-Real-Remote-Address"] = []string{q.RemoteAddr}
 	if _, ok := h["X-Forwarded-Proto"]; !ok {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/apigw/apigw/internal/headers"
 )
 
 // Response is a function's answer (§8.7), checked and decoded.
@@ -95,7 +97,7 @@ func ParseResponse(raw []byte) (*Response, error) {
 		out.Header[http.CanonicalHeaderKey(k)] = vals
 	}
 	for k, vv := range out.Header {
-		if hopByHop[k] || k == "Content-Length" {
+		if headers.IsHopByHop(k) || k == "Content-Length" {
 			delete(out.Header, k)
 			continue
 		}

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apigw/apigw/internal/headers"
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/params"
@@ -35,9 +36,8 @@ type Integration struct {
 	namedQuery  map[string]bool
 	omitHeaders bool
 	omitQuery   bool
-	read        time.Duration
 	gatewayID   string
-	transport   http.RoundTripper
+	engine      Engine
 	declared    *params.Declared
 }
 
@@ -110,7 +110,7 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 			if *t.Read <= 0 {
 				errs.Errorf(yamlx.Get(yamlx.Get(n, "timeouts"), "read"), yamlx.Join(tp, "read"), "must be a positive number of seconds")
 			} else {
-				it.read = seconds(*t.Read)
+				it.engine.Read = seconds(*t.Read)
 			}
 		}
 	}
@@ -120,16 +120,14 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 	if len(errs.Errors()) > 0 {
 		return nil, errs
 	}
-	it.transport = b.Deps.Transport(connect)
+	it.engine.Transport = b.Deps.Transport(connect)
 	return it, errs
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
-// Serve proxies the request: it sends the computed request upstream and
-// streams the response back. Only protocol upgrades (WebSocket through an
-// http integration) go through httputil.ReverseProxy, which knows how to
-// splice the two connections.
+// Serve proxies the request: it computes the upstream request from the
+// integration's url, method, headers and query, and forwards it.
 func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integration.Call) error {
 	target, err := it.target(r, c.Params)
 	if err != nil {
@@ -143,19 +141,44 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	if method == "" {
 		method = r.Method
 	}
+	return it.engine.Forward(w, r, c.Deadline, &Outbound{Method: method, URL: target, Header: header, Host: host})
+}
+
+// Outbound is the request an Engine sends upstream.
+type Outbound struct {
+	Method string
+	URL    *url.URL
+	Header http.Header // end-to-end headers only
+	Host   string
+}
+
+// Engine forwards requests upstream and streams the answers back. It is the
+// one proxy of the gateway: the http integration and serverless_containers
+// both use it, each computing its own Outbound.
+type Engine struct {
+	Transport http.RoundTripper
+	// Read bounds each wait for the upstream (headers, then every body
+	// read); 0: only the execution deadline.
+	Read time.Duration
+}
+
+// Forward sends out with the client's body and streams the response to w.
+// Only protocol upgrades (WebSocket to a backend) go through
+// httputil.ReverseProxy, which knows how to splice the two connections.
+func (e *Engine) Forward(w http.ResponseWriter, r *http.Request, deadline time.Time, o *Outbound) error {
 	if r.Header.Get("Upgrade") != "" {
-		return it.serveUpgrade(w, r, target, header, host, method)
+		return e.serveUpgrade(w, r, o)
 	}
 
 	// One context bounds the call: the gateway's execution deadline, the
-	// client going away, and timeouts.read (a timer that is reset while
-	// the upstream makes progress).
+	// client going away, and Read (a timer that is reset while the
+	// upstream makes progress).
 	ctx := r.Context()
 	var cancel context.CancelFunc
 	switch {
-	case !c.Deadline.IsZero():
-		ctx, cancel = context.WithDeadline(ctx, c.Deadline)
-	case it.read > 0:
+	case !deadline.IsZero():
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+	case e.Read > 0:
 		ctx, cancel = context.WithCancel(ctx)
 	}
 	if cancel != nil {
@@ -163,8 +186,8 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	}
 	var timer *time.Timer
 	var timedOut atomic.Bool
-	if it.read > 0 {
-		timer = time.AfterFunc(it.read, func() {
+	if e.Read > 0 {
+		timer = time.AfterFunc(e.Read, func() {
 			timedOut.Store(true)
 			cancel()
 		})
@@ -172,13 +195,13 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	}
 
 	out := &http.Request{
-		Method:        method,
-		URL:           target,
+		Method:        o.Method,
+		URL:           o.URL,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        header,
-		Host:          host,
+		Header:        o.Header,
+		Host:          o.Host,
 		Body:          r.Body,
 		ContentLength: r.ContentLength,
 	}
@@ -186,17 +209,17 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 		out.Body = http.NoBody
 	}
 	out = out.WithContext(ctx)
-	res, err := it.transport.RoundTrip(out)
+	res, err := e.Transport.RoundTrip(out)
 	if err != nil {
-		return it.mapError(ctx, r, err, timedOut.Load())
+		return e.mapError(ctx, r, err, timedOut.Load())
 	}
 	defer res.Body.Close()
 
 	h := w.Header()
-	conn := connectionTokens(res.Header)
+	conn := headers.ConnectionTokens(res.Header)
 	for k, vv := range res.Header {
 		// The gateway's own X-Request-Id stays the only one.
-		if isHopByHop(k) || conn[k] || k == "X-Request-Id" {
+		if headers.IsHopByHop(k) || conn[k] || k == "X-Request-Id" {
 			continue
 		}
 		h[k] = vv
@@ -221,7 +244,7 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	for {
 		n, rerr := res.Body.Read(buf)
 		if timer != nil {
-			timer.Reset(it.read)
+			timer.Reset(e.Read)
 		}
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
@@ -247,32 +270,32 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 }
 
 // serveUpgrade proxies a protocol upgrade with httputil.ReverseProxy.
-func (it *Integration) serveUpgrade(w http.ResponseWriter, r *http.Request, target *url.URL, header http.Header, host, method string) error {
+func (e *Engine) serveUpgrade(w http.ResponseWriter, r *http.Request, o *Outbound) error {
 	var proxyErr error
 	up := r.Header.Get("Upgrade")
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			header.Set("Connection", "Upgrade")
-			header.Set("Upgrade", up)
-			pr.Out.URL, pr.Out.Host, pr.Out.Header, pr.Out.Method = target, host, header, method
+			o.Header.Set("Connection", "Upgrade")
+			o.Header.Set("Upgrade", up)
+			pr.Out.URL, pr.Out.Host, pr.Out.Header, pr.Out.Method = o.URL, o.Host, o.Header, o.Method
 		},
-		Transport:    it.transport,
+		Transport:    e.Transport,
 		ErrorHandler: func(_ http.ResponseWriter, _ *http.Request, err error) { proxyErr = err },
 	}
 	rp.ServeHTTP(w, r)
 	if proxyErr != nil {
-		return it.mapError(r.Context(), r, proxyErr, false)
+		return e.mapError(r.Context(), r, proxyErr, false)
 	}
 	return nil
 }
 
-func (it *Integration) mapError(ctx context.Context, r *http.Request, err error, readTimedOut bool) error {
+func (e *Engine) mapError(ctx context.Context, r *http.Request, err error, readTimedOut bool) error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
 		return httperr.Wrap(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), err)
 	case readTimedOut:
-		return httperr.Wrap(http.StatusGatewayTimeout, fmt.Sprintf("upstream did not answer within timeouts.read (%s)", it.read), err)
+		return httperr.Wrap(http.StatusGatewayTimeout, fmt.Sprintf("upstream did not answer within timeouts.read (%s)", e.Read), err)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return httperr.Wrap(http.StatusGatewayTimeout, "execution timeout expired before the upstream answered", err)
 	case r.Context().Err() != nil:

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/apigw/apigw/internal/headers"
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/params"
@@ -150,9 +151,9 @@ func (it *Integration) outHeaders(r *http.Request, c *integration.Call) (http.He
 	out := make(http.Header, len(it.headers)+8)
 	host := ""
 	if it.allHeaders {
-		conn := connectionTokens(r.Header)
+		conn := headers.ConnectionTokens(r.Header)
 		for k, vals := range r.Header {
-			if it.named[k] || gatewayHeaders[k] || isHopByHop(k) || conn[k] {
+			if it.named[k] || gatewayHeaders[k] || headers.IsHopByHop(k) || conn[k] {
 				continue
 			}
 			out[k] = vals
@@ -179,11 +180,7 @@ func (it *Integration) outHeaders(r *http.Request, c *integration.Call) (http.He
 		// Go's client would add its own; the upstream should see none.
 		out["User-Agent"] = []string{""}
 	}
-	ip := c.ClientIP
-	if prior := r.Header.Values("X-Forwarded-For"); len(prior) > 0 {
-		ip = strings.Join(prior, ", ") + ", " + ip
-	}
-	out["X-Forwarded-For"] = []string{ip}
+	out["X-Forwarded-For"] = []string{headers.AppendForwardedFor(r.Header, c.ClientIP)}
 	setDefault(out, "X-Forwarded-Proto", proto(r))
 	setDefault(out, "X-Real-Remote-Address", c.RemoteAddr)
 	setDefault(out, "X-Request-Id", c.RequestID)
@@ -217,33 +214,4 @@ func proto(r *http.Request) string {
 		return "https"
 	}
 	return "http"
-}
-
-// isHopByHop reports connection-level headers (RFC 9110 §7.6.1), which are
-// never forwarded, plus those the request's Connection header names.
-func isHopByHop(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-		"Te", "Trailer", "Transfer-Encoding", "Upgrade":
-		return true
-	}
-	return false
-}
-
-// connectionTokens returns the headers a Connection header declares
-// hop-by-hop, canonicalised.
-func connectionTokens(h http.Header) map[string]bool {
-	vals := h["Connection"]
-	if len(vals) == 0 {
-		return nil
-	}
-	out := map[string]bool{}
-	for _, v := range vals {
-		for _, tok := range strings.Split(v, ",") {
-			if tok = strings.TrimSpace(tok); tok != "" {
-				out[http.CanonicalHeaderKey(tok)] = true
-			}
-		}
-	}
-	return out
 }
