@@ -40,10 +40,13 @@ type Bindings struct {
 	// Functions binds function IDs (cloud_functions, function authorizers)
 	// to where they run; see Function. The key "default" catches the rest.
 	Functions map[string]*Function `yaml:"functions"`
+	// Containers binds container IDs (serverless_containers) to URLs.
+	Containers map[string]*Container `yaml:"containers"`
+	// DataSphere binds DataSphere node IDs (cloud_datasphere) to URLs.
+	DataSphere map[string]*Endpoint `yaml:"datasphere"`
 
 	// Sections that later integrations and features define. They are
 	// accepted here so that one bindings file serves every build.
-	Containers    yaml.Node `yaml:"containers"`
 	ObjectStorage yaml.Node `yaml:"object_storage"`
 	Queues        yaml.Node `yaml:"queues"`
 	Streams       yaml.Node `yaml:"streams"`
@@ -190,6 +193,8 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "log"), "level"), "log.level", "must be debug, info, warn or error, not %q", b.Log.Level)
 	}
 	checkFunctions(root, b.Functions, &errs)
+	checkContainers(root, b.Containers, &errs)
+	checkEndpoints(root, "datasphere", b.DataSphere, &errs)
 	if b.Limits.MaxRequestBody < 0 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_request_body"), "limits.max_request_body", "must be positive")
 	}

@@ -41,3 +41,48 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestParseBindingsOfResources(t *testing.T) {
+	src := `functions:
+  fn1: {url: 'http://127.0.0.1:9000/invoke'}
+  fn1:beta: {runtime: python, handler: index.handler, dir: ./fn}
+  default: {command: [./my-adapter], env: {A: "1"}}
+containers:
+  c1: {url: 'http://127.0.0.1:8081', read_timeout: 5s}
+datasphere:
+  n1: {url: 'https://ml.internal/node'}
+`
+	b, errs := Parse([]byte(src))
+	if errs.Err() != nil {
+		t.Fatal(errs)
+	}
+	for _, tt := range []struct{ id, tag, want string }{
+		{"fn1", "$latest", "url"}, {"fn1", "beta", "runtime"}, {"other", "$latest", "command"},
+	} {
+		if f := b.Function(tt.id, tt.tag); f == nil || f.Kind() != tt.want {
+			t.Errorf("Function(%s, %s) = %+v, want a %s binding", tt.id, tt.tag, f, tt.want)
+		}
+	}
+	if b.Containers["c1"].ReadTimeout.D() != 5*time.Second || b.DataSphere["n1"].URL != "https://ml.internal/node" {
+		t.Errorf("containers/datasphere = %+v %+v", b.Containers["c1"], b.DataSphere["n1"])
+	}
+}
+
+func TestParseBindingsOfResourcesErrors(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{"functions:\n  fn1: {}\n", "2:8: functions.fn1: needs one of url (an invoke endpoint), command"},
+		{"functions:\n  fn1: {url: 'http://x', runtime: python}\n", "functions.fn1: give only one of url, command and runtime"},
+		{"functions:\n  fn1: {url: 'ftp://x'}\n", "2:14: functions.fn1.url: must be an http:// or https:// URL"},
+		{"functions:\n  fn1: {runtime: ruby, handler: a.b}\n", "2:18: functions.fn1.runtime: must be one of nodejs, python"},
+		{"functions:\n  fn1: {runtime: python, handler: main}\n", "functions.fn1.handler: must name the file and the function"},
+		{"functions:\n  fn1: {url: 'http://x', handlr: a.b}\n", "2:26: functions.fn1: unknown key \"handlr\""},
+		{"containers:\n  c1: {url: 'nope'}\n", "2:13: containers.c1.url: needs an http:// or https:// URL"},
+		{"datasphere:\n  n1: {}\n", "datasphere.n1.url: needs an http:// or https:// URL"},
+	}
+	for _, tt := range tests {
+		_, errs := Parse([]byte(tt.src))
+		if errs.Err() == nil || !strings.Contains(errs.Error(), tt.want) {
+			t.Errorf("Parse(%q) = %v, want %q", tt.src, errs, tt.want)
+		}
+	}
+}

@@ -7,27 +7,30 @@ import (
 
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/integration/cloudfunctions"
+	"github.com/apigw/apigw/internal/integration/containers"
+	"github.com/apigw/apigw/internal/integration/datasphere"
 	"github.com/apigw/apigw/internal/integration/dummy"
 	"github.com/apigw/apigw/internal/integration/httpproxy"
 )
 
 var factories = map[string]integration.Factory{
-	"dummy":           dummy.New,
-	"http":            httpproxy.New,
-	"cloud_functions": cloudfunctions.New,
+	"dummy":                 dummy.New,
+	"http":                  httpproxy.New,
+	"cloud_functions":       cloudfunctions.New,
+	"serverless_containers": containers.New,
+	"cloud_datasphere":      datasphere.New,
 }
 
 // planned are documented types that this build does not implement yet. A spec
 // using one is refused at build time, naming the type and its line, instead of
 // failing at request time.
 var planned = map[string]bool{
-	"serverless_containers": true,
-	"object_storage":        true,
-	"cloud_datasphere":      true,
-	"cloud_datastreams":     true,
-	"cloud_ymq":             true,
-	"cloud_ydb":             true,
-	"swagger":               true,
+	"object_storage":    true,
+	"cloud_datasphere":  true,
+	"cloud_datastreams": true,
+	"cloud_ymq":         true,
+	"cloud_ydb":         true,
+	"swagger":           true,
 }
 
 // Lookup returns the factory of a type. planned reports a documented type
