@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/apigw/apigw/internal/yc/yctest"
 	"io"
 	"net/http"
 	"os"
@@ -114,4 +115,74 @@ func post(t *testing.T, url, contentType, body string) (*http.Response, string) 
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res, string(b)
+}
+
+// TestHybridYandexFunction binds a function to "the cloud" (a local
+// stand-in that verifies the signed JWT exactly, as the IAM endpoint does):
+// the gateway exchanges the service account key for an IAM token once,
+// reuses it, and invokes with integration=raw and the tag.
+func TestHybridYandexFunction(t *testing.T) {
+	keyJSON, pub, err := yctest.NewKey("ajek1", "ajesa1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud := yctest.New()
+	defer cloud.Close()
+	cloud.Keys["ajek1"], cloud.Accounts["ajek1"] = pub, "ajesa1"
+	cloud.Function = func(id, tag string, event []byte) (int, string) {
+		var ev struct{ Path string }
+		json.Unmarshal(event, &ev)
+		if ev.Path == "/boom" {
+			return 502, `{"errorMessage":"division by zero","errorType":"ZeroDivisionError","stackTrace":[]}`
+		}
+		return 200, fmt.Sprintf(`{"statusCode":200,"body":"%s@%s served %s"}`, id, tag, ev.Path)
+	}
+	dir := t.TempDir()
+	writeFile(t, dir, "key.json", string(keyJSON))
+	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
+paths:
+  /hello:
+    get:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: d4ecloud, tag: prod}
+  /boom:
+    get:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: d4ecloud}
+`)
+	cfg := writeFile(t, dir, "apigw.yaml", fmt.Sprintf(`functions:
+  d4ecloud:
+    yandex:
+      service_account_key_file: key.json   # relative to this file
+      iam_endpoint: %s
+      functions_endpoint: %s
+`, cloud.IAMEndpoint(), cloud.FunctionsEndpoint()))
+	g := start(t, "--spec", spec, "--config", cfg)
+	for i := 0; i < 5; i++ {
+		if status, _, body := get(t, g.URL+"/hello"); status != 200 || body != "d4ecloud@prod served /hello" {
+			t.Fatalf("request %d: %d %q", i, status, body)
+		}
+	}
+	if exchanges, invokes := cloud.Counts(); exchanges != 1 || invokes != 5 {
+		t.Errorf("%d token exchanges and %d invocations, want 1 and 5", exchanges, invokes)
+	}
+	status, h, body := get(t, g.URL+"/boom")
+	if status != 502 || h.Get("X-Function-Error") != "true" || !strings.Contains(body, "division by zero") {
+		t.Errorf("function error: %d %v %s", status, h, body)
+	}
+	if strings.Contains(g.Logs(), "PRIVATE KEY") || strings.Contains(g.Logs(), "t1.iam-") {
+		t.Error("the gateway log carries the key or the IAM token")
+	}
+
+	// A key the cloud does not know: 502 that says the function could not
+	// be invoked; the cause (the IAM answer) is in the log.
+	other, _, _ := yctest.NewKey("ajek9", "ajesa1")
+	dir2 := t.TempDir()
+	writeFile(t, dir2, "key.json", string(other))
+	cfg2 := writeFile(t, dir2, "apigw.yaml", strings.Replace(mustRead(t, cfg), "key.json", filepath.Join(dir2, "key.json"), 1))
+	g2 := start(t, "--spec", spec, "--config", cfg2)
+	if status, _, body := get(t, g2.URL+"/hello"); status != 502 || !strings.Contains(body, "could not be invoked") {
+		t.Errorf("unknown key: %d %s", status, body)
+	}
+	if !g2.waitLog("unknown key id", 2*time.Second) {
+		t.Errorf("the IAM refusal is not in the log:\n%s", g2.Logs())
+	}
 }

@@ -71,7 +71,7 @@ datasphere:
 func TestParseBindingsOfResourcesErrors(t *testing.T) {
 	tests := []struct{ src, want string }{
 		{"functions:\n  fn1: {}\n", "2:8: functions.fn1: needs one of url (an invoke endpoint), command"},
-		{"functions:\n  fn1: {url: 'http://x', runtime: python}\n", "functions.fn1: give only one of url, command and runtime"},
+		{"functions:\n  fn1: {url: 'http://x', runtime: python}\n", "functions.fn1: give only one of url, command, runtime and yandex"},
 		{"functions:\n  fn1: {url: 'ftp://x'}\n", "2:14: functions.fn1.url: must be an http:// or https:// URL"},
 		{"functions:\n  fn1: {runtime: ruby, handler: a.b}\n", "2:18: functions.fn1.runtime: must be one of nodejs, python"},
 		{"functions:\n  fn1: {runtime: python, handler: main}\n", "functions.fn1.handler: must name the file and the function"},

@@ -23,6 +23,8 @@ type Function struct {
 	Runtime string   `yaml:"runtime"`
 	Handler string   `yaml:"handler"`
 	Dir     string   `yaml:"dir"`
+	// Yandex invokes the real function in Yandex Cloud (hybrid mode).
+	Yandex *Yandex `yaml:"yandex"`
 	// Env is added to the process environment (Command and Runtime).
 	Env map[string]string `yaml:"env"`
 	// Version is what the handler's context reports as function_version
@@ -41,6 +43,16 @@ type Function struct {
 	Node *yaml.Node `yaml:"-"`
 }
 
+// Yandex is how to reach a real cloud function: a service account's
+// authorized key (a file, or an environment variable holding its JSON) and
+// the endpoints, which default to Yandex Cloud's own.
+type Yandex struct {
+	ServiceAccountKeyFile string `yaml:"service_account_key_file"`
+	ServiceAccountKeyEnv  string `yaml:"service_account_key_env"`
+	IAMEndpoint           string `yaml:"iam_endpoint"`
+	FunctionsEndpoint     string `yaml:"functions_endpoint"`
+}
+
 // Runtimes are the languages whose adapter ships with apigw.
 var Runtimes = []string{"nodejs", "python"}
 
@@ -49,6 +61,8 @@ func (f *Function) Kind() string {
 	switch {
 	case f.URL != "":
 		return "url"
+	case f.Yandex != nil:
+		return "yandex"
 	case len(f.Command) > 0:
 		return "command"
 	default:
@@ -75,16 +89,21 @@ func checkFunctions(root *yaml.Node, fns map[string]*Function, errs *yamlx.List)
 			return f.Node
 		}
 		set := 0
-		for _, on := range []bool{f.URL != "", len(f.Command) > 0, f.Runtime != ""} {
+		for _, on := range []bool{f.URL != "", len(f.Command) > 0, f.Runtime != "", f.Yandex != nil} {
 			if on {
 				set++
 			}
 		}
 		switch {
 		case set == 0:
-			errs.Errorf(f.Node, path, "needs one of url (an invoke endpoint), command (an adapter process) or runtime (python or nodejs, with handler)")
+			errs.Errorf(f.Node, path, "needs one of url (an invoke endpoint), command (an adapter process), runtime (python or nodejs, with handler) or yandex (the real cloud function)")
 		case set > 1:
-			errs.Errorf(f.Node, path, "give only one of url, command and runtime")
+			errs.Errorf(f.Node, path, "give only one of url, command, runtime and yandex")
+		case f.Yandex != nil:
+			y := f.Yandex
+			if (y.ServiceAccountKeyFile == "") == (y.ServiceAccountKeyEnv == "") {
+				errs.Errorf(at("yandex"), yamlx.Join(path, "yandex"), "needs one of service_account_key_file and service_account_key_env")
+			}
 		case f.URL != "":
 			if !strings.HasPrefix(f.URL, "http://") && !strings.HasPrefix(f.URL, "https://") {
 				errs.Errorf(at("url"), yamlx.Join(path, "url"), "must be an http:// or https:// URL, not %q", f.URL)
@@ -108,7 +127,10 @@ func checkFunctions(root *yaml.Node, fns map[string]*Function, errs *yamlx.List)
 func resolveDirs(fns map[string]*Function, file string) {
 	base := filepath.Dir(file)
 	for _, f := range fns {
-		if f == nil || f.Kind() == "url" {
+		if f != nil && f.Yandex != nil && f.Yandex.ServiceAccountKeyFile != "" && !filepath.IsAbs(f.Yandex.ServiceAccountKeyFile) {
+			f.Yandex.ServiceAccountKeyFile = filepath.Join(base, f.Yandex.ServiceAccountKeyFile)
+		}
+		if f == nil || f.Kind() == "url" || f.Kind() == "yandex" {
 			continue
 		}
 		if f.Dir == "" {

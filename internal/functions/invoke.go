@@ -82,9 +82,17 @@ type URLInvoker struct {
 
 // Invoke implements Invoker.
 func (u *URLInvoker) Invoke(ctx context.Context, inv *Invocation) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.URL, bytes.NewReader(inv.Event))
+	return u.post(ctx, u.URL, inv, "")
+}
+
+// post sends the event to url (with a bearer token when one is given).
+func (u *URLInvoker) post(ctx context.Context, url string, inv *Invocation, bearer string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(inv.Event))
 	if err != nil {
 		return nil, err
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Request-Id", inv.RequestID)

@@ -1,7 +1,11 @@
 package functions
 
 import (
+	"fmt"
+	"os"
+
 	"encoding/json"
+	"github.com/apigw/apigw/internal/yc"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -17,12 +21,15 @@ import (
 type Pool struct {
 	Log *slog.Logger
 
-	mu    sync.Mutex
-	procs map[string]*Process
+	mu     sync.Mutex
+	procs  map[string]*Process
+	tokens map[string]*yc.TokenSource // by key file/env and IAM endpoint
 }
 
 // NewPool returns an empty pool.
-func NewPool() *Pool { return &Pool{Log: slog.Default(), procs: map[string]*Process{}} }
+func NewPool() *Pool {
+	return &Pool{Log: slog.Default(), procs: map[string]*Process{}, tokens: map[string]*yc.TokenSource{}}
+}
 
 var urlClient = &http.Client{Transport: &http.Transport{
 	Proxy:               http.ProxyFromEnvironment,
@@ -40,6 +47,18 @@ func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64) (Invoker,
 	}
 	if f.URL != "" {
 		return &URLInvoker{URL: f.URL, Client: urlClient, MaxAnswer: maxAnswer, Header: header}, nil
+	}
+	if f.Yandex != nil {
+		tokens, err := p.tokenSource(f.Yandex)
+		if err != nil {
+			return nil, err
+		}
+		endpoint := f.Yandex.FunctionsEndpoint
+		if endpoint == "" {
+			endpoint = DefaultFunctionsEndpoint
+		}
+		return &YandexInvoker{Endpoint: endpoint, Tokens: tokens,
+			URLInvoker: URLInvoker{Client: urlClient, MaxAnswer: maxAnswer, Header: header}}, nil
 	}
 	if f.Token != "" {
 		header[HeaderToken] = f.Token
@@ -70,6 +89,38 @@ func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64) (Invoker,
 	pr := &Process{FunctionID: id, Command: command, Dir: f.Dir, Env: env, Header: header, MaxAnswer: maxAnswer, Log: p.Log}
 	p.procs[string(identity)] = pr
 	return pr, nil
+}
+
+// tokenSource returns the shared token cache of a service account key, so
+// that every function bound with the same key, across reloads, shares one
+// IAM token.
+func (p *Pool) tokenSource(y *config.Yandex) (*yc.TokenSource, error) {
+	var key *yc.Key
+	var err error
+	id := y.IAMEndpoint + "\x00"
+	if y.ServiceAccountKeyFile != "" {
+		key, err = yc.LoadKey(y.ServiceAccountKeyFile)
+		id += "file:" + y.ServiceAccountKeyFile
+	} else {
+		raw := os.Getenv(y.ServiceAccountKeyEnv)
+		if raw == "" {
+			return nil, fmt.Errorf("environment variable %s (service_account_key_env) is empty", y.ServiceAccountKeyEnv)
+		}
+		key, err = yc.ParseKey([]byte(raw))
+		id += "env:" + y.ServiceAccountKeyEnv
+	}
+	if err != nil {
+		return nil, fmt.Errorf("service account key: %w", err)
+	}
+	id += "\x00" + key.ID
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ts, ok := p.tokens[id]; ok {
+		return ts, nil
+	}
+	ts := &yc.TokenSource{Key: key, Endpoint: y.IAMEndpoint, Client: urlClient}
+	p.tokens[id] = ts
+	return ts, nil
 }
 
 // Close stops every process.

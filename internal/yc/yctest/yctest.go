@@ -1,0 +1,167 @@
+// Package yctest is a local stand-in for the parts of Yandex Cloud that
+// apigw calls, for offline tests: an IAM endpoint that verifies the signed
+// JWT exactly (PS256 with the key's public half, kid, iss, aud, lifetime)
+// before it issues a token, and a functions invoke endpoint that demands
+// that token.
+package yctest
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+)
+
+// NewKey makes an authorized key JSON as `yc iam key create` writes it,
+// warning line included, and returns its public half.
+func NewKey(keyID, serviceAccountID string) ([]byte, *rsa.PublicKey, error) {
+	pk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(pk)
+	pemText := "PLEASE DO NOT REMOVE THIS LINE! Yandex.Cloud SA Key ID <" + keyID + ">\n" +
+		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	raw, _ := json.Marshal(map[string]string{
+		"id": keyID, "service_account_id": serviceAccountID, "created_at": "2026-01-01T00:00:00Z",
+		"key_algorithm": "RSA_2048", "public_key": "", "private_key": pemText,
+	})
+	return raw, &pk.PublicKey, nil
+}
+
+// Server is the stand-in. IAM is at /iam/v1/tokens, functions at
+// /functions/<id>?integration=raw&tag=<tag>.
+type Server struct {
+	*httptest.Server
+	Keys     map[string]*rsa.PublicKey // key ID → public key
+	Accounts map[string]string         // key ID → service account ID
+	Lifetime time.Duration             // token lifetime (default 12h)
+	// Function answers an invocation (the event as the body).
+	Function func(id, tag string, event []byte) (status int, answer string)
+
+	mu        sync.Mutex
+	tokens    map[string]bool
+	Exchanges int
+	Invokes   int
+}
+
+// New starts a stand-in.
+func New() *Server {
+	s := &Server{Keys: map[string]*rsa.PublicKey{}, Accounts: map[string]string{}, tokens: map[string]bool{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// IAMEndpoint is the stand-in's token URL (also the JWT's aud).
+func (s *Server) IAMEndpoint() string { return s.URL + "/iam/v1/tokens" }
+
+// FunctionsEndpoint is the stand-in's invoke base URL.
+func (s *Server) FunctionsEndpoint() string { return s.URL + "/functions" }
+
+// Counts returns the exchanges and invocations so far.
+func (s *Server) Counts() (exchanges, invokes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Exchanges, s.Invokes
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/iam/v1/tokens":
+		var body struct{ JWT string }
+		json.NewDecoder(r.Body).Decode(&body)
+		if err := s.verify(body.JWT); err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]any{"code": 16, "message": err.Error()})
+			return
+		}
+		s.mu.Lock()
+		s.Exchanges++
+		token := fmt.Sprintf("t1.iam-%d", s.Exchanges)
+		s.tokens[token] = true
+		s.mu.Unlock()
+		life := s.Lifetime
+		if life == 0 {
+			life = 12 * time.Hour
+		}
+		json.NewEncoder(w).Encode(map[string]any{"iamToken": token, "expiresAt": time.Now().Add(life).UTC().Format(time.RFC3339Nano)})
+	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/functions/"):
+		token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		s.mu.Lock()
+		ok := s.tokens[token]
+		s.Invokes++
+		s.mu.Unlock()
+		if !ok {
+			http.Error(w, `{"message":"the IAM token is invalid"}`, http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Query().Get("integration") != "raw" {
+			http.Error(w, `{"message":"apigw must invoke with integration=raw"}`, http.StatusBadRequest)
+			return
+		}
+		event, _ := io.ReadAll(r.Body)
+		status, answer := 200, `{"statusCode":200,"body":"ok"}`
+		if s.Function != nil {
+			status, answer = s.Function(strings.TrimPrefix(r.URL.Path, "/functions/"), r.URL.Query().Get("tag"), event)
+		}
+		if status == http.StatusBadGateway {
+			w.Header().Set("X-Function-Error", "true")
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// verify checks a JWT as the IAM endpoint does.
+func (s *Server) verify(jwt string) error {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("not a JWT")
+	}
+	enc := base64.RawURLEncoding
+	var header map[string]string
+	hb, _ := enc.DecodeString(parts[0])
+	if json.Unmarshal(hb, &header) != nil || header["alg"] != "PS256" || header["typ"] != "JWT" {
+		return fmt.Errorf("header %s: want typ JWT, alg PS256", hb)
+	}
+	pub := s.Keys[header["kid"]]
+	if pub == nil {
+		return fmt.Errorf("unknown key id %q", header["kid"])
+	}
+	sig, _ := enc.DecodeString(parts[2])
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if err := rsa.VerifyPSS(pub, crypto.SHA256, sum[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}); err != nil {
+		return fmt.Errorf("bad signature: %v", err)
+	}
+	var claims struct {
+		Aud, Iss string
+		Iat, Exp int64
+	}
+	cb, _ := enc.DecodeString(parts[1])
+	if err := json.Unmarshal(cb, &claims); err != nil {
+		return err
+	}
+	now := time.Now().Unix()
+	switch {
+	case claims.Aud != s.IAMEndpoint():
+		return fmt.Errorf("aud %q, want %q", claims.Aud, s.IAMEndpoint())
+	case claims.Iss != s.Accounts[header["kid"]]:
+		return fmt.Errorf("iss %q is not the key's service account", claims.Iss)
+	case claims.Exp-claims.Iat > 3600 || claims.Exp <= now || claims.Iat > now+60:
+		return fmt.Errorf("bad lifetime iat=%d exp=%d", claims.Iat, claims.Exp)
+	}
+	return nil
+}
