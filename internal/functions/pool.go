@@ -1,6 +1,7 @@
 package functions
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -22,13 +23,15 @@ type Pool struct {
 	Log *slog.Logger
 
 	mu     sync.Mutex
+	gen    int // the build generation (see Generation)
+	used   map[*Process]int
 	procs  map[string]*Process
 	tokens map[string]*yc.TokenSource // by key file/env and IAM endpoint
 }
 
 // NewPool returns an empty pool.
 func NewPool() *Pool {
-	return &Pool{Log: slog.Default(), procs: map[string]*Process{}, tokens: map[string]*yc.TokenSource{}}
+	return &Pool{Log: slog.Default(), procs: map[string]*Process{}, used: map[*Process]int{}, tokens: map[string]*yc.TokenSource{}}
 }
 
 var urlClient = &http.Client{Transport: &http.Transport{
@@ -83,12 +86,47 @@ func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64) (Invoker,
 	identity, _ := json.Marshal([]any{id, command, f.Dir, env, header, maxAnswer})
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if pr, ok := p.procs[string(identity)]; ok {
-		return pr, nil
+	pr, ok := p.procs[string(identity)]
+	if !ok {
+		pr = &Process{FunctionID: id, Command: command, Dir: f.Dir, Env: env, Header: header, MaxAnswer: maxAnswer, Log: p.Log}
+		p.procs[string(identity)] = pr
 	}
-	pr := &Process{FunctionID: id, Command: command, Dir: f.Dir, Env: env, Header: header, MaxAnswer: maxAnswer, Log: p.Log}
-	p.procs[string(identity)] = pr
+	p.used[pr] = p.gen
 	return pr, nil
+}
+
+// NextGeneration starts a build: processes the build asks for are marked,
+// so that Settle can stop the ones the new snapshot no longer binds.
+func (p *Pool) NextGeneration() {
+	p.mu.Lock()
+	p.gen++
+	p.mu.Unlock()
+}
+
+// Settle is called once a build serves: processes it did not ask for are
+// stopped, and the ones it did are started in the background, so that the
+// first request does not wait for an interpreter and a broken handler shows
+// up in the log at once.
+func (p *Pool) Settle() {
+	p.mu.Lock()
+	var stop, warm []*Process
+	for key, pr := range p.procs {
+		if p.used[pr] == p.gen {
+			warm = append(warm, pr)
+			continue
+		}
+		stop = append(stop, pr)
+		delete(p.procs, key)
+		delete(p.used, pr)
+	}
+	p.mu.Unlock()
+	for _, pr := range stop {
+		p.Log.Info("stopping the process of a function the spec no longer binds this way", "function_id", pr.FunctionID)
+		go pr.Retire(time.Minute)
+	}
+	for _, pr := range warm {
+		go pr.ensure(context.Background())
+	}
 }
 
 // tokenSource returns the shared token cache of a service account key, so

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,6 +32,8 @@ type Process struct {
 	Log        *slog.Logger
 	// StartTimeout bounds the wait for a (re)started process to be ready.
 	StartTimeout time.Duration
+
+	inflight atomic.Int64
 
 	mu     sync.Mutex
 	run    *running // nil: not started, or exited
@@ -56,6 +59,8 @@ var client = &http.Client{Transport: &http.Transport{
 
 // Invoke implements Invoker.
 func (p *Process) Invoke(ctx context.Context, inv *Invocation) ([]byte, error) {
+	p.inflight.Add(1)
+	defer p.inflight.Add(-1)
 	r, err := p.ensure(ctx)
 	if err != nil {
 		return nil, err
@@ -185,6 +190,16 @@ func (p *Process) waitReady(r *running) {
 	}
 }
 
+// Retire stops the process once the invocations in flight have finished
+// (or grace has passed): a reload lets them complete on the old snapshot.
+func (p *Process) Retire(grace time.Duration) {
+	deadline := time.Now().Add(grace)
+	for p.inflight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.Close()
+}
+
 // Close stops the process (and its children).
 func (p *Process) Close() {
 	p.mu.Lock()
@@ -256,4 +271,22 @@ func (t *tailBuffer) String() string {
 		return "(no output)"
 	}
 	return strings.Join(t.lines, " | ")
+}
+
+// running reports whether the process is up and ready.
+func (p *Process) running() bool {
+	p.mu.Lock()
+	r := p.run
+	p.mu.Unlock()
+	if r == nil {
+		return false
+	}
+	select {
+	case <-r.exited:
+		return false
+	case <-r.ready:
+		return true
+	default:
+		return false
+	}
 }

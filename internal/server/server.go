@@ -143,6 +143,7 @@ func (s *Server) Run(ctx context.Context) error {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- admin.Serve(adminLn) }()
 
+	s.deps.Functions.NextGeneration()
 	snap, errs := build(s.opts, b, s.deps)
 	if snap == nil {
 		admin.Close()
@@ -164,6 +165,7 @@ func (s *Server) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.handler.Swap(snap)
+	s.deps.Functions.Settle()
 	go func() { serveErr <- api.Serve(apiLn) }()
 	s.log.Info("listening", "addr", apiLn.Addr().String(), "admin", adminLn.Addr().String(),
 		"spec", s.opts.SpecFile, "config", s.opts.ConfigFile, "routes", len(snap.Routes()))
@@ -206,6 +208,7 @@ func (s *Server) Run(ctx context.Context) error {
 // old snapshot keeps serving.
 func (s *Server) reload(reason string) {
 	start := time.Now()
+	s.deps.Functions.NextGeneration()
 	snap, errs := Load(s.opts, s.deps)
 	if snap == nil {
 		s.reloads.WithLabelValues("error").Inc()
@@ -218,6 +221,7 @@ func (s *Server) reload(reason string) {
 	}
 	s.logWarnings(errs)
 	old := s.handler.Swap(snap)
+	s.deps.Functions.Settle()
 	if old != nil && (old.Bindings.Listen != snap.Bindings.Listen || old.Bindings.Admin != snap.Bindings.Admin) {
 		s.log.Warn("listen addresses changed in the bindings; they take effect on restart")
 	}
