@@ -22,6 +22,8 @@ import (
 type Pool struct {
 	Log *slog.Logger
 
+	client *http.Client
+
 	mu     sync.Mutex
 	gen    int // the build generation (see Generation)
 	used   map[*Process]int
@@ -29,17 +31,11 @@ type Pool struct {
 	tokens map[string]*yc.TokenSource // by key file/env and IAM endpoint
 }
 
-// NewPool returns an empty pool.
-func NewPool() *Pool {
-	return &Pool{Log: slog.Default(), procs: map[string]*Process{}, used: map[*Process]int{}, tokens: map[string]*yc.TokenSource{}}
+// NewPool returns an empty pool whose invokers send through rt (the
+// gateway's upstream transport: pooled, no goroutine hand-offs).
+func NewPool(rt http.RoundTripper) *Pool {
+	return &Pool{Log: slog.Default(), client: &http.Client{Transport: rt}, procs: map[string]*Process{}, used: map[*Process]int{}, tokens: map[string]*yc.TokenSource{}}
 }
-
-var urlClient = &http.Client{Transport: &http.Transport{
-	Proxy:               http.ProxyFromEnvironment,
-	MaxIdleConnsPerHost: 256,
-	IdleConnTimeout:     90 * time.Second,
-	DisableCompression:  true,
-}}
 
 // Invoker returns the invoker of a binding for a function ID. maxAnswer is
 // the largest function answer accepted.
@@ -49,7 +45,7 @@ func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64) (Invoker,
 		header[HeaderMemory] = strconv.Itoa(f.MemoryMB)
 	}
 	if f.URL != "" {
-		return &URLInvoker{URL: f.URL, Client: urlClient, MaxAnswer: maxAnswer, Header: header}, nil
+		return &URLInvoker{URL: f.URL, Client: p.client, MaxAnswer: maxAnswer, Header: header}, nil
 	}
 	if f.Yandex != nil {
 		tokens, err := p.tokenSource(f.Yandex)
@@ -61,7 +57,7 @@ func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64) (Invoker,
 			endpoint = DefaultFunctionsEndpoint
 		}
 		return &YandexInvoker{Endpoint: endpoint, Tokens: tokens,
-			URLInvoker: URLInvoker{Client: urlClient, MaxAnswer: maxAnswer, Header: header}}, nil
+			URLInvoker: URLInvoker{Client: p.client, MaxAnswer: maxAnswer, Header: header}}, nil
 	}
 	if f.Token != "" {
 		header[HeaderToken] = f.Token
@@ -88,7 +84,7 @@ func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64) (Invoker,
 	defer p.mu.Unlock()
 	pr, ok := p.procs[string(identity)]
 	if !ok {
-		pr = &Process{FunctionID: id, Command: command, Dir: f.Dir, Env: env, Header: header, MaxAnswer: maxAnswer, Log: p.Log}
+		pr = &Process{FunctionID: id, Command: command, Dir: f.Dir, Env: env, Header: header, MaxAnswer: maxAnswer, Log: p.Log, Client: p.client}
 		p.procs[string(identity)] = pr
 	}
 	p.used[pr] = p.gen
@@ -156,7 +152,7 @@ func (p *Pool) tokenSource(y *config.Yandex) (*yc.TokenSource, error) {
 	if ts, ok := p.tokens[id]; ok {
 		return ts, nil
 	}
-	ts := &yc.TokenSource{Key: key, Endpoint: y.IAMEndpoint, Client: urlClient}
+	ts := &yc.TokenSource{Key: key, Endpoint: y.IAMEndpoint, Client: p.client}
 	p.tokens[id] = ts
 	return ts, nil
 }

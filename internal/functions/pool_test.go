@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +21,7 @@ func TestPoolGenerations(t *testing.T) {
 	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "h.py"), []byte("import os\ndef handler(event, context):\n    return {'body': str(os.getpid())}\n"), 0o644)
-	pool := NewPool()
+	pool := NewPool(http.DefaultTransport)
 	defer pool.Close()
 	a := &config.Function{Runtime: "python", Handler: "h.handler", Dir: dir}
 	b := &config.Function{Runtime: "python", Handler: "h.handler", Dir: dir, Env: map[string]string{"X": "1"}}

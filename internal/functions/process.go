@@ -30,10 +30,12 @@ type Process struct {
 	Header     map[string]string
 	MaxAnswer  int64
 	Log        *slog.Logger
+	Client     *http.Client // nil: a default one
 	// StartTimeout bounds the wait for a (re)started process to be ready.
 	StartTimeout time.Duration
 
 	inflight atomic.Int64
+	turn     chan struct{} // one invocation at a time, as a cloud instance
 
 	mu     sync.Mutex
 	run    *running // nil: not started, or exited
@@ -51,16 +53,31 @@ type running struct {
 	tail   *tailBuffer
 }
 
-var client = &http.Client{Transport: &http.Transport{
+var defaultClient = &http.Client{Transport: &http.Transport{
 	MaxIdleConnsPerHost: 64,
 	IdleConnTimeout:     90 * time.Second,
 	DisableCompression:  true,
 }}
 
+func (p *Process) client() *http.Client {
+	if p.Client != nil {
+		return p.Client
+	}
+	return defaultClient
+}
+
 // Invoke implements Invoker.
 func (p *Process) Invoke(ctx context.Context, inv *Invocation) ([]byte, error) {
 	p.inflight.Add(1)
 	defer p.inflight.Add(-1)
+	// The adapter runs one invocation at a time; waiting here, with the
+	// request's deadline, costs less than a connection per waiting request.
+	select {
+	case p.turnChan() <- struct{}{}:
+		defer func() { <-p.turn }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	r, err := p.ensure(ctx)
 	if err != nil {
 		return nil, err
@@ -77,6 +94,15 @@ func (p *Process) Invoke(ctx context.Context, inv *Invocation) ([]byte, error) {
 		}
 	}
 	return out, err
+}
+
+func (p *Process) turnChan() chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.turn == nil {
+		p.turn = make(chan struct{}, 1)
+	}
+	return p.turn
 }
 
 // ensure returns a ready process, starting one if needed.
@@ -147,7 +173,7 @@ func (p *Process) start() (*running, error) {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	r := &running{
 		cmd: cmd, addr: addr, ready: make(chan struct{}), exited: make(chan struct{}), tail: &tailBuffer{},
-		inv: &URLInvoker{URL: "http://" + addr + "/invoke", Client: client, MaxAnswer: p.MaxAnswer, Header: p.Header},
+		inv: &URLInvoker{URL: "http://" + addr + "/invoke", Client: p.client(), MaxAnswer: p.MaxAnswer, Header: p.Header},
 	}
 	log := p.Log.With("function_id", p.FunctionID, "pid", cmd.Process.Pid)
 	log.Info("function process started", "command", strings.Join(p.Command, " "), "dir", p.Dir, "start", p.starts)
@@ -178,7 +204,7 @@ func (p *Process) waitReady(r *running) {
 			return
 		case <-time.After(20 * time.Millisecond):
 		}
-		res, err := client.Get("http://" + r.addr + "/healthz")
+		res, err := p.client().Get("http://" + r.addr + "/healthz")
 		if err == nil {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()

@@ -2,7 +2,7 @@ package integration
 
 import (
 	"github.com/apigw/apigw/internal/functions"
-	"net"
+	"github.com/apigw/apigw/internal/upstream"
 	"net/http"
 	"sync"
 	"time"
@@ -16,50 +16,36 @@ type Deps struct {
 	Functions *functions.Pool
 
 	mu         sync.Mutex
-	transports map[time.Duration]*upstream
+	transports map[time.Duration]*upstream.Transport
 }
 
 // NewDeps returns empty shared dependencies.
 func NewDeps() *Deps {
-	return &Deps{Functions: functions.NewPool(), transports: map[time.Duration]*upstream{}}
+	t := upstream.New(10 * time.Second)
+	return &Deps{
+		Functions:  functions.NewPool(t),
+		transports: map[time.Duration]*upstream.Transport{10 * time.Second: t},
+	}
 }
 
-// Transport returns the pooled transport for a connect timeout.
-//
-// Go's default transport keeps 2 idle connections per host; under load a
-// proxy would then open and close connections all the time, so the pool is
-// sized for a gateway. Compression is left to the client and the upstream:
-// the gateway passes bytes through.
+// Transport returns the pooled upstream transport for a connect timeout
+// (the dialer carries it).
 func (d *Deps) Transport(connect time.Duration) http.RoundTripper {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if t, ok := d.transports[connect]; ok {
 		return t
 	}
-	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
-	t := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          4096,
-		MaxIdleConnsPerHost:   1024,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   connect,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
-		WriteBufferSize:       32 << 10,
-		ReadBufferSize:        32 << 10,
-	}
-	u := newUpstream(dialer, t)
-	d.transports[connect] = u
-	return u
+	t := upstream.New(connect)
+	d.transports[connect] = t
+	return t
 }
 
 // Close drops idle upstream connections and stops function processes.
 func (d *Deps) Close() {
 	d.mu.Lock()
 	for _, t := range d.transports {
-		t.closeIdle()
+		t.CloseIdleConnections()
 	}
 	d.mu.Unlock()
 	d.Functions.Close()

@@ -1,4 +1,4 @@
-package integration
+package upstream
 
 import (
 	"bufio"
@@ -61,7 +61,7 @@ func TestUpstreamBodyAfterIdleClose(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		w.Write(b)
 	})
-	rt := NewDeps().Transport(time.Second)
+	rt := New(time.Second)
 	if code, body := roundTrip(t, rt, "POST", srv.URL, "one"); code != 200 || body != "one" {
 		t.Fatalf("first POST: %d %q", code, body)
 	}
@@ -84,7 +84,7 @@ func TestUpstreamReuse(t *testing.T) {
 			io.WriteString(w, "hello")
 		}
 	})
-	rt := NewDeps().Transport(time.Second)
+	rt := New(time.Second)
 	for i := 0; i < 3; i++ {
 		if code, body := roundTrip(t, rt, "HEAD", srv.URL+"/", ""); code != 200 || body != "" {
 			t.Fatalf("HEAD: %d %q", code, body)
@@ -120,7 +120,7 @@ func TestUpstreamInterimResponses(t *testing.T) {
 		http.ReadRequest(bufio.NewReader(c))
 		io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone")
 	}()
-	rt := NewDeps().Transport(time.Second)
+	rt := New(time.Second)
 	if code, body := roundTrip(t, rt, "GET", "http://"+ln.Addr().String()+"/", ""); code != 201 || body != "done" {
 		t.Fatalf("got %d %q, want 201 done", code, body)
 	}
@@ -132,7 +132,7 @@ func TestUpstreamCancel(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
 	srv, _ := countingServer(t, 0, func(w http.ResponseWriter, r *http.Request) { <-block })
-	rt := NewDeps().Transport(time.Second)
+	rt := New(time.Second)
 	req, _ := http.NewRequest("GET", srv.URL, nil)
 	ctx, cancel := contextWithTimeout(100 * time.Millisecond)
 	defer cancel()

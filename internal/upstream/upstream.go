@@ -1,4 +1,5 @@
-package integration
+// Package upstream is the gateway's HTTP client for its backends.
+package upstream
 
 import (
 	"bufio"
@@ -11,13 +12,13 @@ import (
 	"time"
 )
 
-// upstream is an HTTP/1.1 client for plain-http upstreams that does each
+// Transport is an HTTP/1.1 client for plain-http upstreams that does each
 // exchange in the calling goroutine: it writes the request and reads the
 // response on a pooled keep-alive connection itself. net/http.Transport hands
 // every exchange between three goroutines (caller, writeLoop, readLoop); on a
 // small machine those wake-ups cost more than the proxying. Anything it does
 // not handle (TLS, upgrades) goes to the fallback Transport.
-type upstream struct {
+type Transport struct {
 	dialer   *net.Dialer
 	fallback *http.Transport
 	maxIdle  int
@@ -34,14 +35,34 @@ type pconn struct {
 	usedAt time.Time
 }
 
-var _ http.RoundTripper = (*upstream)(nil)
+var _ http.RoundTripper = (*Transport)(nil)
 
-func newUpstream(dialer *net.Dialer, fallback *http.Transport) *upstream {
-	return &upstream{dialer: dialer, fallback: fallback, maxIdle: 1024, idleFor: 90 * time.Second, idle: map[string][]*pconn{}}
+// New returns a transport whose connections are dialled within connect.
+//
+// Go's default transport keeps 2 idle connections per host; under load a
+// proxy would then open and close connections all the time, so the pool is
+// sized for a gateway. Compression is left to the client and the upstream:
+// the gateway passes bytes through.
+func New(connect time.Duration) *Transport {
+	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+	fallback := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          4096,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   connect,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		WriteBufferSize:       32 << 10,
+		ReadBufferSize:        32 << 10,
+	}
+	return &Transport{dialer: dialer, fallback: fallback, maxIdle: 1024, idleFor: 90 * time.Second, idle: map[string][]*pconn{}}
 }
 
 // RoundTrip implements http.RoundTripper.
-func (u *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
+func (u *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" {
 		return u.fallback.RoundTrip(req)
 	}
@@ -76,7 +97,7 @@ var errStale = errors.New("upstream closed a kept-alive connection")
 // checked for a close by the upstream before reuse.
 const probeAfter = 500 * time.Millisecond
 
-func (u *upstream) get(ctx context.Context, addr string) (*pconn, bool, error) {
+func (u *Transport) get(ctx context.Context, addr string) (*pconn, bool, error) {
 	u.mu.Lock()
 	list := u.idle[addr]
 	for len(list) > 0 {
@@ -107,7 +128,7 @@ func (u *upstream) get(ctx context.Context, addr string) (*pconn, bool, error) {
 	return &pconn{conn: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 16<<10)}, false, nil
 }
 
-func (u *upstream) put(addr string, pc *pconn) {
+func (u *Transport) put(addr string, pc *pconn) {
 	pc.usedAt = time.Now()
 	u.mu.Lock()
 	if len(u.idle[addr]) < u.maxIdle {
@@ -123,7 +144,7 @@ func (u *upstream) put(addr string, pc *pconn) {
 // exchange writes req on pc and reads the response head. The body is read
 // by the caller through a wrapper that returns pc to the pool once it has
 // been read to the end.
-func (u *upstream) exchange(pc *pconn, req *http.Request, addr string) (*http.Response, error) {
+func (u *Transport) exchange(pc *pconn, req *http.Request, addr string) (*http.Response, error) {
 	ctx := req.Context()
 	// Cancellation (client gone, timeouts) unblocks any read or write.
 	stop := context.AfterFunc(ctx, func() { pc.conn.SetDeadline(time.Unix(1, 0)) })
@@ -186,7 +207,7 @@ func ctxErr(ctx context.Context, err error) error {
 type pooledBody struct {
 	body  io.ReadCloser
 	pc    *pconn
-	u     *upstream
+	u     *Transport
 	addr  string
 	stop  func() bool
 	reuse bool
@@ -221,8 +242,8 @@ func (b *pooledBody) Close() error {
 	return err
 }
 
-// closeIdle closes every pooled connection.
-func (u *upstream) closeIdle() {
+// CloseIdleConnections closes every pooled connection.
+func (u *Transport) CloseIdleConnections() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for addr, list := range u.idle {
