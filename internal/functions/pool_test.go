@@ -64,3 +64,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestProcessThatNeverGetsReady: a command that never answers /healthz is
+// reported within the start timeout and stopped, not waited on forever.
+func TestProcessThatNeverGetsReady(t *testing.T) {
+	if _, err := exec.LookPath("sleep"); err != nil {
+		t.Skip("no sleep command")
+	}
+	p := &Process{FunctionID: "hang", Command: []string{"sleep", "60"}, Dir: t.TempDir(), Log: NewPool(http.DefaultTransport).Log, StartTimeout: 300 * time.Millisecond}
+	defer p.Close()
+	_, err := p.Invoke(context.Background(), &Invocation{Event: []byte(`{}`)})
+	if err == nil {
+		t.Fatal("an adapter that never got ready was invoked")
+	}
+	waitFor(t, "the hung process to be stopped", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		select {
+		case <-p.run.exited:
+			return true
+		default:
+			return false
+		}
+	})
+}

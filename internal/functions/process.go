@@ -130,10 +130,7 @@ func (p *Process) ensure(ctx context.Context) (*running, error) {
 	}
 	p.mu.Unlock()
 
-	wait := p.StartTimeout
-	if wait <= 0 {
-		wait = 30 * time.Second
-	}
+	wait := p.startTimeout()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
@@ -196,13 +193,21 @@ func (p *Process) start() (*running, error) {
 	return r, nil
 }
 
-// waitReady polls /healthz until the adapter answers.
+// waitReady polls /healthz until the adapter answers. One that neither
+// answers nor exits within the start timeout is stopped, so that the next
+// invocation starts a fresh one instead of waiting on it forever.
 func (p *Process) waitReady(r *running) {
+	deadline := time.Now().Add(p.startTimeout())
 	for {
 		select {
 		case <-r.exited:
 			return
 		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.Log.Warn("function process did not become ready; stopping it", "function_id", p.FunctionID, "timeout", p.startTimeout().String())
+			terminate(r.cmd)
+			return
 		}
 		res, err := p.client().Get("http://" + r.addr + "/healthz")
 		if err == nil {
@@ -214,6 +219,13 @@ func (p *Process) waitReady(r *running) {
 			}
 		}
 	}
+}
+
+func (p *Process) startTimeout() time.Duration {
+	if p.StartTimeout > 0 {
+		return p.StartTimeout
+	}
+	return 30 * time.Second
 }
 
 // Retire stops the process once the invocations in flight have finished
