@@ -1,7 +1,11 @@
 package functions
 
 import (
+	"encoding/json"
+	"strings"
+
 	"context"
+	"github.com/apigw/apigw/internal/yc/yctest"
 	"net/http"
 	"os"
 	"os/exec"
@@ -87,4 +91,76 @@ func TestProcessThatNeverGetsReady(t *testing.T) {
 			return false
 		}
 	})
+}
+
+// TestCommandBinding runs a `command:` binding (here the shipped Python
+// adapter started as a user's own command) and checks the context a handler
+// gets from the bindings.
+func TestCommandBinding(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not installed (scripts/test installs it)")
+	}
+	adapter, err := AdapterCommand("python")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ctx.py"), []byte(`import json
+def handler(event, context):
+    return {"body": json.dumps({"name": context.function_name, "version": context.function_version,
+        "memory": context.memory_limit_in_mb, "token": context.token["access_token"],
+        "left": context.get_remaining_time_in_millis(), "rid": context.request_id})}
+`), 0o644)
+	pool := NewPool(http.DefaultTransport)
+	defer pool.Close()
+	f := &config.Function{Command: adapter, Dir: dir, Version: "v7", MemoryMB: 512, Token: "tok",
+		Env: map[string]string{"APIGW_HANDLER": "ctx.handler", "APIGW_DIR": dir}}
+	inv, err := pool.Invoker("fn-cmd", f, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := inv.Invoke(context.Background(), &Invocation{FunctionID: "fn-cmd", RequestID: "rid-1", Deadline: time.Now().Add(5 * time.Second), Event: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ParseResponse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Name, Version, Token, Rid string
+		Memory, Left              int
+	}
+	json.Unmarshal(res.Body, &got)
+	if got.Name != "fn-cmd" || got.Version != "v7" || got.Memory != 512 || got.Token != "tok" || got.Rid != "rid-1" || got.Left <= 0 || got.Left > 5000 {
+		t.Errorf("context = %+v", got)
+	}
+}
+
+// TestYandexKeyFromEnv binds a function to the cloud stand-in with the key
+// in an environment variable.
+func TestYandexKeyFromEnv(t *testing.T) {
+	keyJSON, pub, err := yctest.NewKey("ajek1", "ajesa1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cloud := yctest.New()
+	defer cloud.Close()
+	cloud.Keys["ajek1"], cloud.Accounts["ajek1"] = pub, "ajesa1"
+	cloud.Function = func(id, tag string, event []byte) (int, string) { return 200, `{"body":"` + id + `@` + tag + `"}` }
+	t.Setenv("TEST_YC_KEY", string(keyJSON))
+	pool := NewPool(http.DefaultTransport)
+	inv, err := pool.Invoker("d4e1", &config.Function{Yandex: &config.Yandex{ServiceAccountKeyEnv: "TEST_YC_KEY",
+		IAMEndpoint: cloud.IAMEndpoint(), FunctionsEndpoint: cloud.FunctionsEndpoint()}}, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := inv.Invoke(context.Background(), &Invocation{FunctionID: "d4e1", Tag: "beta", Event: []byte(`{}`)})
+	if err != nil || string(out) != `{"body":"d4e1@beta"}` {
+		t.Fatalf("%s %v", out, err)
+	}
+	t.Setenv("TEST_YC_KEY", "")
+	if _, err := pool.Invoker("d4e1", &config.Function{Yandex: &config.Yandex{ServiceAccountKeyEnv: "TEST_YC_KEY"}}, 1<<20); err == nil || !strings.Contains(err.Error(), "TEST_YC_KEY") {
+		t.Errorf("empty key variable: %v", err)
+	}
 }
