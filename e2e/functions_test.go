@@ -122,13 +122,12 @@ func post(t *testing.T, url, contentType, body string) (*http.Response, string) 
 // the gateway exchanges the service account key for an IAM token once,
 // reuses it, and invokes with integration=raw and the tag.
 func TestHybridYandexFunction(t *testing.T) {
-	keyJSON, pub, err := yctest.NewKey("ajek1", "ajesa1")
+	cloud := yctest.New()
+	defer cloud.Close()
+	keyJSON, err := cloud.AddKey("ajek1", "ajesa1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cloud := yctest.New()
-	defer cloud.Close()
-	cloud.Keys["ajek1"], cloud.Accounts["ajek1"] = pub, "ajesa1"
 	cloud.Function = func(id, tag string, event []byte) (int, string) {
 		var ev struct{ Path string }
 		json.Unmarshal(event, &ev)

@@ -140,13 +140,12 @@ def handler(event, context):
 // TestYandexKeyFromEnv binds a function to the cloud stand-in with the key
 // in an environment variable.
 func TestYandexKeyFromEnv(t *testing.T) {
-	keyJSON, pub, err := yctest.NewKey("ajek1", "ajesa1")
+	cloud := yctest.New()
+	defer cloud.Close()
+	keyJSON, err := cloud.AddKey("ajek1", "ajesa1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cloud := yctest.New()
-	defer cloud.Close()
-	cloud.Keys["ajek1"], cloud.Accounts["ajek1"] = pub, "ajesa1"
 	cloud.Function = func(id, tag string, event []byte) (int, string) { return 200, `{"body":"` + id + `@` + tag + `"}` }
 	t.Setenv("TEST_YC_KEY", string(keyJSON))
 	pool := NewPool(http.DefaultTransport)

@@ -10,7 +10,9 @@ import (
 )
 
 func TestTokenSource(t *testing.T) {
-	keyJSON, pub, err := yctest.NewKey("ajek1", "ajesa1")
+	srv := yctest.New()
+	defer srv.Close()
+	keyJSON, err := srv.AddKey("ajek1", "ajesa1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -18,9 +20,6 @@ func TestTokenSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := yctest.New()
-	defer srv.Close()
-	srv.Keys["ajek1"], srv.Accounts["ajek1"] = pub, "ajesa1"
 	srv.Lifetime = time.Hour
 
 	now := time.Now()

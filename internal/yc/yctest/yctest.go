@@ -63,6 +63,19 @@ func New() *Server {
 	return s
 }
 
+// AddKey makes an authorized key for a service account that the stand-in
+// knows, and returns its JSON.
+func (s *Server) AddKey(keyID, serviceAccountID string) ([]byte, error) {
+	raw, pub, err := NewKey(keyID, serviceAccountID)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.Keys[keyID], s.Accounts[keyID] = pub, serviceAccountID
+	s.mu.Unlock()
+	return raw, nil
+}
+
 // IAMEndpoint is the stand-in's token URL (also the JWT's aud).
 func (s *Server) IAMEndpoint() string { return s.URL + "/iam/v1/tokens" }
 
@@ -137,7 +150,9 @@ func (s *Server) verify(jwt string) error {
 	if json.Unmarshal(hb, &header) != nil || header["alg"] != "PS256" || header["typ"] != "JWT" {
 		return fmt.Errorf("header %s: want typ JWT, alg PS256", hb)
 	}
-	pub := s.Keys[header["kid"]]
+	s.mu.Lock()
+	pub, account := s.Keys[header["kid"]], s.Accounts[header["kid"]]
+	s.mu.Unlock()
 	if pub == nil {
 		return fmt.Errorf("unknown key id %q", header["kid"])
 	}
@@ -158,7 +173,7 @@ func (s *Server) verify(jwt string) error {
 	switch {
 	case claims.Aud != s.IAMEndpoint():
 		return fmt.Errorf("aud %q, want %q", claims.Aud, s.IAMEndpoint())
-	case claims.Iss != s.Accounts[header["kid"]]:
+	case claims.Iss != account:
 		return fmt.Errorf("iss %q is not the key's service account", claims.Iss)
 	case claims.Exp-claims.Iat > 3600 || claims.Exp <= now || claims.Iat > now+60:
 		return fmt.Errorf("bad lifetime iat=%d exp=%d", claims.Iat, claims.Exp)
