@@ -185,3 +185,30 @@ paths:
 		t.Errorf("the IAM refusal is not in the log:\n%s", g2.Logs())
 	}
 }
+
+// TestValidateWithoutBindings: a CI lint of the spec alone passes with
+// unbound function/container/node IDs; given a bindings file, validate
+// checks them as serve does.
+func TestValidateWithoutBindings(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
+paths:
+  /f:
+    get:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: d4e1}
+  /c:
+    get:
+      x-yc-apigateway-integration: {type: serverless_containers, container_id: bba1}
+  /d:
+    post:
+      x-yc-apigateway-integration: {type: cloud_datasphere, folder_id: f, node_id: n1}
+`)
+	if code, out, stderr := runCLI(t, "validate", "--spec", spec); code != 0 || out != "ok\n" {
+		t.Errorf("spec alone: exit %d %q %q", code, out, stderr)
+	}
+	cfg := writeFile(t, dir, "apigw.yaml", "functions:\n  d4e1: {url: 'http://127.0.0.1:1/'}\n")
+	code, out, _ := runCLI(t, "validate", "--spec", spec, "--config", cfg)
+	if code != 1 || !strings.Contains(out, "container bba1 is not bound") || !strings.Contains(out, "DataSphere node n1 is not bound") || strings.Contains(out, "d4e1") {
+		t.Errorf("with bindings: exit %d\n%s", code, out)
+	}
+}

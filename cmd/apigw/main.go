@@ -60,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("apigw "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	opts := server.Options{Vars: map[string]string{}, Version: versionString()}
+	opts := server.Options{Vars: map[string]string{}, Version: versionString(), SpecOnly: cmd != "serve"}
 	fs.StringVar(&opts.SpecFile, "spec", "", "the API specification (OpenAPI 3.0 YAML or JSON)")
 	fs.StringVar(&opts.ConfigFile, "config", "", "the bindings file (apigw.yaml)")
 	fs.Func("var", "set a spec variable, name=value (repeatable; overrides the bindings file)", func(s string) error {

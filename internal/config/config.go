@@ -28,7 +28,10 @@ const (
 
 // Bindings is the parsed bindings file.
 type Bindings struct {
-	File      string               `yaml:"-"`
+	File string `yaml:"-"`
+	// SpecOnly: no bindings file was given to validate or routes, so the
+	// spec is checked alone and IDs it leaves unbound are not errors.
+	SpecOnly  bool                 `yaml:"-"`
 	Listen    string               `yaml:"listen"`
 	Admin     string               `yaml:"admin"`
 	GatewayID string               `yaml:"gateway_id"`

@@ -38,6 +38,9 @@ type Options struct {
 	Admin      string
 	Vars       map[string]string
 	Version    string
+	// SpecOnly (validate, routes): without a bindings file the spec is
+	// checked alone; unbound function, container and node IDs are fine.
+	SpecOnly bool
 }
 
 // Server is one running gateway process.
@@ -76,6 +79,7 @@ func loadBindings(opts Options) (*config.Bindings, yamlx.List) {
 	if opts.Admin != "" {
 		b.Admin = opts.Admin
 	}
+	b.SpecOnly = opts.SpecOnly && opts.ConfigFile == ""
 	return b, errs
 }
 

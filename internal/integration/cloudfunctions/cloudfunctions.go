@@ -99,11 +99,13 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 	}
 	if it.tag.Static() {
 		f := b.Bindings.Function(s.FunctionID, tag)
-		if f == nil {
-			errs.Errorf(idNode, idPath, "function %s (tag %s) is not bound: add functions.%s (url, command or runtime) to the bindings file, or a functions.default", s.FunctionID, tag, s.FunctionID)
+		switch {
+		case f != nil:
+			it.fallback = bind(f)
+		case !b.Bindings.SpecOnly:
+			errs.Errorf(idNode, idPath, "function %s (tag %s) is not bound: add functions.%s (url, command, runtime or yandex) to the bindings file, or a functions.default", s.FunctionID, tag, s.FunctionID)
 			return nil, errs
 		}
-		it.fallback = bind(f)
 	} else {
 		// The tag comes from the request: bind every tag the bindings name
 		// for this function, and the function's (or the default) binding
@@ -119,8 +121,8 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 		} else if f := b.Bindings.Functions["default"]; f != nil {
 			it.fallback = bind(f)
 		}
-		if len(it.invokers) == 0 && it.fallback == nil {
-			errs.Errorf(idNode, idPath, "function %s is not bound: add functions.%s (url, command or runtime) to the bindings file, or a functions.default", s.FunctionID, s.FunctionID)
+		if len(it.invokers) == 0 && it.fallback == nil && !b.Bindings.SpecOnly {
+			errs.Errorf(idNode, idPath, "function %s is not bound: add functions.%s (url, command, runtime or yandex) to the bindings file, or a functions.default", s.FunctionID, s.FunctionID)
 		}
 	}
 	if s.ServiceAccountID != "" {

@@ -66,6 +66,11 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 	if c == nil {
 		c = b.Bindings.Containers["default"]
 	}
+	if c == nil && b.Bindings.SpecOnly {
+		return integration.HandlerFunc(func(http.ResponseWriter, *http.Request, *integration.Call) error {
+			return httperr.New(http.StatusBadGateway, "container "+s.ContainerID+" is not bound")
+		}), errs
+	}
 	if c == nil {
 		errs.Errorf(yamlx.Get(n, "container_id"), yamlx.Join(path, "container_id"),
 			"container %s is not bound: add containers.%s.url to the bindings file", s.ContainerID, s.ContainerID)
