@@ -40,6 +40,8 @@ type Bindings struct {
 	Routing   Routing              `yaml:"routing"`
 	Log       Log                  `yaml:"log"`
 	Reload    Reload               `yaml:"reload"`
+	// Auth tunes the authorizers where the documentation leaves a choice.
+	Auth Auth `yaml:"auth"`
 	// Functions binds function IDs (cloud_functions, function authorizers)
 	// to where they run; see Function. The key "default" catches the rest.
 	Functions map[string]*Function `yaml:"functions"`
@@ -70,6 +72,23 @@ type Limits struct {
 	ExecutionTimeout *Duration `yaml:"execution_timeout"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight requests.
 	ShutdownTimeout *Duration `yaml:"shutdown_timeout"`
+}
+
+// Auth holds the authorizer choices the documentation leaves open.
+type Auth struct {
+	// JWTInvalidTokenStatus answers a token that fails verification (bad
+	// signature, expired, wrong issuer...): 401 (default) or 403, the
+	// strict reading of the documentation's algorithm section.
+	JWTInvalidTokenStatus int `yaml:"jwt_invalid_token_status"`
+	// JWTLeeway is the clock skew allowed on exp, nbf and iat (default 30s).
+	JWTLeeway *Duration `yaml:"jwt_leeway"`
+	// JWKSDefaultTTL caches keys when a scheme sets no jwkTtlInSeconds
+	// (default 5m): fetching the JWKS on every request would make the
+	// identity provider a dependency of every request.
+	JWKSDefaultTTL *Duration `yaml:"jwks_default_ttl"`
+	// JWKSMinRefresh is the shortest time between two fetches of one JWKS
+	// (default 10s): tokens with unknown key IDs cannot flood the provider.
+	JWKSMinRefresh *Duration `yaml:"jwks_min_refresh"`
 }
 
 // Routing holds the routing choices the documentation leaves open.
@@ -123,6 +142,18 @@ func (b *Bindings) applyDefaults() {
 	if b.Limits.ShutdownTimeout == nil {
 		d := Duration(DefaultShutdownTimeout)
 		b.Limits.ShutdownTimeout = &d
+	}
+	if b.Auth.JWTInvalidTokenStatus == 0 {
+		b.Auth.JWTInvalidTokenStatus = 401
+	}
+	for _, d := range []struct {
+		p   **Duration
+		def time.Duration
+	}{{&b.Auth.JWTLeeway, 30 * time.Second}, {&b.Auth.JWKSDefaultTTL, 5 * time.Minute}, {&b.Auth.JWKSMinRefresh, 10 * time.Second}} {
+		if *d.p == nil {
+			v := Duration(d.def)
+			*d.p = &v
+		}
 	}
 	if b.Routing.MethodNotAllowed == 0 {
 		b.Routing.MethodNotAllowed = 405
@@ -189,6 +220,9 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	}
 	if m := b.Routing.MethodNotAllowed; m != 0 && m != 404 && m != 405 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "routing"), "method_not_allowed"), "routing.method_not_allowed", "must be 404 or 405, not %d", m)
+	}
+	if st := b.Auth.JWTInvalidTokenStatus; st != 0 && st != 401 && st != 403 {
+		errs.Errorf(yamlx.Get(yamlx.Get(root, "auth"), "jwt_invalid_token_status"), "auth.jwt_invalid_token_status", "must be 401 or 403, not %d", st)
 	}
 	switch b.Log.Level {
 	case "", "debug", "info", "warn", "error":

@@ -179,7 +179,7 @@ func GeneratedOperationID(method, template string) string {
 
 // gatewaySet are headers the gateway sets itself; a client's copy is
 // replaced.
-var gatewaySet = map[string]bool{"X-Request-Id": true, "X-Forwarded-For": true, "X-Real-Remote-Address": true, "X-Serverless-Gateway-Id": true}
+var gatewaySet = map[string]bool{"X-Request-Id": true, "X-Forwarded-For": true, "X-Real-Remote-Address": true, "X-Serverless-Gateway-Id": true, "X-Yc-Apigateway-Authorizer-Context": true}
 
 // EventHeaders are the headers a function sees: the client's end-to-end
 // headers (Cookie and Authorization included, as on the cloud's gateway

@@ -5,6 +5,7 @@
 package gateway
 
 import (
+	"github.com/apigw/apigw/internal/auth"
 	"sort"
 	"strings"
 	"time"
@@ -47,6 +48,7 @@ type Operation struct {
 	Handler     integration.Handler
 	Declared    *params.Declared
 	timed       bool // the handler applies the execution deadline itself
+	guard       *auth.Guard
 }
 
 // Build compiles a snapshot. It returns every problem found (warnings
@@ -62,6 +64,8 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		maxBody:          int64(b.Limits.MaxRequestBody),
 		execTimeout:      b.Limits.ExecutionTimeout.D(),
 	}
+	deps.JWKS.SetMinRefresh(b.Auth.JWKSMinRefresh.D())
+	ac := &auth.Compiler{Bindings: b, Deps: deps}
 	for _, pi := range doc.Paths {
 		rt := &Route{ops: map[string]*Operation{}}
 		tmpl, err := s.router.Add(pi.Template, rt)
@@ -72,13 +76,13 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		rt.Template = tmpl
 		var allow []string
 		for _, op := range pi.Operations {
-			if c := buildOperation(doc, b, deps, tmpl, op, &errs); c != nil {
+			if c := buildOperation(doc, b, deps, ac, tmpl, op, &errs); c != nil {
 				rt.ops[op.Method] = c
 				allow = append(allow, op.Method)
 			}
 		}
 		if pi.AnyMethod != nil {
-			rt.any = buildOperation(doc, b, deps, tmpl, pi.AnyMethod, &errs)
+			rt.any = buildOperation(doc, b, deps, ac, tmpl, pi.AnyMethod, &errs)
 		}
 		sort.Strings(allow)
 		rt.allow = strings.Join(allow, ", ")
@@ -98,7 +102,7 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 	return s, errs
 }
 
-func buildOperation(doc *spec.Document, b *config.Bindings, deps *integration.Deps, tmpl *router.Template, op *spec.Operation, errs *yamlx.List) *Operation {
+func buildOperation(doc *spec.Document, b *config.Bindings, deps *integration.Deps, ac *auth.Compiler, tmpl *router.Template, op *spec.Operation, errs *yamlx.List) *Operation {
 	inTemplate := map[string]bool{}
 	for _, n := range tmpl.Params() {
 		inTemplate[n] = true
@@ -112,6 +116,7 @@ func buildOperation(doc *spec.Document, b *config.Bindings, deps *integration.De
 		return nil // the spec loader reported why
 	}
 	declared := params.NewDeclared(op.Parameters, tmpl)
+	guard := ac.Guard(op, declared, errs)
 	in := op.Integration
 	factory, planned := registry.Lookup(in.Type)
 	typeNode := yamlx.Get(in.Node, "type")
@@ -130,6 +135,7 @@ func buildOperation(doc *spec.Document, b *config.Bindings, deps *integration.De
 	}
 	_, timed := h.(integration.Timed)
 	return &Operation{
+		guard:       guard,
 		timed:       timed,
 		Method:      op.Method,
 		Route:       op.Template,

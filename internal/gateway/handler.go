@@ -126,6 +126,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		RemoteAddr:  r.RemoteAddr,
 		Start:       start,
 	}
+	if op.guard != nil {
+		actx, err := op.guard.Authorize(&x.rec, r, &x.call)
+		if err != nil {
+			h.fail(x, err)
+			return
+		}
+		x.call.Authorizer = actx
+	}
 	if err := op.Handler.Serve(&x.rec, r, &x.call); err != nil {
 		h.fail(x, err)
 	}

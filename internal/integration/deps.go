@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"github.com/apigw/apigw/internal/auth/jwks"
 	"github.com/apigw/apigw/internal/functions"
 	"github.com/apigw/apigw/internal/upstream"
 	"net/http"
@@ -14,6 +15,8 @@ type Deps struct {
 	// Functions holds the invokers of function bindings, warm processes
 	// included.
 	Functions *functions.Pool
+	// JWKS caches the JWT authorizers' key sets.
+	JWKS *jwks.Cache
 
 	mu         sync.Mutex
 	transports map[time.Duration]*upstream.Transport
@@ -24,6 +27,7 @@ func NewDeps() *Deps {
 	t := upstream.New(10 * time.Second)
 	return &Deps{
 		Functions:  functions.NewPool(t),
+		JWKS:       jwks.New(&http.Client{Transport: t}),
 		transports: map[time.Duration]*upstream.Transport{10 * time.Second: t},
 	}
 }

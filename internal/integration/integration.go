@@ -4,6 +4,8 @@
 package integration
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -23,6 +25,9 @@ type Call struct {
 	ClientIP    string // the peer's address, without port
 	RemoteAddr  string // ip:port of the peer
 	Start       time.Time
+	// Authorizer is the context of the authorizers that let the request
+	// in (requestContext.authorizer of a function event), nil without one.
+	Authorizer map[string]any
 	// Deadline is when the execution timeout expires (zero: no timeout).
 	// For handlers that are not Timed the gateway has already bounded the
 	// request context with it.
@@ -61,3 +66,18 @@ type Build struct {
 // Factory decodes an integration node and returns its handler, or every
 // problem it found (positioned at the node). Warnings may accompany a handler.
 type Factory func(b *Build, n *yaml.Node, path string) (Handler, yamlx.List)
+
+// AuthorizerHeader carries the authorizer context to http and
+// serverless_containers integrations as Base64 JSON (an apigw extension:
+// the cloud passes it to http integrations by a mechanism it does not
+// document). A client's own copy is never forwarded.
+const AuthorizerHeader = "X-Yc-Apigateway-Authorizer-Context"
+
+// SetAuthorizerHeader puts c's authorizer context, if any, into h.
+func (c *Call) SetAuthorizerHeader(h http.Header) {
+	if c.Authorizer == nil {
+		return
+	}
+	b, _ := json.Marshal(c.Authorizer)
+	h[AuthorizerHeader] = []string{base64.StdEncoding.EncodeToString(b)}
+}

@@ -112,7 +112,7 @@ func load(src []byte, values map[string]string) (*Document, yamlx.List) {
 	default:
 		doc.Paths = readPaths(paths, r, &errs)
 	}
-	checkSecurity(root, doc, &errs)
+	readSecurity(root, r, doc, &errs)
 	warnUnenforced(root, "", &errs)
 	return doc, errs
 }
@@ -409,20 +409,76 @@ func mergeParameters(common, own []Parameter) []Parameter {
 
 // checkSecurity refuses specs that require authorization: serving such an API
 // without its authorizers would expose it, so this build says so instead.
-func checkSecurity(root *yaml.Node, doc *Document, errs *yamlx.List) {
-	if s := yamlx.Get(root, "security"); nonEmptySeq(s) {
-		errs.Errorf(s, "security", "security requirements (authorizers) are not supported by this apigw build yet; refusing to serve the API unprotected")
+// readSecurity resolves components.securitySchemes and the security
+// requirements of the document and of every operation.
+func readSecurity(root *yaml.Node, r *resolver, doc *Document, errs *yamlx.List) {
+	schemes := map[string]*SecurityScheme{}
+	if sec := yamlx.Get(yamlx.Get(root, "components"), "securitySchemes"); sec != nil && sec.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(sec.Content); i += 2 {
+			name := sec.Content[i].Value
+			path := yamlx.Join("components.securitySchemes", name)
+			if n := resolveObject(r, sec.Content[i+1], path, errs); n != nil {
+				schemes[name] = &SecurityScheme{Name: name, Node: n, Path: path}
+			}
+		}
 	}
+	doc.SecuritySchemes = schemes
+	rootReq, _ := readRequirements(yamlx.Get(root, "security"), "security", schemes, errs)
 	for _, pi := range doc.Paths {
 		for _, op := range append(pi.Operations, pi.AnyMethod) {
 			if op == nil {
 				continue
 			}
-			if s := yamlx.Get(op.Node, "security"); nonEmptySeq(s) {
-				errs.Errorf(s, yamlx.Join(op.Path, "security"), "security requirements (authorizers) are not supported by this apigw build yet; refusing to serve the operation unprotected")
+			own, present := readRequirements(yamlx.Get(op.Node, "security"), yamlx.Join(op.Path, "security"), schemes, errs)
+			if present {
+				op.Security = own
+			} else {
+				op.Security = rootReq
 			}
 		}
 	}
+}
+
+// readRequirements reads a `security` list; present is false when there is
+// none (as opposed to an empty list, which opts out).
+func readRequirements(n *yaml.Node, path string, schemes map[string]*SecurityScheme, errs *yamlx.List) ([]Requirement, bool) {
+	n = yamlx.Deref(n)
+	if n == nil {
+		return nil, false
+	}
+	if n.Kind != yaml.SequenceNode {
+		errs.Errorf(n, path, "must be a list of security requirements, such as [{myAuth: []}], got %s", yamlx.KindName(n))
+		return nil, true
+	}
+	out := []Requirement{}
+	for i, item := range n.Content {
+		ipath := path + "[" + strconv.Itoa(i) + "]"
+		item = yamlx.Deref(item)
+		if item.Kind != yaml.MappingNode {
+			errs.Errorf(item, ipath, "a security requirement is a mapping of scheme name to scopes, got %s", yamlx.KindName(item))
+			continue
+		}
+		var req Requirement
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			k, v := item.Content[j], yamlx.Deref(item.Content[j+1])
+			sc := schemes[k.Value]
+			if sc == nil {
+				errs.Errorf(k, ipath, "unknown security scheme %q (declare it under components.securitySchemes)", k.Value)
+				continue
+			}
+			var scopes []string
+			if v != nil && v.Kind == yaml.SequenceNode {
+				for _, s := range v.Content {
+					scopes = append(scopes, s.Value)
+				}
+			} else if v != nil && !(v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null") {
+				errs.Errorf(v, yamlx.Join(ipath, k.Value), "scopes must be a list, such as [] or [profile:read]")
+			}
+			req = append(req, SchemeUse{Scheme: sc, Scopes: scopes, Node: k})
+		}
+		out = append(out, req)
+	}
+	return out, true
 }
 
 func nonEmptySeq(n *yaml.Node) bool {

@@ -118,9 +118,9 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"3:3: paths.a: a path template must start with \"/\"", "9:20: paths./c.get: operationId \"x\" is also used by paths./b.get"},
 		},
 		{
-			desc: "security is refused until authorizers exist",
-			src:  "openapi: 3.0.0\nsecurity: [{bearer: []}]\npaths:\n  /a:\n    get:\n      security: [{bearer: []}]\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n",
-			want: []string{"2:11: security: security requirements (authorizers) are not supported", "6:17: paths./a.get.security: security requirements"},
+			desc: "security naming an undeclared scheme",
+			src:  "openapi: 3.0.0\nsecurity: [{bearer: []}]\npaths:\n  /a:\n    get:\n      security: [{bearer: [a]}, basic]\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n",
+			want: []string{"2:13: security[0]: unknown security scheme \"bearer\" (declare it under components.securitySchemes)", "6:19: paths./a.get.security[0]: unknown security scheme \"bearer\"", "6:33: paths./a.get.security[1]: a security requirement is a mapping"},
 		},
 		{
 			desc: "websocket is refused until supported",

@@ -24,6 +24,8 @@ type Document struct {
 	Values map[string]string
 	// Paths in document order.
 	Paths []*PathItem
+	// SecuritySchemes are components.securitySchemes by name.
+	SecuritySchemes map[string]*SecurityScheme
 }
 
 // Variable is one x-yc-apigateway.variables entry.
@@ -66,12 +68,35 @@ type Operation struct {
 	OperationID string
 	Parameters  []Parameter // path-item parameters merged with the operation's
 	Integration *Integration
+	// Security is the effective requirement list: the operation's own
+	// `security`, else the document's. Alternatives are OR-ed; nil or empty
+	// means unprotected (`security: []` opts out of the document's).
+	Security []Requirement
 	// Validator and RateLimit are the operation's own policies ($ref
 	// resolved), nil when absent; they override the path item's and the
 	// top-level defaults.
 	Validator *yaml.Node
 	RateLimit *yaml.Node
 	Node      *yaml.Node
+}
+
+// Requirement is one security requirement object: every scheme in it must
+// pass (AND).
+type Requirement []SchemeUse
+
+// SchemeUse names a security scheme and the scopes the operation requires
+// of it.
+type SchemeUse struct {
+	Scheme *SecurityScheme
+	Scopes []string
+	Node   *yaml.Node
+}
+
+// SecurityScheme is a components.securitySchemes entry ($ref resolved).
+type SecurityScheme struct {
+	Name string
+	Node *yaml.Node // the scheme mapping
+	Path string     // components.securitySchemes.<name>
 }
 
 // AnyMethod is the Method of an x-yc-apigateway-any-method operation.

@@ -11,10 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
 
-	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/functions"
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
@@ -39,11 +36,7 @@ type Integration struct {
 	version    string
 	context    *params.Value // nil: no `context`
 	gatewayID  string
-	timeout    time.Duration // the binding's own bound, 0: none
-	// invokers by tag; fallback serves tags without their own binding
-	// (nil: such a tag is not bound, 404 as the cloud answers).
-	invokers map[string]functions.Invoker
-	fallback functions.Invoker
+	target     *functions.Target
 }
 
 var _ integration.Handler = (*Integration)(nil)
@@ -56,7 +49,7 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	it := &Integration{functionID: s.FunctionID, version: "0.1", gatewayID: b.Bindings.GatewayID, invokers: map[string]functions.Invoker{}}
+	it := &Integration{functionID: s.FunctionID, version: "0.1", gatewayID: b.Bindings.GatewayID}
 	if s.FunctionID == "" {
 		errs.Errorf(n, path, "cloud_functions integration needs function_id")
 	}
@@ -83,48 +76,12 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 
 	// Resolve the binding now: a function bound nowhere is a start-up
 	// error with the spec line, not a 502 at request time.
-	maxAnswer := int64(b.Bindings.Limits.MaxResponseBody)
-	idNode := yamlx.Get(n, "function_id")
-	idPath := yamlx.Join(path, "function_id")
-	bind := func(f *config.Function) functions.Invoker {
-		inv, err := b.Deps.Functions.Invoker(s.FunctionID, f, maxAnswer)
-		if err != nil {
-			errs.Errorf(idNode, idPath, "function %s: %v", s.FunctionID, err)
-			return nil
-		}
-		if f.Timeout != nil {
-			it.timeout = f.Timeout.D()
-		}
-		return inv
+	target, err := b.Deps.Functions.Target(b.Bindings, s.FunctionID, tag, !it.tag.Static(), int64(b.Bindings.Limits.MaxResponseBody))
+	if err != nil {
+		errs.Errorf(yamlx.Get(n, "function_id"), yamlx.Join(path, "function_id"), "%v", err)
+		return nil, errs
 	}
-	if it.tag.Static() {
-		f := b.Bindings.Function(s.FunctionID, tag)
-		switch {
-		case f != nil:
-			it.fallback = bind(f)
-		case !b.Bindings.SpecOnly:
-			errs.Errorf(idNode, idPath, "function %s (tag %s) is not bound: add functions.%s (url, command, runtime or yandex) to the bindings file, or a functions.default", s.FunctionID, tag, s.FunctionID)
-			return nil, errs
-		}
-	} else {
-		// The tag comes from the request: bind every tag the bindings name
-		// for this function, and the function's (or the default) binding
-		// for the rest.
-		prefix := s.FunctionID + ":"
-		for key, f := range b.Bindings.Functions {
-			if t, ok := strings.CutPrefix(key, prefix); ok {
-				it.invokers[t] = bind(f)
-			}
-		}
-		if f := b.Bindings.Functions[s.FunctionID]; f != nil {
-			it.fallback = bind(f)
-		} else if f := b.Bindings.Functions["default"]; f != nil {
-			it.fallback = bind(f)
-		}
-		if len(it.invokers) == 0 && it.fallback == nil && !b.Bindings.SpecOnly {
-			errs.Errorf(idNode, idPath, "function %s is not bound: add functions.%s (url, command, runtime or yandex) to the bindings file, or a functions.default", s.FunctionID, s.FunctionID)
-		}
-	}
+	it.target = target
 	if s.ServiceAccountID != "" {
 		errs.Warnf(yamlx.Get(n, "service_account_id"), yamlx.Join(path, "service_account_id"), "service_account_id is not used by local function bindings")
 	}
@@ -137,10 +94,7 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 // Serve invokes the function and writes its response.
 func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integration.Call) error {
 	tag := it.tag.Expand(c.Params, nil)
-	inv := it.invokers[tag]
-	if inv == nil {
-		inv = it.fallback
-	}
+	inv := it.target.For(tag)
 	if inv == nil {
 		return httperr.New(http.StatusNotFound, fmt.Sprintf("function %s has no binding for tag %q", it.functionID, tag))
 	}
@@ -156,7 +110,8 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 		}
 	}
 	q := &functions.Request{
-		HTTP: r, Body: body, Version: it.version, Template: c.Route, OperationID: c.OperationID,
+		Authorizer: c.Authorizer,
+		HTTP:       r, Body: body, Version: it.version, Template: c.Route, OperationID: c.OperationID,
 		PathParams: pathParams(c.Params), Declared: c.Params.Declared(),
 		RequestID: c.RequestID, ClientIP: c.ClientIP, RemoteAddr: c.RemoteAddr, GatewayID: it.gatewayID, Time: c.Start,
 	}
@@ -168,9 +123,9 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 		return httperr.Wrap(http.StatusInternalServerError, "could not build the function event", err)
 	}
 	ctx := r.Context()
-	if it.timeout > 0 {
+	if it.target.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, it.timeout)
+		ctx, cancel = context.WithTimeout(ctx, it.target.Timeout)
 		defer cancel()
 	}
 	deadline, _ := ctx.Deadline()

@@ -96,6 +96,7 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 var gatewaySet = map[string]bool{
 	"X-Request-Id": true, "X-Forwarded-For": true, "X-Real-Remote-Address": true,
 	"X-Serverless-Gateway-Id": true, "X-Yc-Apigateway-Operation-Context": true,
+	integration.AuthorizerHeader: true,
 }
 
 // Serve forwards the request to the container.
@@ -121,6 +122,7 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = []string{""} // Go's client would add its own
 	}
+	c.SetAuthorizerHeader(h)
 	if it.context != nil {
 		js, err := json.Marshal(it.context.Expand(c.Params))
 		if err != nil {

@@ -141,6 +141,7 @@ func (e *entry) join(v *params.Request) string {
 // the client cannot forge them through '*'.
 var gatewayHeaders = map[string]bool{
 	"X-Forwarded-Proto": true, "X-Real-Remote-Address": true, "X-Serverless-Gateway-Id": true, "X-Request-Id": true,
+	integration.AuthorizerHeader: true,
 }
 
 // outHeaders builds the upstream headers: by default only User-Agent is
@@ -185,6 +186,8 @@ func (it *Integration) outHeaders(r *http.Request, c *integration.Call) (http.He
 	setDefault(out, "X-Real-Remote-Address", c.RemoteAddr)
 	setDefault(out, "X-Request-Id", c.RequestID)
 	setDefault(out, "X-Serverless-Gateway-Id", it.gatewayID)
+	delete(out, integration.AuthorizerHeader)
+	c.SetAuthorizerHeader(out)
 	return out, host, nil
 }
 

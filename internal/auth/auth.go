@@ -1,0 +1,181 @@
+// Package auth enforces OpenAPI security with the two Yandex Cloud
+// authorizers (digest §4): function authorizers on http basic/bearer and
+// apiKey schemes, and JWT authorizers on openIdConnect schemes. A Guard is
+// compiled per operation at build time; at request time it only extracts,
+// looks up caches and verifies.
+package auth
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apigw/apigw/internal/httperr"
+	"github.com/apigw/apigw/internal/integration"
+)
+
+// Guard is the compiled `security` of one operation: alternatives (OR) of
+// requirements whose schemes must all pass (AND).
+type Guard struct {
+	alternatives [][]use
+}
+
+type use struct {
+	scheme checker
+	scopes []string
+}
+
+// checker is one security scheme bound to its authorizer.
+type checker interface {
+	// check authorizes the request; it returns the context to merge into
+	// requestContext.authorizer, or a failure.
+	check(r *http.Request, c *integration.Call, scopes []string) (map[string]any, *failure)
+}
+
+type failure struct {
+	status    int
+	message   string
+	err       error // log only
+	challenge string
+}
+
+// Authorize runs the guard. On success it returns the authorizer context
+// (nil when there is none); on failure it sets WWW-Authenticate for 401 and
+// returns the error to render. Of several failed alternatives the strongest
+// failure wins: 500 over 403 over 401.
+func (g *Guard) Authorize(w http.ResponseWriter, r *http.Request, c *integration.Call) (map[string]any, error) {
+	var worst *failure
+	for _, alt := range g.alternatives {
+		merged := map[string]any{}
+		var fail *failure
+		for _, u := range alt {
+			ctx, f := u.scheme.check(r, c, u.scopes)
+			if f != nil {
+				fail = f
+				break
+			}
+			for k, v := range ctx {
+				merged[k] = v
+			}
+		}
+		if fail == nil {
+			if len(merged) == 0 {
+				return nil, nil
+			}
+			return merged, nil
+		}
+		if worst == nil || rank(fail.status) > rank(worst.status) {
+			worst = fail
+		}
+	}
+	if worst.status == http.StatusUnauthorized && worst.challenge != "" {
+		w.Header().Set("WWW-Authenticate", worst.challenge)
+	}
+	return nil, httperr.Wrap(worst.status, worst.message, worst.err)
+}
+
+func rank(status int) int {
+	switch {
+	case status >= 500:
+		return 3
+	case status == http.StatusForbidden:
+		return 2
+	default:
+		return 1
+	}
+}
+
+// credentialKey is how credentials enter cache keys: hashed, never kept in
+// the clear.
+func credentialKey(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// cacheScope is the part of a result-cache key that the caching mode picks:
+// the template (path mode, the default) or the actual path (uri mode).
+func cacheScope(uriMode bool, r *http.Request, c *integration.Call) string {
+	if uriMode {
+		return r.URL.Path
+	}
+	return c.Route
+}
+
+// resultCache is a TTL cache with a size bound.
+type resultCache[V any] struct {
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[string]cached[V]
+}
+
+type cached[V any] struct {
+	v       V
+	expires time.Time
+}
+
+const maxCacheEntries = 100_000
+
+func newResultCache[V any](ttl time.Duration) *resultCache[V] {
+	if ttl <= 0 {
+		return nil
+	}
+	return &resultCache[V]{ttl: ttl, m: map[string]cached[V]{}}
+}
+
+func (c *resultCache[V]) get(key string, now time.Time) (V, bool) {
+	var zero V
+	if c == nil {
+		return zero, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || now.After(e.expires) {
+		return zero, false
+	}
+	return e.v, true
+}
+
+func (c *resultCache[V]) put(key string, v V, now, notAfter time.Time) {
+	if c == nil {
+		return
+	}
+	exp := now.Add(c.ttl)
+	if !notAfter.IsZero() && notAfter.Before(exp) {
+		exp = notAfter
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxCacheEntries {
+		for k, e := range c.m { // drop the expired, else an arbitrary tenth
+			if now.After(e.expires) || len(c.m) >= maxCacheEntries*9/10 {
+				delete(c.m, k)
+			}
+		}
+	}
+	c.m[key] = cached[V]{v, exp}
+}
+
+// extract reads a credential: from a header, a query parameter or a
+// cookie. ok is false when it is absent or empty.
+func extract(r *http.Request, in, name string) (string, bool) {
+	var v string
+	switch in {
+	case "header":
+		v = r.Header.Get(name)
+	case "query":
+		v = r.URL.Query().Get(name)
+	case "cookie":
+		if c, err := r.Cookie(name); err == nil {
+			v = c.Value
+		}
+	}
+	return v, strings.TrimSpace(v) != ""
+}

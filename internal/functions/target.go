@@ -1,0 +1,74 @@
+package functions
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apigw/apigw/internal/config"
+)
+
+// Target is a function_id resolved against the bindings: the invoker of
+// each tag the bindings name for it, and the one for every other tag.
+type Target struct {
+	ID       string
+	Timeout  time.Duration // the binding's own bound, 0: none
+	invokers map[string]Invoker
+	fallback Invoker
+}
+
+// Target resolves a function ID. With a static tag only that tag's binding
+// is resolved; with a tag taken from the request (dynamic), every
+// "<id>:<tag>" binding and the function's (or the default) binding are.
+// A function bound nowhere is an error, unless the bindings are SpecOnly.
+func (p *Pool) Target(b *config.Bindings, id, tag string, dynamic bool, maxAnswer int64) (*Target, error) {
+	t := &Target{ID: id, invokers: map[string]Invoker{}}
+	bind := func(f *config.Function) (Invoker, error) {
+		inv, err := p.Invoker(id, f, maxAnswer)
+		if err != nil {
+			return nil, fmt.Errorf("function %s: %v", id, err)
+		}
+		if f.Timeout != nil {
+			t.Timeout = f.Timeout.D()
+		}
+		return inv, nil
+	}
+	var err error
+	if !dynamic {
+		if f := b.Function(id, tag); f != nil {
+			t.fallback, err = bind(f)
+		} else if !b.SpecOnly {
+			return nil, fmt.Errorf("function %s (tag %s) is not bound: add functions.%s (url, command, runtime or yandex) to the bindings file, or a functions.default", id, tag, id)
+		}
+		return t, err
+	}
+	prefix := id + ":"
+	for key, f := range b.Functions {
+		if tg, ok := strings.CutPrefix(key, prefix); ok {
+			if t.invokers[tg], err = bind(f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	f := b.Functions[id]
+	if f == nil {
+		f = b.Functions["default"]
+	}
+	if f != nil {
+		if t.fallback, err = bind(f); err != nil {
+			return nil, err
+		}
+	}
+	if len(t.invokers) == 0 && t.fallback == nil && !b.SpecOnly {
+		return nil, fmt.Errorf("function %s is not bound: add functions.%s (url, command, runtime or yandex) to the bindings file, or a functions.default", id, id)
+	}
+	return t, nil
+}
+
+// For returns the invoker of a tag, nil when the tag is bound nowhere.
+func (t *Target) For(tag string) Invoker {
+	if inv := t.invokers[tag]; inv != nil {
+		return inv
+	}
+	return t.fallback
+}
