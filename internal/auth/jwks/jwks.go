@@ -51,10 +51,12 @@ type Cache struct {
 }
 
 type set struct {
-	mu      sync.Mutex
-	keys    map[string]*Key
-	fetched time.Time
-	fetches int
+	mu       sync.Mutex
+	keys     map[string]*Key
+	fetched  time.Time
+	fetches  int
+	failedAt time.Time // the last failed fetch, rate-limited like the others
+	failErr  error
 }
 
 type discovery struct {
@@ -113,24 +115,29 @@ func (c *Cache) Key(ctx context.Context, url, kid string, ttl time.Duration) (*K
 		if k := s.keys[kid]; k != nil {
 			return k, nil
 		}
-	}
-	if s.keys != nil && now.Sub(s.fetched) < time.Duration(c.minRefresh.Load()) {
-		if k := s.keys[kid]; k != nil {
-			return k, nil
+		// An unknown kid may be a key the provider just rotated in; but
+		// refetch at most once per MinRefresh, whatever is asked.
+		if now.Sub(s.fetched) < time.Duration(c.minRefresh.Load()) {
+			return nil, ErrUnknownKey
 		}
-		return nil, ErrUnknownKey
 	}
+	if s.failErr != nil && now.Sub(s.failedAt) < time.Duration(c.minRefresh.Load()) {
+		if k := s.keys[kid]; k != nil {
+			return k, nil // keep serving the last good set
+		}
+		return nil, s.failErr
+	}
+	s.fetches++
 	keys, err := c.fetch(ctx, url)
 	if err != nil {
-		if s.keys != nil {
-			if k := s.keys[kid]; k != nil {
-				return k, nil // keep serving the last good set
-			}
+		s.failedAt, s.failErr = now, err
+		if k := s.keys[kid]; k != nil {
+			return k, nil // keep serving the last good set
 		}
 		return nil, err
 	}
+	s.failErr = nil
 	s.keys, s.fetched = keys, now
-	s.fetches++
 	if k := keys[kid]; k != nil {
 		return k, nil
 	}
