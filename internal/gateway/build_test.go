@@ -68,3 +68,31 @@ func TestBuildReportsEveryError(t *testing.T) {
 		t.Fatalf("want 3 errors (http_code, content, url), got %v", errs)
 	}
 }
+
+func TestBuildSecurityErrors(t *testing.T) {
+	spec1 := func(scheme string) string {
+		return "openapi: 3.0.0\ncomponents:\n  securitySchemes:\n    s: " + scheme + "\nsecurity: [{s: []}]\npaths:\n  /a:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n"
+	}
+	tests := []struct{ desc, scheme, want string }{
+		{"no authorizer", "{type: http, scheme: bearer}", "4:8: components.securitySchemes.s: security scheme s has no x-yc-apigateway-authorizer"},
+		{"function authorizer on openIdConnect", "{type: openIdConnect, openIdConnectUrl: 'http://x', x-yc-apigateway-authorizer: {type: function, function_id: f}}", "a function authorizer needs a scheme of type http"},
+		{"unbound authorizer function", "{type: apiKey, in: header, name: X-Key, x-yc-apigateway-authorizer: {type: function, function_id: f}}", "function_id: function f (tag $latest) is not bound"},
+		{"jwt without identitySource", "{type: openIdConnect, x-yc-apigateway-authorizer: {type: jwt, jwksUri: 'http://x'}}", "a jwt authorizer needs identitySource"},
+		{"jwt without keys", "{type: openIdConnect, x-yc-apigateway-authorizer: {type: jwt, identitySource: {in: header, name: A}}}", "needs jwksUri, or openIdConnectUrl"},
+		{"bad caching mode", "{type: http, scheme: basic, x-yc-apigateway-authorizer: {type: function, function_id: f, authorizer_result_caching_mode: host}}", "must be path or uri"},
+		{"unknown authorizer type", "{type: http, scheme: basic, x-yc-apigateway-authorizer: {type: iam}}", "authorizer type must be function or jwt"},
+		{"unknown authorizer key", "{type: http, scheme: basic, x-yc-apigateway-authorizer: {type: function, function_id: f, ttl: 5}}", `unknown key "ttl"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			doc, errs := spec.Load("api.yaml", []byte(spec1(tt.scheme)), nil)
+			if errs.Err() != nil {
+				t.Fatalf("spec: %v", errs)
+			}
+			snap, errs := Build(doc, config.Default(), integration.NewDeps())
+			if snap != nil || !strings.Contains(errs.Error(), tt.want) {
+				t.Fatalf("Build = %v, want an error containing %q", errs, tt.want)
+			}
+		})
+	}
+}
