@@ -212,3 +212,63 @@ paths:
 		t.Errorf("with bindings: exit %d\n%s", code, out)
 	}
 }
+
+// TestAuthExample runs examples/auth as the README says: a function
+// authorizer written in Python and a JWT authorizer whose keys the spec
+// serves itself, with tokens from examples/auth/mktoken.
+func TestAuthExample(t *testing.T) {
+	needInterpreter(t, "python3")
+	api, admin := freePort(t), freePort(t)
+	g := startOn(t, api, admin, "--spec", "../examples/auth/api.yaml", "--config", "../examples/auth/apigw.yaml",
+		"--var", fmt.Sprintf("jwks_url=http://127.0.0.1:%d/.well-known/jwks.json", api))
+	basic := func(user, pass string) (int, string) {
+		req, _ := http.NewRequest("GET", g.URL+"/basic/whoami", nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if status, body := basic("alice", "secret"); status != 200 || !strings.Contains(body, `"user": "alice"`) {
+		t.Errorf("alice: %d %s", status, body)
+	}
+	if status, _ := basic("alice", "wrong"); status != 403 {
+		t.Errorf("wrong password: %d", status)
+	}
+	if status, _ := basic("", ""); status != 401 {
+		t.Errorf("no credential: %d", status)
+	}
+	mint := func(scope string) string {
+		out, err := exec.Command("go", "run", "../examples/auth/mktoken", "-scope", scope).Output()
+		if err != nil {
+			t.Fatalf("mktoken: %v", err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	bearer := func(path, tok string) (int, string) {
+		req, _ := http.NewRequest("GET", g.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	reader := mint("profile:read")
+	if status, body := bearer("/profile", reader); status != 200 || !strings.Contains(body, `"email": "alice@example.test"`) {
+		t.Errorf("profile: %d %s", status, body)
+	}
+	if status, _ := bearer("/admin", reader); status != 403 {
+		t.Errorf("admin without the scope: %d", status)
+	}
+	if status, body := bearer("/admin", mint("profile:read admin")); status != 200 || body != "welcome, admin\n" {
+		t.Errorf("admin: %d %q", status, body)
+	}
+}
