@@ -40,11 +40,13 @@ HZ=$(getconf CLK_TCK)
 # run NAME URL ROUND PIDS...: prints "NAME req/s p50 p99 cpu_us" (latencies
 # in ms; cpu_us is the CPU time the serving processes spent per request,
 # which, unlike req/s, does not depend on what else the machine is doing).
-# WRK_SCRIPT, if set, is passed to wrk -s (for example to POST a body).
+# WRK_SCRIPT, if set, is passed to wrk -s (for example to POST a body);
+# WRK_HEADER, if set, to wrk -H.
 run() {
   local name=$1 url=$2 round=$3; shift 3
   local script=()
   [ -n "${WRK_SCRIPT:-}" ] && script=(-s "$WRK_SCRIPT")
+  [ -n "${WRK_HEADER:-}" ] && script+=(-H "$WRK_HEADER")
   wrk -t1 -c8 -d1s "${script[@]}" "$url" >/dev/null 2>&1 # warm up pools and caches
   local before; before=$(cpu "$@")
   wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "${script[@]}" "$url" > "$OUT/$name.$round.txt"

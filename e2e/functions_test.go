@@ -271,4 +271,10 @@ func TestAuthExample(t *testing.T) {
 	if status, body := bearer("/admin", mint("profile:read admin")); status != 200 || body != "welcome, admin\n" {
 		t.Errorf("admin: %d %q", status, body)
 	}
+	// Credentials never reach the log.
+	for _, secret := range []string{"secret", "YWxpY2U6c2VjcmV0", reader} {
+		if strings.Contains(g.Logs(), secret) {
+			t.Errorf("the gateway log contains a credential (%.20s...)", secret)
+		}
+	}
 }

@@ -49,22 +49,28 @@ type failure struct {
 func (g *Guard) Authorize(w http.ResponseWriter, r *http.Request, c *integration.Call) (map[string]any, error) {
 	var worst *failure
 	for _, alt := range g.alternatives {
-		merged := map[string]any{}
+		var merged map[string]any
 		var fail *failure
-		for _, u := range alt {
+		for i, u := range alt {
 			ctx, f := u.scheme.check(r, c, u.scopes)
 			if f != nil {
 				fail = f
 				break
 			}
-			for k, v := range ctx {
-				merged[k] = v
+			switch {
+			case len(ctx) == 0:
+			case i == 0 && len(alt) == 1:
+				merged = ctx // one scheme: its (read-only) context as it is
+			default:
+				if merged == nil {
+					merged = map[string]any{}
+				}
+				for k, v := range ctx {
+					merged[k] = v
+				}
 			}
 		}
 		if fail == nil {
-			if len(merged) == 0 {
-				return nil, nil
-			}
 			return merged, nil
 		}
 		if worst == nil || rank(fail.status) > rank(worst.status) {

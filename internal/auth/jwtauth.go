@@ -32,8 +32,8 @@ type jwtChecker struct {
 }
 
 type verified struct {
-	claims map[string]any
 	scopes []string
+	ctx    map[string]any // {"jwt": {claims, scopes}}, built once, read-only
 }
 
 func (j *jwtChecker) check(r *http.Request, c *integration.Call, required []string) (map[string]any, *failure) {
@@ -56,7 +56,7 @@ func (j *jwtChecker) check(r *http.Request, c *integration.Call, required []stri
 		if v, f = j.verify(r, raw, now); f != nil {
 			return nil, f
 		}
-		exp, _ := numericDate(v.claims["exp"])
+		exp, _ := numericDate(v.ctx["jwt"].(map[string]any)["claims"].(map[string]any)["exp"])
 		j.cache.put(key, v, now, exp)
 	}
 	for _, s := range required {
@@ -65,7 +65,7 @@ func (j *jwtChecker) check(r *http.Request, c *integration.Call, required []stri
 				challenge: `Bearer error="insufficient_scope"`}
 		}
 	}
-	return map[string]any{"jwt": map[string]any{"claims": v.claims, "scopes": v.scopes}}, nil
+	return v.ctx, nil
 }
 
 func (j *jwtChecker) invalid(reason string, err error) *failure {
@@ -122,5 +122,6 @@ func (j *jwtChecker) verify(r *http.Request, raw string, now time.Time) (*verifi
 			return nil, j.invalid("missing claim "+c, nil)
 		}
 	}
-	return &verified{claims: t.claims, scopes: scopesOf(t.claims)}, nil
+	scopes := scopesOf(t.claims)
+	return &verified{scopes: scopes, ctx: map[string]any{"jwt": map[string]any{"claims": t.claims, "scopes": scopes}}}, nil
 }
