@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
@@ -87,6 +88,8 @@ func sign(t *testing.T, alg, kid string, key any, claims map[string]any) string 
 		r, s, e := ecdsa.Sign(rand.Reader, k, sum[:])
 		err = e
 		sig = append(append(make([]byte, 32-len(r.Bytes())), r.Bytes()...), append(make([]byte, 32-len(s.Bytes())), s.Bytes()...)...)
+	case ed25519.PrivateKey:
+		sig = ed25519.Sign(k, []byte(signing))
 	case []byte:
 		m := hmac.New(sha256.New, k)
 		m.Write([]byte(signing))
@@ -102,8 +105,11 @@ func TestJWTAuthorizer(t *testing.T) {
 	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
 	rk2, _ := rsa.GenerateKey(rand.Reader, 2048)
 	ek, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	edPub, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	p := newIDP(t)
-	p.publish(rsaJWK("r1", rk), ecJWK("e1", ek))
+	pinned := rsaJWK("r-ps", rk2)
+	pinned["alg"] = "PS256"
+	p.publish(rsaJWK("r1", rk), ecJWK("e1", ek), map[string]string{"kty": "OKP", "crv": "Ed25519", "kid": "ed1", "x": b64.EncodeToString(edPub)}, pinned)
 	fn := newFakeFunction(t)
 	src := `openapi: 3.0.0
 components:
@@ -174,6 +180,9 @@ paths:
 		status int
 	}{
 		{"ES256", "/me", sign(t, "ES256", "e1", ek, claims(nil)), 200},
+		{"EdDSA", "/me", sign(t, "EdDSA", "ed1", edKey, claims(nil)), 200},
+		{"a JWK's own alg is enforced", "/me", sign(t, "RS256", "r-ps", rk2, claims(nil)), 401},
+		{"the JWK's alg passes", "/me", sign(t, "PS256", "r-ps", rk2, claims(nil)), 200},
 		{"PS256 on an RSA key", "/me", sign(t, "PS256", "r1", rk, claims(nil)), 200},
 		{"scp as an array", "/me", sign(t, "RS256", "r1", rk, claims(map[string]any{"scope": nil, "scp": []string{"profile:read"}})), 200},
 		{"aud as a string", "/me", sign(t, "RS256", "r1", rk, claims(map[string]any{"aud": "my-api"})), 200},
