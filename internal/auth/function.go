@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,22 +61,11 @@ func (f *functionChecker) check(r *http.Request, c *integration.Call, _ []string
 		return f.outcome(res)
 	}
 	tag := f.tag.Expand(c.Params, nil)
-	inv := f.target.For(tag)
-	if inv == nil {
-		return nil, &failure{status: http.StatusInternalServerError, message: "authorizer function is not bound for tag " + tag}
-	}
 	event, err := json.Marshal(f.event(r, c))
 	if err != nil {
 		return nil, &failure{status: http.StatusInternalServerError, message: "authorizer failed", err: err}
 	}
-	ctx := r.Context()
-	if f.target.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, f.target.Timeout)
-		defer cancel()
-	}
-	deadline, _ := ctx.Deadline()
-	answer, err := inv.Invoke(ctx, &functions.Invocation{FunctionID: f.target.ID, Tag: tag, RequestID: c.RequestID, Deadline: deadline, Event: event})
+	answer, err := f.target.Invoke(r.Context(), tag, c.RequestID, event)
 	if err != nil {
 		return nil, &failure{status: http.StatusInternalServerError, message: "authorizer function could not be invoked", err: err}
 	}

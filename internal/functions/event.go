@@ -189,19 +189,7 @@ func EventHeaders(q *Request) http.Header {
 	r := q.HTTP
 	h := headers.EndToEnd(r.Header, gatewaySet)
 	h["Host"] = []string{r.Host}
-	h["X-Forwarded-For"] = []string{headers.AppendForwardedFor(r.Header, q.ClientIP)}
-	h["X-Request-Id"] = []string{q.RequestID}
-	h["X-Real-Remote-Address"] = []string{q.RemoteAddr}
-	if _, ok := h["X-Forwarded-Proto"]; !ok {
-		proto := "http"
-		if r.TLS != nil {
-			proto = "https"
-		}
-		h["X-Forwarded-Proto"] = []string{proto}
-	}
-	if q.GatewayID != "" {
-		h["X-Serverless-Gateway-Id"] = []string{q.GatewayID}
-	}
+	headers.SetForwarded(h, r, q.ClientIP, q.RemoteAddr, q.RequestID, q.GatewayID)
 	return h
 }
 

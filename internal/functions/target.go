@@ -1,6 +1,8 @@
 package functions
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -71,4 +73,26 @@ func (t *Target) For(tag string) Invoker {
 		return inv
 	}
 	return t.fallback
+}
+
+// Invoke calls the function for a tag within the binding's own timeout (if
+// any) and the context's deadline, which the invocation carries for the
+// handler's context. A timeout surfaces as an error that
+// errors.Is(err, context.DeadlineExceeded).
+func (t *Target) Invoke(ctx context.Context, tag, requestID string, event []byte) ([]byte, error) {
+	inv := t.For(tag)
+	if inv == nil {
+		return nil, fmt.Errorf("function %s has no binding for tag %q: %w", t.ID, tag, ErrNoBinding)
+	}
+	if t.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.Timeout)
+		defer cancel()
+	}
+	deadline, _ := ctx.Deadline()
+	out, err := inv.Invoke(ctx, &Invocation{FunctionID: t.ID, Tag: tag, RequestID: requestID, Deadline: deadline, Event: event})
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("%w: %v", ctx.Err(), err)
+	}
+	return out, err
 }

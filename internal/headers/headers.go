@@ -58,3 +58,24 @@ func AppendForwardedFor(h http.Header, clientIP string) string {
 	}
 	return clientIP
 }
+
+// SetForwarded sets the headers the gateway adds to a request it forwards
+// (digest §9.1): X-Forwarded-For with the client IP appended, X-Request-Id,
+// X-Real-Remote-Address, X-Serverless-Gateway-Id (when there is an ID), and
+// X-Forwarded-Proto unless the request carried one (the gateway may sit
+// behind a TLS-terminating balancer). in is the client's request.
+func SetForwarded(h http.Header, in *http.Request, clientIP, remoteAddr, requestID, gatewayID string) {
+	h["X-Forwarded-For"] = []string{AppendForwardedFor(in.Header, clientIP)}
+	h["X-Request-Id"] = []string{requestID}
+	h["X-Real-Remote-Address"] = []string{remoteAddr}
+	if gatewayID != "" {
+		h["X-Serverless-Gateway-Id"] = []string{gatewayID}
+	}
+	if _, ok := h["X-Forwarded-Proto"]; !ok {
+		proto := "http"
+		if in.TLS != nil {
+			proto = "https"
+		}
+		h["X-Forwarded-Proto"] = []string{proto}
+	}
+}

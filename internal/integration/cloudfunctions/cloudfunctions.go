@@ -94,8 +94,7 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 // Serve invokes the function and writes its response.
 func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integration.Call) error {
 	tag := it.tag.Expand(c.Params, nil)
-	inv := it.target.For(tag)
-	if inv == nil {
+	if it.target.For(tag) == nil {
 		return httperr.New(http.StatusNotFound, fmt.Sprintf("function %s has no binding for tag %q", it.functionID, tag))
 	}
 	var body []byte
@@ -122,16 +121,9 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	if err != nil {
 		return httperr.Wrap(http.StatusInternalServerError, "could not build the function event", err)
 	}
-	ctx := r.Context()
-	if it.target.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, it.target.Timeout)
-		defer cancel()
-	}
-	deadline, _ := ctx.Deadline()
-	answer, err := inv.Invoke(ctx, &functions.Invocation{FunctionID: it.functionID, Tag: tag, RequestID: c.RequestID, Deadline: deadline, Event: event})
+	answer, err := it.target.Invoke(r.Context(), tag, c.RequestID, event)
 	if err != nil {
-		return it.invokeError(w, r, ctx, err)
+		return it.invokeError(w, r, err)
 	}
 	res, err := functions.ParseResponse(answer)
 	if err != nil {
@@ -159,7 +151,7 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 
 // invokeError answers a failed invocation: the function's own error and the
 // statuses its endpoint chose pass through; the rest is the gateway's 502/504.
-func (it *Integration) invokeError(w http.ResponseWriter, r *http.Request, ctx context.Context, err error) error {
+func (it *Integration) invokeError(w http.ResponseWriter, r *http.Request, err error) error {
 	var fe *functions.FunctionError
 	var se *functions.StatusError
 	var tl *functions.TooLarge
@@ -172,7 +164,7 @@ func (it *Integration) invokeError(w http.ResponseWriter, r *http.Request, ctx c
 		return err
 	case errors.As(err, &tl):
 		return httperr.Wrap(http.StatusBadGateway, tl.Error(), err)
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded):
 		return httperr.Wrap(http.StatusGatewayTimeout, fmt.Sprintf("function %s did not answer in time", it.functionID), err)
 	case r.Context().Err() != nil:
 		return httperr.Wrap(499, "client closed the request", err)

@@ -108,17 +108,7 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	}
 	target.RawQuery = r.URL.RawQuery
 	h := headers.EndToEnd(r.Header, gatewaySet)
-	h["X-Forwarded-For"] = []string{headers.AppendForwardedFor(r.Header, c.ClientIP)}
-	h["X-Request-Id"] = []string{c.RequestID}
-	h["X-Real-Remote-Address"] = []string{c.RemoteAddr}
-	h["X-Serverless-Gateway-Id"] = []string{it.gatewayID}
-	if _, ok := h["X-Forwarded-Proto"]; !ok {
-		proto := "http"
-		if r.TLS != nil {
-			proto = "https"
-		}
-		h["X-Forwarded-Proto"] = []string{proto}
-	}
+	headers.SetForwarded(h, r, c.ClientIP, c.RemoteAddr, c.RequestID, it.gatewayID)
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = []string{""} // Go's client would add its own
 	}
