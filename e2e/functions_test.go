@@ -271,6 +271,9 @@ func TestAuthExample(t *testing.T) {
 	if status, body := bearer("/admin", mint("profile:read admin")); status != 200 || body != "welcome, admin\n" {
 		t.Errorf("admin: %d %q", status, body)
 	}
+	if !g.waitLog(`"auth_result":"denied"`, 2*time.Second) || !strings.Contains(g.Logs(), `"auth_result":"allowed"`) {
+		t.Error("the access log lacks auth_result")
+	}
 	// Credentials never reach the log.
 	for _, secret := range []string{"secret", "YWxpY2U6c2VjcmV0", reader} {
 		if strings.Contains(g.Logs(), secret) {

@@ -56,6 +56,7 @@ type exchange struct {
 	typ       string
 	err       error
 	requestID string
+	auth      string // the authorizers' verdict for the access log
 }
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
@@ -129,9 +130,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if op.guard != nil {
 		actx, err := op.guard.Authorize(&x.rec, r, &x.call)
 		if err != nil {
+			x.auth = "denied"
 			h.fail(x, err)
 			return
 		}
+		x.auth = "allowed"
 		x.call.Authorizer = actx
 	}
 	if err := op.Handler.Serve(&x.rec, r, &x.call); err != nil {
@@ -192,6 +195,9 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 			slog.String("client_ip", clientIP(r.RemoteAddr)),
 			slog.String("user_agent", r.UserAgent()),
 			slog.String("release", "stable"),
+		}
+		if x.auth != "" {
+			attrs = append(attrs, slog.String("auth_result", x.auth))
 		}
 		if x.err != nil {
 			attrs = append(attrs, slog.String("error", x.err.Error()))
