@@ -1,0 +1,284 @@
+package websocket
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options are a connection's limits and timers.
+type Options struct {
+	Limits Limits
+	// Idle closes a connection without client activity (messages, pings)
+	// for this long, with 1001 (the cloud: 10 minutes).
+	Idle time.Duration
+	// Lifetime closes a connection this long after it opened, with 1001
+	// (the cloud: 60 minutes).
+	Lifetime time.Duration
+}
+
+// DefaultOptions are the cloud's.
+var DefaultOptions = Options{Limits: DefaultLimits, Idle: 10 * time.Minute, Lifetime: 60 * time.Minute}
+
+// Conn is one accepted WebSocket connection.
+type Conn struct {
+	ID          string
+	Path        string
+	ConnectedAt time.Time
+	SourceIP    string
+	UserAgent   string
+
+	netConn  net.Conn
+	br       *bufio.Reader
+	opts     Options
+	wmu      sync.Mutex // one writer at a time
+	bw       *bufio.Writer
+	lastSeen atomic.Int64 // Unix nanoseconds of the last client activity
+	closing  atomic.Bool
+	closed   chan struct{}
+	result   *CloseError // how it ended (set before closed closes)
+	once     sync.Once
+}
+
+// Handshake checks an upgrade request (RFC 6455 §4.2.1); nil means it is one.
+func Handshake(r *http.Request) error {
+	switch {
+	case r.Method != http.MethodGet:
+		return ErrHandshake
+	case !headerHasToken(r.Header, "Connection", "upgrade"), !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
+		return ErrHandshake
+	case r.Header.Get("Sec-Websocket-Version") != "13":
+		return ErrHandshake
+	}
+	key, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-Websocket-Key"))
+	if err != nil || len(key) != 16 {
+		return ErrHandshake
+	}
+	return nil
+}
+
+// IsUpgrade reports a request that asks for a WebSocket (valid or not).
+func IsUpgrade(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// NewID returns a connection ID: 32 lowercase alphanumeric characters, as
+// the cloud's look (and within the management API's 50).
+func NewID() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	var b [32]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:])
+}
+
+// Accept completes the handshake of a request Handshake accepted: it
+// hijacks the connection and writes 101 with extra headers (the connection
+// ID, an agreed sub-protocol).
+func Accept(w http.ResponseWriter, r *http.Request, id string, extra http.Header, opts Options) (*Conn, error) {
+	rc := http.NewResponseController(w)
+	nc, brw, err := rc.Hijack()
+	if err != nil {
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
+	b.WriteString(AcceptKey(r.Header.Get("Sec-Websocket-Key")))
+	b.WriteString("\r\n")
+	for k, vv := range extra {
+		for _, v := range vv {
+			if strings.ContainsAny(v, "\r\n") {
+				continue
+			}
+			b.WriteString(k + ": " + v + "\r\n")
+		}
+	}
+	b.WriteString("\r\n")
+	if _, err := brw.WriteString(b.String()); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if err := brw.Flush(); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	c := &Conn{
+		ID: id, Path: r.URL.Path, ConnectedAt: time.Now(), SourceIP: host, UserAgent: r.UserAgent(),
+		netConn: nc, br: brw.Reader, bw: bufio.NewWriterSize(nc, 4<<10), opts: opts, closed: make(chan struct{}),
+	}
+	c.touch()
+	return c, nil
+}
+
+func (c *Conn) touch() { c.lastSeen.Store(time.Now().UnixNano()) }
+
+// LastActive is when the client was last heard from.
+func (c *Conn) LastActive() time.Time { return time.Unix(0, c.lastSeen.Load()) }
+
+// Done is closed when the connection has ended.
+func (c *Conn) Done() <-chan struct{} { return c.closed }
+
+// Result is how the connection ended (after Done).
+func (c *Conn) Result() *CloseError { return c.result }
+
+// Send writes one message, fragmented into frames within the frame limit
+// (clients and proxies expect the cloud's 32 KB frames).
+func (c *Conn) Send(op Opcode, data []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closing.Load() {
+		return net.ErrClosed
+	}
+	c.netConn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	max := int(c.opts.Limits.MaxFrame)
+	if max <= 0 {
+		max = len(data) + 1
+	}
+	first := true
+	for {
+		n := min(len(data), max)
+		fop := OpContinuation
+		if first {
+			fop = op
+		}
+		if err := WriteFrame(c.bw, n == len(data), fop, data[:n]); err != nil {
+			return err
+		}
+		data, first = data[n:], false
+		if len(data) == 0 {
+			break
+		}
+	}
+	return c.bw.Flush()
+}
+
+// Close ends the connection with a close frame (best effort) and records
+// the code and reason; the read loop then stops.
+func (c *Conn) Close(code int, reason string) {
+	c.finish(&CloseError{Code: code, Reason: reason}, code)
+}
+
+// finish records how the connection ended, sends a close frame with
+// frameCode (0: none, the connection is gone) and closes the socket.
+func (c *Conn) finish(res *CloseError, frameCode int) {
+	c.once.Do(func() {
+		c.wmu.Lock()
+		c.closing.Store(true)
+		if frameCode != 0 {
+			reason := res.Reason
+			if res.Remote {
+				reason = "" // an echo carries the code only
+			}
+			c.netConn.SetWriteDeadline(time.Now().Add(time.Second))
+			WriteFrame(c.bw, true, OpClose, ClosePayload(frameCode, reason))
+			c.bw.Flush()
+		}
+		c.wmu.Unlock()
+		c.result = res
+		c.netConn.Close()
+		close(c.closed)
+	})
+}
+
+// Serve reads messages until the connection ends and hands each to
+// handle, in order. It returns how the connection ended.
+func (c *Conn) Serve(handle func(Message)) *CloseError {
+	r := NewReader(c.br, c.opts.Limits)
+	r.OnPing = func(p []byte) error {
+		c.touch()
+		c.wmu.Lock()
+		defer c.wmu.Unlock()
+		if c.closing.Load() {
+			return net.ErrClosed
+		}
+		WriteFrame(c.bw, true, OpPong, p)
+		return c.bw.Flush()
+	}
+	r.OnPong = func([]byte) { c.touch() }
+	stop := make(chan struct{})
+	defer close(stop)
+	go c.watch(stop)
+	for {
+		msg, err := r.ReadMessage()
+		if err != nil {
+			var ce *CloseError
+			switch {
+			case c.closing.Load():
+				// Closed by the gateway (Close): keep its code.
+			case errors.As(err, &ce) && ce.Remote:
+				// Echo the peer's close (§5.5.1) and record its code.
+				echo := ce.Code
+				if echo == CloseNoStatus {
+					echo = CloseNormal
+				}
+				c.finish(ce, echo)
+			case errors.As(err, &ce):
+				c.finish(ce, ce.Code) // a violation: close with its code
+			case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+				c.finish(&CloseError{Code: CloseAbnormal, Reason: "the client went away without a close frame"}, 0)
+			default:
+				c.finish(&CloseError{Code: CloseAbnormal, Reason: err.Error()}, 0)
+			}
+			<-c.closed
+			return c.result
+		}
+		c.touch()
+		handle(msg)
+	}
+}
+
+// watch closes the connection at its idle timeout or the end of its
+// lifetime.
+func (c *Conn) watch(stop chan struct{}) {
+	var lifetime <-chan time.Time
+	if c.opts.Lifetime > 0 {
+		t := time.NewTimer(c.opts.Lifetime)
+		defer t.Stop()
+		lifetime = t.C
+	}
+	tick := time.Second
+	if c.opts.Idle > 0 && c.opts.Idle < 4*tick {
+		tick = c.opts.Idle / 4
+	}
+	ticker := time.NewTicker(tick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-c.closed:
+			return
+		case <-lifetime:
+			c.Close(CloseGoingAway, "connection lifetime ended")
+			return
+		case <-ticker.C:
+			if c.opts.Idle > 0 && time.Since(c.LastActive()) >= c.opts.Idle {
+				c.Close(CloseGoingAway, "idle timeout")
+				return
+			}
+		}
+	}
+}
