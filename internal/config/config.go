@@ -40,6 +40,8 @@ type Bindings struct {
 	Routing   Routing              `yaml:"routing"`
 	Log       Log                  `yaml:"log"`
 	Reload    Reload               `yaml:"reload"`
+	// WebSocket sets the WebSocket limits and the management API's access.
+	WebSocket WebSocket `yaml:"websocket"`
 	// Auth tunes the authorizers where the documentation leaves a choice.
 	Auth Auth `yaml:"auth"`
 	// Functions binds function IDs (cloud_functions, function authorizers)
@@ -72,6 +74,22 @@ type Limits struct {
 	ExecutionTimeout *Duration `yaml:"execution_timeout"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight requests.
 	ShutdownTimeout *Duration `yaml:"shutdown_timeout"`
+}
+
+// WebSocket configures WebSocket connections (defaults: the cloud's limits).
+type WebSocket struct {
+	MaxFrame   Size      `yaml:"max_frame"`   // 32KB; 1009 beyond
+	MaxMessage Size      `yaml:"max_message"` // 128KB; 1009 beyond
+	Idle       *Duration `yaml:"idle_timeout"`
+	Lifetime   *Duration `yaml:"lifetime"`
+	// PushOnly accepts upgrades on paths with only a connect operation
+	// (client messages are dropped there), as Yandex's own examples use;
+	// false refuses them, strictly per the documentation. Default true.
+	PushOnly *bool `yaml:"push_only"`
+	// ManagementToken guards the connection management API on the admin
+	// listener (Authorization: Bearer <token>); without one only loopback
+	// callers are served.
+	ManagementToken string `yaml:"management_token"`
 }
 
 // Auth holds the authorizer choices the documentation leaves open.
@@ -142,6 +160,24 @@ func (b *Bindings) applyDefaults() {
 	if b.Limits.ShutdownTimeout == nil {
 		d := Duration(DefaultShutdownTimeout)
 		b.Limits.ShutdownTimeout = &d
+	}
+	if b.WebSocket.MaxFrame == 0 {
+		b.WebSocket.MaxFrame = 32 << 10
+	}
+	if b.WebSocket.MaxMessage == 0 {
+		b.WebSocket.MaxMessage = 128 << 10
+	}
+	if b.WebSocket.Idle == nil {
+		d := Duration(10 * time.Minute)
+		b.WebSocket.Idle = &d
+	}
+	if b.WebSocket.Lifetime == nil {
+		d := Duration(60 * time.Minute)
+		b.WebSocket.Lifetime = &d
+	}
+	if b.WebSocket.PushOnly == nil {
+		t := true
+		b.WebSocket.PushOnly = &t
 	}
 	if b.Auth.JWTInvalidTokenStatus == 0 {
 		b.Auth.JWTInvalidTokenStatus = 401

@@ -41,6 +41,37 @@ type Request struct {
 	OperationContext any
 	// Authorizer is the authorizer's context (requestContext.authorizer).
 	Authorizer map[string]any
+	// WebSocket makes this a WebSocket event (§8.5).
+	WebSocket *WebSocketEvent
+}
+
+// WebSocketEvent describes a WebSocket CONNECT, MESSAGE or DISCONNECT.
+type WebSocketEvent struct {
+	ConnectionID     string
+	ConnectedAt      time.Time
+	EventType        string // CONNECT, MESSAGE, DISCONNECT
+	MessageID        string // MESSAGE
+	DisconnectCode   int    // DISCONNECT
+	DisconnectReason string // DISCONNECT
+}
+
+// wsEvent is a WebSocket event: the 1.0-style fields without version
+// (as observed), no body on CONNECT and DISCONNECT.
+type wsEvent struct {
+	Resource                        string              `json:"resource"`
+	Path                            string              `json:"path"`
+	HTTPMethod                      string              `json:"httpMethod"`
+	Headers                         map[string]string   `json:"headers"`
+	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
+	QueryStringParameters           map[string]string   `json:"queryStringParameters"`
+	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
+	PathParameters                  map[string]string   `json:"pathParameters"`
+	Parameters                      map[string]string   `json:"parameters"`
+	MultiValueParameters            map[string][]string `json:"multiValueParameters"`
+	OperationID                     string              `json:"operationId"`
+	RequestContext                  RequestContext      `json:"requestContext"`
+	Body                            *string             `json:"body,omitempty"`
+	IsBase64Encoded                 *bool               `json:"isBase64Encoded,omitempty"`
 }
 
 // Base fields of both versions (§8.1).
@@ -87,6 +118,13 @@ type RequestContext struct {
 	RequestTimeEpoch int64          `json:"requestTimeEpoch"`
 	Authorizer       map[string]any `json:"authorizer,omitempty"`
 	APIGateway       *APIGateway    `json:"apiGateway,omitempty"`
+	// WebSocket events only.
+	ConnectionID         string `json:"connectionId,omitempty"`
+	ConnectedAt          int64  `json:"connectedAt,omitempty"` // epoch milliseconds
+	EventType            string `json:"eventType,omitempty"`
+	MessageID            string `json:"messageId,omitempty"`
+	DisconnectStatusCode int    `json:"disconnectStatusCode,omitempty"`
+	DisconnectReason     string `json:"disconnectReason,omitempty"`
 }
 
 // Identity is requestContext.identity.
@@ -140,6 +178,25 @@ func Event(q *Request) ([]byte, error) {
 	pathParams := q.PathParams
 	if pathParams == nil {
 		pathParams = map[string]string{}
+	}
+	if ws := q.WebSocket; ws != nil {
+		rc := &b.RequestContext
+		rc.ConnectionID, rc.ConnectedAt, rc.EventType = ws.ConnectionID, ws.ConnectedAt.UnixMilli(), ws.EventType
+		rc.MessageID, rc.DisconnectStatusCode, rc.DisconnectReason = ws.MessageID, ws.DisconnectCode, ws.DisconnectReason
+		ev := wsEvent{
+			Resource: q.Template, Path: r.URL.Path, HTTPMethod: r.Method,
+			Headers: b.Headers, MultiValueHeaders: b.MultiValueHeaders,
+			QueryStringParameters: b.QueryStringParameters, MultiValueQueryStringParameters: b.MultiValueQueryStringParameters,
+			PathParameters: pathParams, Parameters: single, MultiValueParameters: multi,
+			OperationID: q.OperationID, RequestContext: b.RequestContext,
+		}
+		if ev.OperationID == "" {
+			ev.OperationID = GeneratedOperationID(r.Method, q.Template)
+		}
+		if ws.EventType == "MESSAGE" {
+			ev.Body, ev.IsBase64Encoded = &b.Body, &b.IsBase64Encoded
+		}
+		return marshal(ev)
 	}
 	if q.Version == "1.0" {
 		opID := q.OperationID

@@ -36,7 +36,8 @@ type Route struct {
 	Template *router.Template
 	ops      map[string]*Operation
 	any      *Operation
-	allow    string // the Allow header for 405 answers
+	allow    string   // the Allow header for 405 answers
+	ws       *wsRoute // nil: not a WebSocket path
 }
 
 // Operation is one compiled operation.
@@ -83,6 +84,19 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		}
 		if pi.AnyMethod != nil {
 			rt.any = buildOperation(doc, b, deps, ac, tmpl, pi.AnyMethod, &errs)
+		}
+		if pi.WSConnect != nil || pi.WSMessage != nil || pi.WSDisconnect != nil {
+			ws := &wsRoute{}
+			for _, o := range []struct {
+				op  *spec.Operation
+				dst **Operation
+			}{{pi.WSConnect, &ws.connect}, {pi.WSMessage, &ws.message}, {pi.WSDisconnect, &ws.disconnect}} {
+				if o.op != nil {
+					*o.dst = buildOperation(doc, b, deps, ac, tmpl, o.op, &errs)
+				}
+			}
+			ws.accepts = ws.message != nil || (*b.WebSocket.PushOnly && ws.connect != nil)
+			rt.ws = ws
 		}
 		sort.Strings(allow)
 		rt.allow = strings.Join(allow, ", ")

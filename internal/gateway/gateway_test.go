@@ -23,6 +23,13 @@ import (
 // serve builds the spec with the bindings and serves it on a real socket.
 func serve(t *testing.T, src, bindings string) *httptest.Server {
 	t.Helper()
+	srv, _ := serveHandler(t, src, bindings)
+	return srv
+}
+
+// serveHandler is serve that also returns the gateway handler.
+func serveHandler(t *testing.T, src, bindings string) (*httptest.Server, *Handler) {
+	t.Helper()
 	b, errs := config.Parse([]byte(bindings))
 	if errs.Err() != nil {
 		t.Fatalf("bindings: %v", errs)
@@ -39,7 +46,7 @@ func serve(t *testing.T, src, bindings string) *httptest.Server {
 	h.Swap(snap)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, h
 }
 
 type response struct {

@@ -17,6 +17,7 @@ import (
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/params"
 	"github.com/apigw/apigw/internal/router"
+	"github.com/apigw/apigw/internal/websocket"
 )
 
 // Handler serves requests from the current snapshot. Swap replaces the
@@ -26,18 +27,47 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *Metrics
 	access  atomic.Bool
+
+	// ws holds the open WebSocket connections (outliving snapshots);
+	// wsActive counts the sessions still running (their disconnect calls
+	// included), wsCtx ends their integration calls at shutdown.
+	ws       *websocket.Hub
+	wsActive sync.WaitGroup
+	wsCtx    context.Context
+	wsStop   context.CancelFunc
 }
 
 // NewHandler returns a handler with no snapshot (it answers 503 until Swap).
 func NewHandler(log *slog.Logger, m *Metrics) *Handler {
-	h := &Handler{log: log, metrics: m}
+	h := &Handler{log: log, metrics: m, ws: websocket.NewHub("")}
+	h.wsCtx, h.wsStop = context.WithCancel(context.Background())
 	h.access.Store(true)
 	return h
+}
+
+// WebSockets is the registry of open connections (for the management API).
+func (h *Handler) WebSockets() *websocket.Hub { return h.ws }
+
+func (h *Handler) wsContext() context.Context { return h.wsCtx }
+
+// CloseWebSockets closes every connection with 1001 and waits (up to
+// timeout) for their disconnect calls.
+func (h *Handler) CloseWebSockets(timeout time.Duration) {
+	h.ws.CloseAll(websocket.CloseGoingAway, "the gateway is shutting down")
+	done := make(chan struct{})
+	go func() { h.wsActive.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		h.log.Warn("WebSocket disconnect calls did not finish before the shutdown timeout")
+	}
+	h.wsStop()
 }
 
 // Swap makes s the snapshot for new requests and returns the previous one.
 func (h *Handler) Swap(s *Snapshot) *Snapshot {
 	h.access.Store(*s.Bindings.Log.Access)
+	h.ws.GatewayID = s.Bindings.GatewayID
 	return h.snap.Swap(s)
 }
 
@@ -85,9 +115,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.route = rt.Template.Raw
+	if rt.ws != nil && rt.ws.accepts && websocket.IsUpgrade(r) {
+		h.serveWebSocket(x, w, r, s, rt, ps)
+		return
+	}
 	op := rt.ops[r.Method]
 	if op == nil {
 		op = rt.any
+	}
+	if op == nil && rt.ws != nil && rt.ws.accepts {
+		w.Header().Set("Upgrade", "websocket")
+		h.fail(x, httperr.New(http.StatusUpgradeRequired, rt.Template.Raw+" is a WebSocket path: connect with a WebSocket client"))
+		return
 	}
 	if op == nil {
 		if s.methodNotAllowed == http.StatusMethodNotAllowed {

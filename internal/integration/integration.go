@@ -6,6 +6,7 @@ package integration
 import (
 	"encoding/base64"
 	"encoding/json"
+	"github.com/apigw/apigw/internal/functions"
 	"net/http"
 	"time"
 
@@ -28,6 +29,8 @@ type Call struct {
 	// Authorizer is the context of the authorizers that let the request
 	// in (requestContext.authorizer of a function event), nil without one.
 	Authorizer map[string]any
+	// WebSocket is the WebSocket event this call carries (nil for HTTP).
+	WebSocket *functions.WebSocketEvent
 	// Deadline is when the execution timeout expires (zero: no timeout).
 	// For handlers that are not Timed the gateway has already bounded the
 	// request context with it.

@@ -23,6 +23,7 @@ import (
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/spec"
+	"github.com/apigw/apigw/internal/websocket"
 	"github.com/apigw/apigw/internal/yamlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -240,11 +241,15 @@ func (s *Server) shutdown(api, admin *http.Server, why string) error {
 	s.log.Info("shutting down: draining in-flight requests", "signal", why, "timeout", timeout.String())
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// Hijacked WebSocket connections are not drained by Shutdown: close
+	// them with 1001 and let their disconnect calls run.
+	go s.handler.CloseWebSockets(timeout)
 	err := api.Shutdown(ctx)
 	if err != nil {
 		s.log.Warn("drain deadline passed; closing the remaining connections", "error", err.Error())
 		api.Close()
 	}
+	s.handler.CloseWebSockets(time.Second) // waits for the disconnect calls started above
 	admin.Close()
 	s.deps.Close()
 	s.log.Info("stopped")
@@ -271,6 +276,13 @@ func (s *Server) adminMux() http.Handler {
 		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	// The WebSocket connection management API (digest §6.5).
+	mux.Handle("/apigateways/websocket/v1/", &websocket.ManagementAPI{Registry: s.handler.WebSockets(), TokenFunc: func() string {
+		if snap := s.handler.Snapshot(); snap != nil {
+			return snap.Bindings.WebSocket.ManagementToken
+		}
+		return ""
+	}})
 	// Profiling for operators; the admin listener is private (loopback by
 	// default). No /debug/pprof/cmdline: --var values may be secrets.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)

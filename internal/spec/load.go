@@ -192,13 +192,6 @@ var operationKeys = map[string]bool{
 	"security": true, "servers": true,
 }
 
-// websocketKeys are handled by the WebSocket support, which this build lacks.
-var websocketKeys = map[string]bool{
-	"x-yc-apigateway-websocket-connect":    true,
-	"x-yc-apigateway-websocket-message":    true,
-	"x-yc-apigateway-websocket-disconnect": true,
-}
-
 func readPaths(paths *yaml.Node, r *resolver, errs *yamlx.List) []*PathItem {
 	var out []*PathItem
 	opIDs := map[string]*Operation{}
@@ -239,8 +232,12 @@ func readPaths(paths *yaml.Node, r *resolver, errs *yamlx.List) []*PathItem {
 				pi.CORS = resolveObject(r, val, yamlx.Join(base, name), errs)
 			case name == "x-yc-apigateway-rate-limit":
 				pi.RateLimit = resolveObject(r, val, yamlx.Join(base, name), errs)
-			case websocketKeys[name]:
-				errs.Errorf(key, yamlx.Join(base, name), "WebSocket operations are not supported by this apigw build yet; the spec cannot be served without them")
+			case name == "x-yc-apigateway-websocket-connect":
+				pi.WSConnect = readOperation(val, r, pi, WSConnect, yamlx.Join(base, name), common, errs)
+			case name == "x-yc-apigateway-websocket-message":
+				pi.WSMessage = readOperation(val, r, pi, WSMessage, yamlx.Join(base, name), common, errs)
+			case name == "x-yc-apigateway-websocket-disconnect":
+				pi.WSDisconnect = readOperation(val, r, pi, WSDisconnect, yamlx.Join(base, name), common, errs)
 			case pathItemKeys[name], strings.HasPrefix(name, "x-"):
 			default:
 				if strings.ToLower(name) != name && isMethod(strings.ToLower(name)) {
@@ -425,7 +422,7 @@ func readSecurity(root *yaml.Node, r *resolver, doc *Document, errs *yamlx.List)
 	doc.SecuritySchemes = schemes
 	rootReq, _ := readRequirements(yamlx.Get(root, "security"), "security", schemes, errs)
 	for _, pi := range doc.Paths {
-		for _, op := range append(pi.Operations, pi.AnyMethod) {
+		for _, op := range append(pi.Operations, pi.AnyMethod, pi.WSConnect, pi.WSMessage, pi.WSDisconnect) {
 			if op == nil {
 				continue
 			}

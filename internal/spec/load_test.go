@@ -123,9 +123,9 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"2:13: security[0]: unknown security scheme \"bearer\" (declare it under components.securitySchemes)", "6:19: paths./a.get.security[0]: unknown security scheme \"bearer\"", "6:33: paths./a.get.security[1]: a security requirement is a mapping"},
 		},
 		{
-			desc: "websocket is refused until supported",
-			src:  "openapi: 3.0.0\npaths:\n  /ws:\n    x-yc-apigateway-websocket-message:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n",
-			want: []string{"4:5: paths./ws.x-yc-apigateway-websocket-message: WebSocket operations are not supported"},
+			desc: "websocket operation without integration",
+			src:  "openapi: 3.0.0\npaths:\n  /ws:\n    x-yc-apigateway-websocket-message:\n      summary: x\n",
+			want: []string{"5:7: paths./ws.x-yc-apigateway-websocket-message: operation has no x-yc-apigateway-integration"},
 		},
 		{
 			desc: "too large",

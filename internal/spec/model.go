@@ -56,8 +56,11 @@ type PathItem struct {
 	Operations []*Operation
 	// AnyMethod is x-yc-apigateway-any-method, or nil.
 	AnyMethod *Operation
-	CORS      *yaml.Node
-	RateLimit *yaml.Node
+	// WSConnect, WSMessage and WSDisconnect are the WebSocket operations
+	// (x-yc-apigateway-websocket-*), nil when absent.
+	WSConnect, WSMessage, WSDisconnect *Operation
+	CORS                               *yaml.Node
+	RateLimit                          *yaml.Node
 }
 
 // Operation is one operation object (an explicit method or any-method).
@@ -101,6 +104,13 @@ type SecurityScheme struct {
 
 // AnyMethod is the Method of an x-yc-apigateway-any-method operation.
 const AnyMethod = "*"
+
+// The Method of WebSocket operations.
+const (
+	WSConnect    = "WS-CONNECT"
+	WSMessage    = "WS-MESSAGE"
+	WSDisconnect = "WS-DISCONNECT"
+)
 
 // Parameter is one declared OpenAPI parameter.
 type Parameter struct {

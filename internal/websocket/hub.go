@@ -164,6 +164,8 @@ const MaxSend = 128 << 10
 type ManagementAPI struct {
 	Registry Registry
 	Token    string
+	// TokenFunc, if set, gives the current token (a reload may change it).
+	TokenFunc func() string
 }
 
 const apiPrefix = "/apigateways/websocket/v1/connections/"
@@ -192,7 +194,11 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 func (m *ManagementAPI) authorized(w http.ResponseWriter, r *http.Request) bool {
-	if m.Token == "" {
+	token := m.Token
+	if m.TokenFunc != nil {
+		token = m.TokenFunc()
+	}
+	if token == "" {
 		host, _, _ := net.SplitHostPort(r.RemoteAddr)
 		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 			writeStatus(w, 7, "the management API answers only loopback callers unless websocket.management_token is set")
@@ -201,7 +207,7 @@ func (m *ManagementAPI) authorized(w http.ResponseWriter, r *http.Request) bool 
 		return true
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(m.Token)) != 1 {
+	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 		writeStatus(w, 16, "a valid bearer token is required")
 		return false
 	}

@@ -110,6 +110,7 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	}
 	q := &functions.Request{
 		Authorizer: c.Authorizer,
+		WebSocket:  c.WebSocket,
 		HTTP:       r, Body: body, Version: it.version, Template: c.Route, OperationID: c.OperationID,
 		PathParams: pathParams(c.Params), Declared: c.Params.Declared(),
 		RequestID: c.RequestID, ClientIP: c.ClientIP, RemoteAddr: c.RemoteAddr, GatewayID: it.gatewayID, Time: c.Start,
