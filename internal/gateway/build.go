@@ -199,6 +199,16 @@ func (s *Snapshot) Routes() []RouteInfo {
 		if rt.any != nil {
 			add("ANY", rt.any)
 		}
+		if ws := rt.ws; ws != nil {
+			for _, o := range []struct {
+				name string
+				op   *Operation
+			}{{"WS-CONNECT", ws.connect}, {"WS-MESSAGE", ws.message}, {"WS-DISCONNECT", ws.disconnect}} {
+				if o.op != nil {
+					add(o.name, o.op)
+				}
+			}
+		}
 	}
 	return out
 }
