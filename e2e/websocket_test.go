@@ -2,8 +2,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,5 +76,84 @@ paths:
 	if len(disconnects) != 1 || disconnects[0].Get("X-Yc-Apigateway-Websocket-Disconnect-Status-Code") != "1001" ||
 		disconnects[0].Get("X-Yc-Apigateway-Websocket-Connection-Id") != id {
 		t.Errorf("disconnect calls: %v", disconnects)
+	}
+}
+
+// TestWebSocketAcrossReplicas: two gateway processes share connections
+// through the machine's real Redis; a socket on A is reached through B's
+// management API, and a dead replica's connection answers 404.
+func TestWebSocketAcrossReplicas(t *testing.T) {
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:6379", time.Second); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("Redis is not running on 127.0.0.1:6379 (scripts/test starts it)")
+		}
+		t.Skip("Redis is not running on 127.0.0.1:6379")
+	} else {
+		c.Close()
+	}
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
+paths:
+  /ws:
+    x-yc-apigateway-websocket-message:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ''}}
+`)
+	cfg := writeFile(t, dir, "apigw.yaml", fmt.Sprintf("redis: {url: 'redis://127.0.0.1:6379/0', prefix: 'apigw-test-%d:'}\n", time.Now().UnixNano()))
+	a := start(t, "--spec", spec, "--config", cfg)
+	b := start(t, "--spec", spec, "--config", cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, res, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(a.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	id := res.Header.Get("X-Yc-Apigateway-Websocket-Connection-Id")
+	api := b.Admin + "/apigateways/websocket/v1/connections/" + id
+
+	getRes, err := http.Get(api)
+	if err != nil || getRes.StatusCode != 200 {
+		t.Fatalf("Get through B: %v %v", getRes, err)
+	}
+	var info map[string]any
+	json.NewDecoder(getRes.Body).Decode(&info)
+	if info["id"] != id {
+		t.Errorf("Get through B: %v", info)
+	}
+	if res, err := http.Post(api+":send", "application/json", strings.NewReader(`{"data":"ZnJvbSBC","type":"TEXT"}`)); err != nil || res.StatusCode != 200 {
+		t.Fatalf("Send through B: %v %v", res, err)
+	}
+	if _, got, err := c.Read(ctx); err != nil || string(got) != "from B" {
+		t.Fatalf("the client on A got %q %v", got, err)
+	}
+	if res, _ := http.Post(b.Admin+"/apigateways/websocket/v1/broadcast", "application/json", strings.NewReader(`{"path":"/ws","data":"YWxs","type":"TEXT"}`)); res == nil || res.StatusCode != 200 {
+		t.Fatalf("broadcast through B: %v", res)
+	}
+	if _, got, _ := c.Read(ctx); string(got) != "all" {
+		t.Errorf("broadcast reached A's client as %q", got)
+	}
+	req, _ := http.NewRequest("DELETE", api, nil)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("Disconnect through B: %v %v", res, err)
+	}
+	if _, _, err := c.Read(ctx); cws.CloseStatus(err) != 1000 {
+		t.Errorf("after Disconnect through B: %v", err)
+	}
+	if res, _ := http.Get(api); res.StatusCode != 404 {
+		t.Errorf("Get after disconnect: %d", res.StatusCode)
+	}
+
+	// A replica that dies without cleaning up: its connections answer 404.
+	c2, res2, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(a.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.CloseNow()
+	id2 := res2.Header.Get("X-Yc-Apigateway-Websocket-Connection-Id")
+	a.cmd.Process.Kill()
+	<-a.done
+	res, _ = http.Post(b.Admin+"/apigateways/websocket/v1/connections/"+id2+":send", "application/json", strings.NewReader(`{"data":"eA=="}`))
+	if res == nil || res.StatusCode != 404 {
+		t.Errorf("Send to a dead replica's connection: %v", res)
 	}
 }

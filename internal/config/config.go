@@ -40,6 +40,8 @@ type Bindings struct {
 	Routing   Routing              `yaml:"routing"`
 	Log       Log                  `yaml:"log"`
 	Reload    Reload               `yaml:"reload"`
+	// Redis, when set, shares WebSocket connections between replicas.
+	Redis Redis `yaml:"redis"`
 	// WebSocket sets the WebSocket limits and the management API's access.
 	WebSocket WebSocket `yaml:"websocket"`
 	// Auth tunes the authorizers where the documentation leaves a choice.
@@ -58,7 +60,6 @@ type Bindings struct {
 	Queues        yaml.Node `yaml:"queues"`
 	Streams       yaml.Node `yaml:"streams"`
 	YDB           yaml.Node `yaml:"ydb"`
-	Redis         yaml.Node `yaml:"redis"`
 	TLS           yaml.Node `yaml:"tls"`
 }
 
@@ -74,6 +75,12 @@ type Limits struct {
 	ExecutionTimeout *Duration `yaml:"execution_timeout"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight requests.
 	ShutdownTimeout *Duration `yaml:"shutdown_timeout"`
+}
+
+// Redis is the shared state of several replicas.
+type Redis struct {
+	URL    string `yaml:"url"`    // redis://[user:password@]host:port/db
+	Prefix string `yaml:"prefix"` // key and channel prefix, default "apigw:"
 }
 
 // WebSocket configures WebSocket connections (defaults: the cloud's limits).

@@ -55,6 +55,10 @@ type Server struct {
 	registry *prometheus.Registry
 	draining atomic.Bool
 	hashes   [2][32]byte
+	// wsRegistry answers the WebSocket management API: the handler's own
+	// hub, or a Redis registry shared by replicas.
+	wsRegistry websocket.Registry
+	redisReg   *websocket.RedisRegistry
 }
 
 // Load reads the bindings and the spec with the command-line overrides applied
@@ -137,6 +141,16 @@ func (s *Server) Run(ctx context.Context) error {
 	b, errs := loadBindings(s.opts)
 	if errs.Err() != nil {
 		return errs.Errors()
+	}
+	s.wsRegistry = s.handler.WebSockets()
+	if b.Redis.URL != "" {
+		reg, err := websocket.NewRedisRegistry(ctx, b.Redis.URL, b.Redis.Prefix, s.handler.WebSockets(), s.log)
+		if err != nil {
+			return err
+		}
+		defer reg.Close()
+		s.wsRegistry, s.redisReg = reg, reg
+		s.log.Info("WebSocket connections are shared through Redis", "replica", reg.Replica())
 	}
 	// The admin listener comes up first: /healthz answers while a large
 	// spec builds, and /readyz says 503 until the first snapshot serves.
@@ -277,7 +291,11 @@ func (s *Server) adminMux() http.Handler {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	// The WebSocket connection management API (digest §6.5).
-	mux.Handle("/apigateways/websocket/v1/", &websocket.ManagementAPI{Registry: s.handler.WebSockets(), TokenFunc: func() string {
+	reg := s.wsRegistry
+	if reg == nil {
+		reg = s.handler.WebSockets()
+	}
+	mux.Handle("/apigateways/websocket/v1/", &websocket.ManagementAPI{Registry: reg, TokenFunc: func() string {
 		if snap := s.handler.Snapshot(); snap != nil {
 			return snap.Bindings.WebSocket.ManagementToken
 		}

@@ -47,8 +47,11 @@ type Registry interface {
 // Hub is the in-process Registry.
 type Hub struct {
 	GatewayID string
-	mu        sync.RWMutex
-	conns     map[string]*Conn
+	// OnAdd and OnRemove let a shared registry follow the connections (set
+	// before the first Add).
+	OnAdd, OnRemove func(*Conn)
+	mu              sync.RWMutex
+	conns           map[string]*Conn
 }
 
 var _ Registry = (*Hub)(nil)
@@ -61,14 +64,26 @@ func (h *Hub) Add(c *Conn) {
 	h.mu.Lock()
 	h.conns[c.ID] = c
 	h.mu.Unlock()
+	if h.OnAdd != nil {
+		h.OnAdd(c)
+	}
 	go func() {
 		<-c.Done()
-		h.mu.Lock()
-		if h.conns[c.ID] == c {
-			delete(h.conns, c.ID)
-		}
-		h.mu.Unlock()
+		h.remove(c)
 	}()
+}
+
+// remove forgets a connection once (OnRemove runs once).
+func (h *Hub) remove(c *Conn) {
+	h.mu.Lock()
+	mine := h.conns[c.ID] == c
+	if mine {
+		delete(h.conns, c.ID)
+	}
+	h.mu.Unlock()
+	if mine && h.OnRemove != nil {
+		h.OnRemove(c)
+	}
 }
 
 func (h *Hub) conn(id string) (*Conn, error) {
@@ -120,6 +135,7 @@ func (h *Hub) Disconnect(_ context.Context, id string) error {
 		return err
 	}
 	c.Close(CloseNormal, "")
+	h.remove(c) // at once: a Get right after a Disconnect must not find it
 	return nil
 }
 
@@ -140,6 +156,17 @@ func (h *Hub) Broadcast(_ context.Context, path string, op Opcode, data []byte) 
 		}
 	}
 	return n, nil
+}
+
+// Conns returns the open connections.
+func (h *Hub) Conns() []*Conn {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	out := make([]*Conn, 0, len(h.conns))
+	for _, c := range h.conns {
+		out = append(out, c)
+	}
+	return out
 }
 
 // CloseAll closes every connection (gateway shutdown: 1001).

@@ -1,0 +1,278 @@
+package websocket
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisRegistry shares connections between replicas: each connection's Info
+// and owning replica live in Redis under a TTL its replica keeps refreshing
+// (so the entries of a replica that died expire), and Send/Disconnect for a
+// connection held elsewhere travel to its replica over pub/sub, which
+// answers on the caller's own channel.
+type RedisRegistry struct {
+	local   *Hub
+	rdb     *redis.Client
+	replica string
+	prefix  string
+	ttl     time.Duration
+	timeout time.Duration
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	waiting map[string]chan string
+	seq     uint64
+}
+
+var _ Registry = (*RedisRegistry)(nil)
+
+type entry struct {
+	Replica string `json:"replica"`
+	Info    Info   `json:"info"`
+	Path    string `json:"path"`
+}
+
+// command travels between replicas: a request (Kind send/disconnect/
+// broadcast) or a reply (Kind reply, Err "" or "notfound" or a message).
+type command struct {
+	Kind  string `json:"kind"`
+	ReqID string `json:"req,omitempty"`
+	From  string `json:"from,omitempty"`
+	ID    string `json:"id,omitempty"`
+	Path  string `json:"path,omitempty"`
+	Op    Opcode `json:"op,omitempty"`
+	Data  []byte `json:"data,omitempty"`
+	Err   string `json:"err,omitempty"`
+}
+
+// NewRedisRegistry connects to Redis (a redis:// URL) and starts following
+// the local hub's connections. Stop it with Close.
+func NewRedisRegistry(ctx context.Context, url, prefix string, local *Hub, log *slog.Logger) (*RedisRegistry, error) {
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	rdb := redis.NewClient(opt)
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
+	}
+	if prefix == "" {
+		prefix = "apigw:"
+	}
+	r := &RedisRegistry{local: local, rdb: rdb, replica: NewID(), prefix: prefix + "ws:", ttl: 30 * time.Second,
+		timeout: 3 * time.Second, log: log, waiting: map[string]chan string{}}
+	local.OnAdd = func(c *Conn) { r.store(context.Background(), c) }
+	local.OnRemove = func(c *Conn) { r.rdb.Del(context.Background(), r.key(c.ID)) }
+	sub := rdb.Subscribe(ctx, r.channel(r.replica), r.prefix+"broadcast")
+	if _, err := sub.Receive(pctx); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis subscribe: %w", err)
+	}
+	go r.listen(ctx, sub)
+	go r.refresh(ctx)
+	return r, nil
+}
+
+// Replica is this process's ID in the registry.
+func (r *RedisRegistry) Replica() string { return r.replica }
+
+func (r *RedisRegistry) key(id string) string          { return r.prefix + "conn:" + id }
+func (r *RedisRegistry) channel(replica string) string { return r.prefix + "replica:" + replica }
+
+func (r *RedisRegistry) store(ctx context.Context, c *Conn) {
+	info, _ := r.local.Get(ctx, c.ID)
+	b, _ := json.Marshal(entry{Replica: r.replica, Info: info, Path: c.Path})
+	if err := r.rdb.Set(ctx, r.key(c.ID), b, r.ttl).Err(); err != nil {
+		r.log.Warn("websocket registry: redis write failed", "error", err.Error())
+	}
+}
+
+// refresh keeps this replica's entries alive (and their lastActiveAt
+// current) while it runs.
+func (r *RedisRegistry) refresh(ctx context.Context) {
+	t := time.NewTicker(r.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, c := range r.local.Conns() {
+				r.store(ctx, c)
+			}
+		}
+	}
+}
+
+func (r *RedisRegistry) listen(ctx context.Context, sub *redis.PubSub) {
+	defer sub.Close()
+	ch := sub.Channel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-ch:
+			if !ok {
+				return
+			}
+			var cmd command
+			if json.Unmarshal([]byte(m.Payload), &cmd) != nil {
+				continue
+			}
+			go r.handle(ctx, cmd)
+		}
+	}
+}
+
+func (r *RedisRegistry) handle(ctx context.Context, cmd command) {
+	var err error
+	switch cmd.Kind {
+	case "reply":
+		r.mu.Lock()
+		w := r.waiting[cmd.ReqID]
+		r.mu.Unlock()
+		if w != nil {
+			w <- cmd.Err
+		}
+		return
+	case "broadcast":
+		if cmd.From != r.replica {
+			r.local.Broadcast(ctx, cmd.Path, cmd.Op, cmd.Data)
+		}
+		return
+	case "send":
+		err = r.local.Send(ctx, cmd.ID, cmd.Op, cmd.Data)
+	case "disconnect":
+		err = r.local.Disconnect(ctx, cmd.ID)
+	default:
+		return
+	}
+	reply := command{Kind: "reply", ReqID: cmd.ReqID}
+	switch {
+	case errors.Is(err, ErrNotFound):
+		reply.Err = "notfound"
+	case err != nil:
+		reply.Err = err.Error()
+	}
+	b, _ := json.Marshal(reply)
+	r.rdb.Publish(ctx, r.channel(cmd.From), b)
+}
+
+// lookup finds a connection's entry; ErrNotFound when there is none.
+func (r *RedisRegistry) lookup(ctx context.Context, id string) (*entry, error) {
+	b, err := r.rdb.Get(ctx, r.key(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("websocket registry: %w", err)
+	}
+	var e entry
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, fmt.Errorf("websocket registry: bad entry: %w", err)
+	}
+	return &e, nil
+}
+
+// remote sends a command to the replica that holds id and waits for its
+// answer.
+func (r *RedisRegistry) remote(ctx context.Context, kind, id string, op Opcode, data []byte) error {
+	e, err := r.lookup(ctx, id)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.seq++
+	reqID := fmt.Sprintf("%s-%d", r.replica, r.seq)
+	w := make(chan string, 1)
+	r.waiting[reqID] = w
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		delete(r.waiting, reqID)
+		r.mu.Unlock()
+	}()
+	b, _ := json.Marshal(command{Kind: kind, ReqID: reqID, From: r.replica, ID: id, Op: op, Data: data})
+	n, err := r.rdb.Publish(ctx, r.channel(e.Replica), b).Result()
+	if err != nil {
+		return fmt.Errorf("websocket registry: %w", err)
+	}
+	if n == 0 {
+		// Nobody listens for that replica: it died; its entry is stale.
+		r.rdb.Del(ctx, r.key(id))
+		return ErrNotFound
+	}
+	select {
+	case res := <-w:
+		switch res {
+		case "":
+			return nil
+		case "notfound":
+			return ErrNotFound
+		default:
+			return errors.New(res)
+		}
+	case <-time.After(r.timeout):
+		return fmt.Errorf("websocket registry: replica %s did not answer", e.Replica)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Get implements Registry.
+func (r *RedisRegistry) Get(ctx context.Context, id string) (Info, error) {
+	if info, err := r.local.Get(ctx, id); err == nil {
+		return info, nil
+	}
+	e, err := r.lookup(ctx, id)
+	if err != nil {
+		return Info{}, err
+	}
+	return e.Info, nil
+}
+
+// Send implements Registry.
+func (r *RedisRegistry) Send(ctx context.Context, id string, op Opcode, data []byte) error {
+	if err := r.local.Send(ctx, id, op, data); !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return r.remote(ctx, "send", id, op, data)
+}
+
+// Disconnect implements Registry.
+func (r *RedisRegistry) Disconnect(ctx context.Context, id string) error {
+	if err := r.local.Disconnect(ctx, id); !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return r.remote(ctx, "disconnect", id, 0, nil)
+}
+
+// Broadcast implements Registry: every replica delivers to its own
+// connections on the path; the count is this replica's.
+func (r *RedisRegistry) Broadcast(ctx context.Context, path string, op Opcode, data []byte) (int, error) {
+	n, _ := r.local.Broadcast(ctx, path, op, data)
+	b, _ := json.Marshal(command{Kind: "broadcast", From: r.replica, Path: path, Op: op, Data: data})
+	if err := r.rdb.Publish(ctx, r.prefix+"broadcast", b).Err(); err != nil {
+		return n, fmt.Errorf("websocket registry: %w", err)
+	}
+	return n, nil
+}
+
+// Close stops following and drops this replica's entries.
+func (r *RedisRegistry) Close() {
+	ctx := context.Background()
+	for _, c := range r.local.Conns() {
+		r.rdb.Del(ctx, r.key(c.ID))
+	}
+	r.rdb.Close()
+}
