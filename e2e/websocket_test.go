@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -155,5 +156,51 @@ paths:
 	res, _ = http.Post(b.Admin+"/apigateways/websocket/v1/connections/"+id2+":send", "application/json", strings.NewReader(`{"data":"eA=="}`))
 	if res == nil || res.StatusCode != 404 {
 		t.Errorf("Send to a dead replica's connection: %v", res)
+	}
+}
+
+// TestWebSocketChatExample runs examples/websocket as the README says: two
+// clients, messages broadcast through the management API by Python
+// handlers, a leave notice on disconnect.
+func TestWebSocketChatExample(t *testing.T) {
+	needInterpreter(t, "python3")
+	api, admin := freePort(t), freePort(t)
+	cfg := writeFile(t, t.TempDir(), "apigw.yaml", strings.ReplaceAll(mustRead(t, "../examples/websocket/apigw.yaml"),
+		"http://127.0.0.1:9090", fmt.Sprintf("http://127.0.0.1:%d", admin)))
+	abs, _ := filepath.Abs("../examples/websocket/functions")
+	os.WriteFile(cfg, []byte(strings.ReplaceAll(mustRead(t, cfg), "./functions", abs)), 0o644)
+	g := startOn(t, api, admin, "--spec", "../examples/websocket/api.yaml", "--config", cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	dial := func(name string) *cws.Conn {
+		c, _, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/chat?name="+name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.CloseNow() })
+		return c
+	}
+	read := func(c *cws.Conn) string {
+		_, m, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return string(m)
+	}
+	ann, bob := dial("ann"), dial("bob")
+	if got := read(ann); got != "welcome, ann! say something." {
+		t.Errorf("ann's welcome: %q", got)
+	}
+	read(bob)
+	ann.Write(ctx, cws.MessageText, []byte("hi bob"))
+	if got := read(bob); got != "ann: hi bob" {
+		t.Errorf("bob got %q", got)
+	}
+	if got := read(ann); got != "ann: hi bob" {
+		t.Errorf("ann got %q", got)
+	}
+	ann.Close(cws.StatusNormalClosure, "")
+	if got := read(bob); got != "ann left (1000)" {
+		t.Errorf("bob got %q", got)
 	}
 }
