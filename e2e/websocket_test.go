@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -202,5 +203,32 @@ func TestWebSocketChatExample(t *testing.T) {
 	ann.Close(cws.StatusNormalClosure, "")
 	if got := read(bob); got != "ann left (1000)" {
 		t.Errorf("bob got %q", got)
+	}
+}
+
+// TestWebSocketInBrowser: headless Chromium opens the chat page the
+// example serves, connects, sends and receives through the gateway; the
+// page reports what arrived with a request the access log records.
+func TestWebSocketInBrowser(t *testing.T) {
+	needInterpreter(t, "python3")
+	needInterpreter(t, "chromium")
+	api, admin := freePort(t), freePort(t)
+	abs, _ := filepath.Abs("../examples/websocket/functions")
+	cfg := writeFile(t, t.TempDir(), "apigw.yaml", strings.ReplaceAll(strings.ReplaceAll(mustRead(t, "../examples/websocket/apigw.yaml"),
+		"http://127.0.0.1:9090", fmt.Sprintf("http://127.0.0.1:%d", admin)), "./functions", abs))
+	g := startOn(t, api, admin, "--spec", "../examples/websocket/api.yaml", "--config", cfg)
+	browser := exec.Command("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+t.TempDir(), "--remote-debugging-port=0",
+		g.URL+"/?name=chrome&say=hello-from-chrome&report=1")
+	if err := browser.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { browser.Process.Kill(); browser.Wait() }()
+	if !g.waitLog(`"path":"/report/chrome-hello-from-chrome"`, 20*time.Second) {
+		t.Fatalf("the browser never reported its broadcast message; gateway log:\n%s", g.Logs())
+	}
+	if !strings.Contains(g.Logs(), `"path":"/report/welcome-chrome-say-something-"`) {
+		t.Error("the browser did not get the connect answer as its first message")
 	}
 }
