@@ -117,7 +117,17 @@ func (h *Handler) serveWebSocket(x *exchange, w http.ResponseWriter, r *http.Req
 	x.rec.status = http.StatusSwitchingProtocols
 	h.ws.Add(conn)
 	h.wsActive.Add(1)
-	defer h.wsActive.Done()
+	// The connection lives on in a goroutine of its own: it starts with a
+	// small stack (the handler's has grown), and the handler returns, so
+	// the access log and metrics record the upgrade, not the session.
+	go sess.run(conn, first)
+}
+
+// run serves a connection's messages until it ends, then calls the
+// disconnect integration.
+func (sess *session) run(conn *websocket.Conn, first *eventResponse) {
+	defer sess.h.wsActive.Done()
+	ws := sess.ws
 	if first != nil && first.body.Len() > 0 {
 		conn.Send(frameType(first.header), first.body.Bytes())
 	}

@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -39,8 +40,7 @@ type Conn struct {
 	netConn  net.Conn
 	br       *bufio.Reader
 	opts     Options
-	wmu      sync.Mutex // one writer at a time
-	bw       *bufio.Writer
+	wmu      sync.Mutex   // one writer at a time
 	lastSeen atomic.Int64 // Unix nanoseconds of the last client activity
 	closing  atomic.Bool
 	closed   chan struct{}
@@ -127,13 +127,42 @@ func Accept(w http.ResponseWriter, r *http.Request, id string, extra http.Header
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	c := &Conn{
 		ID: id, Path: r.URL.Path, ConnectedAt: time.Now(), SourceIP: host, UserAgent: r.UserAgent(),
-		netConn: nc, br: brw.Reader, bw: bufio.NewWriterSize(nc, 4<<10), opts: opts, closed: make(chan struct{}),
+		netConn: nc, br: smallReader(nc, brw.Reader), opts: opts, closed: make(chan struct{}),
 	}
 	c.touch()
 	return c, nil
 }
 
 func (c *Conn) touch() { c.lastSeen.Store(time.Now().UnixNano()) }
+
+// Write buffers are pooled and taken only while writing: an idle
+// connection holds none.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 4<<10) }}
+
+// writeFrames writes frames through a pooled buffer (c.wmu held).
+func (c *Conn) writeFrames(write func(w *bufio.Writer) error) error {
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(c.netConn)
+	err := write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	bw.Reset(nil)
+	writers.Put(bw)
+	return err
+}
+
+// smallReader replaces the 4 KiB read buffer net/http hands over with a
+// small one (frames are read header by header, payloads straight into
+// their buffers), keeping any bytes the client already sent.
+func smallReader(nc net.Conn, big *bufio.Reader) *bufio.Reader {
+	var src io.Reader = nc
+	if n := big.Buffered(); n > 0 {
+		pending, _ := big.Peek(n)
+		src = io.MultiReader(bytes.NewReader(append([]byte(nil), pending...)), nc)
+	}
+	return bufio.NewReaderSize(src, 256)
+}
 
 // LastActive is when the client was last heard from.
 func (c *Conn) LastActive() time.Time { return time.Unix(0, c.lastSeen.Load()) }
@@ -157,22 +186,23 @@ func (c *Conn) Send(op Opcode, data []byte) error {
 	if max <= 0 {
 		max = len(data) + 1
 	}
-	first := true
-	for {
-		n := min(len(data), max)
-		fop := OpContinuation
-		if first {
-			fop = op
+	return c.writeFrames(func(bw *bufio.Writer) error {
+		first := true
+		for {
+			n := min(len(data), max)
+			fop := OpContinuation
+			if first {
+				fop = op
+			}
+			if err := WriteFrame(bw, n == len(data), fop, data[:n]); err != nil {
+				return err
+			}
+			data, first = data[n:], false
+			if len(data) == 0 {
+				return nil
+			}
 		}
-		if err := WriteFrame(c.bw, n == len(data), fop, data[:n]); err != nil {
-			return err
-		}
-		data, first = data[n:], false
-		if len(data) == 0 {
-			break
-		}
-	}
-	return c.bw.Flush()
+	})
 }
 
 // Close ends the connection with a close frame (best effort) and records
@@ -193,8 +223,7 @@ func (c *Conn) finish(res *CloseError, frameCode int) {
 				reason = "" // an echo carries the code only
 			}
 			c.netConn.SetWriteDeadline(time.Now().Add(time.Second))
-			WriteFrame(c.bw, true, OpClose, ClosePayload(frameCode, reason))
-			c.bw.Flush()
+			c.writeFrames(func(bw *bufio.Writer) error { return WriteFrame(bw, true, OpClose, ClosePayload(frameCode, reason)) })
 		}
 		c.wmu.Unlock()
 		c.result = res
@@ -214,13 +243,11 @@ func (c *Conn) Serve(handle func(Message)) *CloseError {
 		if c.closing.Load() {
 			return net.ErrClosed
 		}
-		WriteFrame(c.bw, true, OpPong, p)
-		return c.bw.Flush()
+		return c.writeFrames(func(bw *bufio.Writer) error { return WriteFrame(bw, true, OpPong, p) })
 	}
 	r.OnPong = func([]byte) { c.touch() }
-	stop := make(chan struct{})
-	defer close(stop)
-	go c.watch(stop)
+	stopTimers := c.startTimers()
+	defer stopTimers()
 	for {
 		msg, err := r.ReadMessage()
 		if err != nil {
@@ -250,35 +277,40 @@ func (c *Conn) Serve(handle func(Message)) *CloseError {
 	}
 }
 
-// watch closes the connection at its idle timeout or the end of its
-// lifetime.
-func (c *Conn) watch(stop chan struct{}) {
-	var lifetime <-chan time.Time
+// startTimers arms the idle and lifetime deadlines as runtime timers (no
+// goroutine per connection): the idle timer, when it fires early because
+// the client was active meanwhile, re-arms itself for the rest.
+func (c *Conn) startTimers() (stop func()) {
+	var lifetime, idle *time.Timer
 	if c.opts.Lifetime > 0 {
-		t := time.NewTimer(c.opts.Lifetime)
-		defer t.Stop()
-		lifetime = t.C
+		lifetime = time.AfterFunc(c.opts.Lifetime, func() { c.Close(CloseGoingAway, "connection lifetime ended") })
 	}
-	tick := time.Second
-	if c.opts.Idle > 0 && c.opts.Idle < 4*tick {
-		tick = c.opts.Idle / 4
-	}
-	ticker := time.NewTicker(tick)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-c.closed:
-			return
-		case <-lifetime:
-			c.Close(CloseGoingAway, "connection lifetime ended")
-			return
-		case <-ticker.C:
-			if c.opts.Idle > 0 && time.Since(c.LastActive()) >= c.opts.Idle {
+	if c.opts.Idle > 0 {
+		var check func()
+		check = func() {
+			left := c.opts.Idle - time.Since(c.LastActive())
+			if left <= 0 {
 				c.Close(CloseGoingAway, "idle timeout")
 				return
 			}
+			c.wmu.Lock()
+			if !c.closing.Load() {
+				idle.Reset(left)
+			}
+			c.wmu.Unlock()
+		}
+		c.wmu.Lock()
+		idle = time.AfterFunc(c.opts.Idle, check)
+		c.wmu.Unlock()
+	}
+	return func() {
+		if lifetime != nil {
+			lifetime.Stop()
+		}
+		if idle != nil {
+			c.wmu.Lock()
+			idle.Stop()
+			c.wmu.Unlock()
 		}
 	}
 }
