@@ -232,3 +232,48 @@ func TestWebSocketInBrowser(t *testing.T) {
 		t.Error("the browser did not get the connect answer as its first message")
 	}
 }
+
+// TestWebSocketSurvivesReload: an open socket keeps the snapshot it
+// connected on; new connections get the new spec.
+func TestWebSocketSurvivesReload(t *testing.T) {
+	dir := t.TempDir()
+	version := func(v string) string {
+		return "openapi: 3.0.0\npaths:\n  /ws:\n    x-yc-apigateway-websocket-message:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, http_headers: {Content-Type: text/plain}, content: {'*': " + v + "}}\n"
+	}
+	spec := writeFile(t, dir, "api.yaml", version("v1"))
+	cfg := writeFile(t, dir, "apigw.yaml", "reload: {interval: 100ms}\n")
+	g := start(t, "--spec", spec, "--config", cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ask := func(c *cws.Conn) string {
+		c.Write(ctx, cws.MessageText, []byte("?"))
+		_, got, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return string(got)
+	}
+	old, _, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.CloseNow()
+	if got := ask(old); got != "v1" {
+		t.Fatalf("before the reload: %q", got)
+	}
+	os.WriteFile(spec, []byte(version("v2")), 0o644)
+	if !g.waitLog(`"msg":"reloaded"`, 5*time.Second) {
+		t.Fatal("no reload")
+	}
+	if got := ask(old); got != "v1" {
+		t.Errorf("the open socket after the reload: %q, want v1 (it keeps its snapshot)", got)
+	}
+	fresh, _, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.CloseNow()
+	if got := ask(fresh); got != "v2" {
+		t.Errorf("a new connection after the reload: %q, want v2", got)
+	}
+}

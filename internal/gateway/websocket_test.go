@@ -233,3 +233,55 @@ paths:
 		t.Errorf("connectedAt %v is not epoch milliseconds", ca)
 	}
 }
+
+// TestWebSocketIsolationAndLimits: a slow message integration on one
+// connection does not hold up another; limits come from the bindings.
+func TestWebSocketIsolationAndLimits(t *testing.T) {
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if string(body) == "slow" {
+			<-release
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(append([]byte("re: "), body...))
+	}))
+	defer up.Close()
+	defer close(release)
+	srv := serve(t, `openapi: 3.0.0
+paths:
+  /ws:
+    x-yc-apigateway-websocket-message:
+      x-yc-apigateway-integration: {type: http, url: "`+up.URL+`/", method: POST}
+`, "websocket: {max_message: 1KB, max_frame: 1KB}\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	slow, _, err := wsDial(t, srv.URL+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, _, _ := wsDial(t, srv.URL+"/ws", nil)
+	slow.Write(ctx, cws.MessageText, []byte("slow"))
+	for i := 0; i < 3; i++ {
+		fast.Write(ctx, cws.MessageText, []byte("quick"))
+		rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
+		_, got, err := fast.Read(rctx)
+		rcancel()
+		if err != nil || string(got) != "re: quick" {
+			t.Fatalf("the other connection waited on the slow one: %q %v", got, err)
+		}
+	}
+	// Messages of one connection stay in order behind the slow one.
+	slow.Write(ctx, cws.MessageText, []byte("next"))
+	release <- struct{}{}
+	for _, want := range []string{"re: slow", "re: next"} {
+		if _, got, _ := slow.Read(ctx); string(got) != want {
+			t.Errorf("slow connection got %q, want %q", got, want)
+		}
+	}
+	// max_message: 1KB from the bindings.
+	fast.Write(ctx, cws.MessageText, []byte(strings.Repeat("x", 1500)))
+	if _, _, err := fast.Read(ctx); cws.CloseStatus(err) != 1009 {
+		t.Errorf("a 1.5 KB message with max_message 1KB: %v", err)
+	}
+}

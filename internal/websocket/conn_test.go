@@ -292,7 +292,7 @@ func TestManagementAPI(t *testing.T) {
 // TestManyConnections: many clients exchanging messages at once; nothing is
 // lost or reordered.
 func TestManyConnections(t *testing.T) {
-	n, msgs := 500, 10
+	n, msgs := 1000, 5
 	if testing.Short() {
 		n = 50
 	}
