@@ -109,13 +109,12 @@ func (h *Handler) serveWebSocket(x *exchange, w http.ResponseWriter, r *http.Req
 	conn, err := websocket.Accept(w, r, sess.id, extra, websocket.Options{
 		Limits: websocket.Limits{MaxFrame: int64(b.MaxFrame), MaxMessage: int64(b.MaxMessage)},
 		Idle:   b.Idle.D(), Lifetime: b.Lifetime.D(),
-	})
+	}, h.ws.Add)
 	if err != nil {
 		x.err = err
 		return
 	}
 	x.rec.status = http.StatusSwitchingProtocols
-	h.ws.Add(conn)
 	h.wsActive.Add(1)
 	// The connection lives on in a goroutine of its own: it starts with a
 	// small stack (the handler's has grown), and the handler returns, so

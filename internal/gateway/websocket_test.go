@@ -45,6 +45,9 @@ paths:
         http_code: 200
         http_headers: {Content-Type: text/plain}
         content: {'*': 'you are {X-Yc-Apigateway-Websocket-Connection-Id}'}
+  /push:
+    x-yc-apigateway-websocket-connect:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, http_headers: {Content-Type: text/plain}, content: {'*': 'subscribed'}}
   /bin:
     x-yc-apigateway-websocket-message:
       x-yc-apigateway-integration:
@@ -84,6 +87,21 @@ paths:
 	if typ, got, _ := c2.Read(ctx); typ != cws.MessageBinary || string(got) != "bytes" {
 		t.Errorf("binary answer: %v %q", typ, got)
 	}
+	// A push-only path (only -connect): the upgrade is accepted, client
+	// messages are dropped, the connect answer arrives.
+	c3, _, err := wsDial(t, srv.URL+"/push", nil)
+	if err != nil {
+		t.Fatalf("push-only path: %v", err)
+	}
+	if _, got, _ := c3.Read(ctx); string(got) != "subscribed" {
+		t.Errorf("push-only first message: %q", got)
+	}
+	c3.Write(ctx, cws.MessageText, []byte("ignored"))
+	rctx, rcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	if _, got, err := c3.Read(rctx); err == nil {
+		t.Errorf("a push-only path answered a client message: %q", got)
+	}
+	rcancel()
 	// A plain GET on a WebSocket-only path.
 	if r := do(t, "GET", srv.URL+"/ws", nil, nil); r.status != 426 || r.header.Get("Upgrade") != "websocket" {
 		t.Errorf("plain GET: %d %v", r.status, r.header)
@@ -139,6 +157,10 @@ paths:
 	defer admin.Close()
 	ctx := context.Background()
 
+	// No credential: 401, no upgrade.
+	if _, res, err := wsDial(t, srv.URL+"/chat", nil); err == nil || res == nil || res.StatusCode != 401 {
+		t.Errorf("connect without a credential: %v %v", res, err)
+	}
 	// Conformance 49: a denying authorizer refuses the upgrade.
 	if _, res, err := wsDial(t, srv.URL+"/chat", http.Header{"X-Key": {"bad"}}); err == nil || res == nil || res.StatusCode != 403 {
 		t.Errorf("denied connect: %v %v", res, err)

@@ -95,14 +95,28 @@ func NewID() string {
 
 // Accept completes the handshake of a request Handshake accepted: it
 // hijacks the connection and writes 101 with extra headers (the connection
-// ID, an agreed sub-protocol).
-func Accept(w http.ResponseWriter, r *http.Request, id string, extra http.Header, opts Options) (*Conn, error) {
+// ID, an agreed sub-protocol). register, if not nil, runs before the 101
+// goes out, so that a registry knows the connection by the time the
+// client does.
+func Accept(w http.ResponseWriter, r *http.Request, id string, extra http.Header, opts Options, register func(*Conn)) (*Conn, error) {
 	rc := http.NewResponseController(w)
 	nc, brw, err := rc.Hijack()
 	if err != nil {
 		return nil, err
 	}
 	nc.SetDeadline(time.Time{})
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	c := &Conn{
+		ID: id, Path: r.URL.Path, ConnectedAt: time.Now(), SourceIP: host, UserAgent: r.UserAgent(),
+		netConn: nc, br: smallReader(nc, brw.Reader), opts: opts, closed: make(chan struct{}),
+	}
+	c.touch()
+	// Hold the write lock until the 101 is out: a Send that finds the
+	// connection in the registry must not write a frame before it.
+	c.wmu.Lock()
+	if register != nil {
+		register(c)
+	}
 	var b strings.Builder
 	b.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
 	b.WriteString(AcceptKey(r.Header.Get("Sec-Websocket-Key")))
@@ -116,20 +130,12 @@ func Accept(w http.ResponseWriter, r *http.Request, id string, extra http.Header
 		}
 	}
 	b.WriteString("\r\n")
-	if _, err := brw.WriteString(b.String()); err != nil {
-		nc.Close()
+	_, err = nc.Write([]byte(b.String()))
+	c.wmu.Unlock()
+	if err != nil {
+		c.finish(&CloseError{Code: CloseAbnormal, Reason: "the 101 could not be written"}, 0)
 		return nil, err
 	}
-	if err := brw.Flush(); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	c := &Conn{
-		ID: id, Path: r.URL.Path, ConnectedAt: time.Now(), SourceIP: host, UserAgent: r.UserAgent(),
-		netConn: nc, br: smallReader(nc, brw.Reader), opts: opts, closed: make(chan struct{}),
-	}
-	c.touch()
 	return c, nil
 }
 

@@ -31,11 +31,10 @@ func echoServer(t *testing.T, hub *Hub, opts Options) (*httptest.Server, chan *C
 		if p := r.Header.Get("Sec-Websocket-Protocol"); p != "" {
 			extra.Set("Sec-Websocket-Protocol", strings.Split(p, ",")[0])
 		}
-		c, err := Accept(w, r, id, extra, opts)
+		c, err := Accept(w, r, id, extra, opts, hub.Add)
 		if err != nil {
 			return
 		}
-		hub.Add(c)
 		ended <- c.Serve(func(m Message) { c.Send(m.Op, m.Data) })
 	}))
 	t.Cleanup(srv.Close)
