@@ -69,7 +69,7 @@ func (h *Handler) serveWebSocket(x *exchange, w http.ResponseWriter, r *http.Req
 		return
 	}
 	ws := rt.ws
-	sess := &session{h: h, s: s, ws: ws, route: rt.Template.Raw, upgrade: r, path: append([]router.Param(nil), ps...),
+	sess := &session{h: h, s: s, ws: ws, route: rt.Template.Raw, upgrade: slim(r), path: append([]router.Param(nil), ps...),
 		clientIP: clientIP(r.RemoteAddr), id: websocket.NewID(), connectedAt: time.Now(), ctx: h.wsContext()}
 	if op := ws.connect; op != nil {
 		x.opID = op.OperationID
@@ -146,6 +146,15 @@ func (sess *session) run(conn *websocket.Conn, first *eventResponse) {
 	if ws.disconnect != nil {
 		sess.call(ws.disconnect, http.MethodDelete, nil, "", &functions.WebSocketEvent{EventType: "DISCONNECT", DisconnectCode: res.Code, DisconnectReason: res.Reason})
 	}
+}
+
+// slim keeps of the upgrade request what events are made of (method, URL,
+// headers, host, peer), not its context and server state: a connection may
+// stay open for an hour.
+func slim(r *http.Request) *http.Request {
+	u := *r.URL
+	return &http.Request{Method: r.Method, URL: &u, Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
+		Header: r.Header, Host: r.Host, RemoteAddr: r.RemoteAddr, RequestURI: r.RequestURI, TLS: r.TLS, Body: http.NoBody}
 }
 
 // frameType applies §6.3: application/json and text/* answers go as text

@@ -46,6 +46,7 @@ type Conn struct {
 	closed   chan struct{}
 	result   *CloseError // how it ended (set before closed closes)
 	once     sync.Once
+	onDone   func(*Conn) // run once the connection has ended (the registry's removal)
 }
 
 // Handshake checks an upgrade request (RFC 6455 §4.2.1); nil means it is one.
@@ -235,6 +236,9 @@ func (c *Conn) finish(res *CloseError, frameCode int) {
 		c.result = res
 		c.netConn.Close()
 		close(c.closed)
+		if c.onDone != nil {
+			c.onDone(c)
+		}
 	})
 }
 

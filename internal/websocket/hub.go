@@ -61,16 +61,15 @@ func NewHub(gatewayID string) *Hub { return &Hub{GatewayID: gatewayID, conns: ma
 
 // Add registers a connection until it ends.
 func (h *Hub) Add(c *Conn) {
+	// Removed when it ends, by whoever ends it: no goroutine waits on it
+	// (an idle connection's memory is the budget that matters).
+	c.onDone = h.remove
 	h.mu.Lock()
 	h.conns[c.ID] = c
 	h.mu.Unlock()
 	if h.OnAdd != nil {
 		h.OnAdd(c)
 	}
-	go func() {
-		<-c.Done()
-		h.remove(c)
-	}()
 }
 
 // remove forgets a connection once (OnRemove runs once).
