@@ -153,8 +153,14 @@ func (sess *session) run(conn *websocket.Conn, first *eventResponse) {
 // stay open for an hour.
 func slim(r *http.Request) *http.Request {
 	u := *r.URL
+	h := r.Header.Clone()
+	// The handshake's own headers mean nothing to the events (the
+	// sub-protocol offer stays: the connect integration chooses from it).
+	for _, k := range []string{"Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions", "Connection", "Upgrade"} {
+		delete(h, k)
+	}
 	return &http.Request{Method: r.Method, URL: &u, Proto: r.Proto, ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
-		Header: r.Header, Host: r.Host, RemoteAddr: r.RemoteAddr, RequestURI: r.RequestURI, TLS: r.TLS, Body: http.NoBody}
+		Header: h, Host: r.Host, RemoteAddr: r.RemoteAddr, RequestURI: r.RequestURI, TLS: r.TLS, Body: http.NoBody}
 }
 
 // frameType applies §6.3: application/json and text/* answers go as text

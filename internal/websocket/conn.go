@@ -160,7 +160,7 @@ func (c *Conn) writeFrames(write func(w *bufio.Writer) error) error {
 }
 
 // smallReader replaces the 4 KiB read buffer net/http hands over with a
-// small one (frames are read header by header, payloads straight into
+// 128-byte one (frames are read header by header, payloads straight into
 // their buffers), keeping any bytes the client already sent.
 func smallReader(nc net.Conn, big *bufio.Reader) *bufio.Reader {
 	var src io.Reader = nc
@@ -168,7 +168,7 @@ func smallReader(nc net.Conn, big *bufio.Reader) *bufio.Reader {
 		pending, _ := big.Peek(n)
 		src = io.MultiReader(bytes.NewReader(append([]byte(nil), pending...)), nc)
 	}
-	return bufio.NewReaderSize(src, 256)
+	return bufio.NewReaderSize(src, 128)
 }
 
 // LastActive is when the client was last heard from.
