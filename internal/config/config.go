@@ -40,6 +40,8 @@ type Bindings struct {
 	Routing   Routing              `yaml:"routing"`
 	Log       Log                  `yaml:"log"`
 	Reload    Reload               `yaml:"reload"`
+	// ObjectStorage binds buckets (object_storage).
+	ObjectStorage ObjectStorage `yaml:"object_storage"`
 	// Redis, when set, shares WebSocket connections between replicas.
 	Redis Redis `yaml:"redis"`
 	// WebSocket sets the WebSocket limits and the management API's access.
@@ -56,11 +58,10 @@ type Bindings struct {
 
 	// Sections that later integrations and features define. They are
 	// accepted here so that one bindings file serves every build.
-	ObjectStorage yaml.Node `yaml:"object_storage"`
-	Queues        yaml.Node `yaml:"queues"`
-	Streams       yaml.Node `yaml:"streams"`
-	YDB           yaml.Node `yaml:"ydb"`
-	TLS           yaml.Node `yaml:"tls"`
+	Queues  yaml.Node `yaml:"queues"`
+	Streams yaml.Node `yaml:"streams"`
+	YDB     yaml.Node `yaml:"ydb"`
+	TLS     yaml.Node `yaml:"tls"`
 }
 
 // Limits bound what one request may cost.
@@ -234,6 +235,7 @@ func LoadFile(file string) (*Bindings, yamlx.List) {
 	}
 	b.File = file
 	resolveDirs(b.Functions, file)
+	resolveBucketDirs(&b.ObjectStorage, file)
 	return b, errs
 }
 
@@ -274,6 +276,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	}
 	checkFunctions(root, b.Functions, &errs)
 	checkContainers(root, b.Containers, &errs)
+	checkBuckets(root, &b.ObjectStorage, &errs)
 	checkEndpoints(root, "datasphere", b.DataSphere, &errs)
 	if b.Limits.MaxRequestBody < 0 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_request_body"), "limits.max_request_body", "must be positive")

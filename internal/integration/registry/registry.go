@@ -11,6 +11,7 @@ import (
 	"github.com/apigw/apigw/internal/integration/datasphere"
 	"github.com/apigw/apigw/internal/integration/dummy"
 	"github.com/apigw/apigw/internal/integration/httpproxy"
+	"github.com/apigw/apigw/internal/integration/objectstorage"
 )
 
 var factories = map[string]integration.Factory{
@@ -19,6 +20,7 @@ var factories = map[string]integration.Factory{
 	"cloud_functions":       cloudfunctions.New,
 	"serverless_containers": containers.New,
 	"cloud_datasphere":      datasphere.New,
+	"object_storage":        objectstorage.New,
 }
 
 // planned are documented types that this build does not implement yet. A spec
