@@ -27,14 +27,14 @@ type Endpoint struct {
 	Node *yaml.Node `yaml:"-"`
 }
 
-func checkURL(n *yaml.Node, path, raw string, errs *yamlx.List) {
+func checkURL(n *yaml.Node, path, key, raw string, errs *yamlx.List) {
 	u, err := url.Parse(raw)
 	if raw == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		at := yamlx.Get(n, "url")
+		at := yamlx.Get(n, key)
 		if at == nil {
 			at = n
 		}
-		errs.Errorf(at, yamlx.Join(path, "url"), "needs an http:// or https:// URL, got %q", raw)
+		errs.Errorf(at, yamlx.Join(path, key), "needs an http:// or https:// URL, got %q", raw)
 	}
 }
 
@@ -47,7 +47,7 @@ func checkContainers(root *yaml.Node, cs map[string]*Container, errs *yamlx.List
 			continue
 		}
 		c.Node = n
-		checkURL(n, yamlx.Join("containers", id), c.URL, errs)
+		checkURL(n, yamlx.Join("containers", id), "url", c.URL, errs)
 	}
 }
 
@@ -60,6 +60,6 @@ func checkEndpoints(root *yaml.Node, name string, es map[string]*Endpoint, errs 
 			continue
 		}
 		e.Node = n
-		checkURL(n, yamlx.Join(name, id), e.URL, errs)
+		checkURL(n, yamlx.Join(name, id), "url", e.URL, errs)
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -13,15 +14,30 @@ type ObjectStorage struct {
 	Buckets map[string]*Bucket `yaml:"buckets"`
 }
 
-// Bucket is where a bucket's objects are. Dir serves them from a local
-// directory (the offline default); S3-compatible endpoints come in a later
-// version and are refused until then.
+// Bucket is where a bucket's objects are: a local directory (Dir, the
+// offline default) or an S3-compatible endpoint.
 type Bucket struct {
 	Dir string `yaml:"dir"`
-	// Reserved for S3-compatible endpoints.
+	// Endpoint is an S3-compatible endpoint, such as
+	// https://storage.yandexcloud.net or http://127.0.0.1:9000.
 	Endpoint string `yaml:"endpoint"`
+	Region   string `yaml:"region"` // default ru-central1
+	// Name is the bucket's name at the endpoint (default: the spec's).
+	Name string `yaml:"name"`
+	// Static keys; when empty, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	// VirtualHosted addresses the bucket as <name>.<endpoint host>
+	// instead of <endpoint>/<name> (path style, the default: it works with
+	// every S3-compatible server).
+	VirtualHosted bool `yaml:"virtual_hosted"`
 
 	Node *yaml.Node `yaml:"-"`
+}
+
+// LogValue keeps the secret key out of logs.
+func (b Bucket) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("dir", b.Dir), slog.String("endpoint", b.Endpoint), slog.String("secret_access_key", "REDACTED"))
 }
 
 func checkBuckets(root *yaml.Node, os_ *ObjectStorage, errs *yamlx.List) {
@@ -31,10 +47,16 @@ func checkBuckets(root *yaml.Node, os_ *ObjectStorage, errs *yamlx.List) {
 		n := yamlx.Get(section, name)
 		switch {
 		case b == nil || (b.Dir == "" && b.Endpoint == ""):
-			errs.Errorf(n, path, "needs dir (a local directory)")
-		case b.Endpoint != "":
-			errs.Errorf(yamlx.Get(n, "endpoint"), yamlx.Join(path, "endpoint"), "S3-compatible endpoints are not supported by this apigw build yet; serve the bucket from a dir")
+			errs.Errorf(n, path, "needs dir (a local directory) or endpoint (an S3-compatible server)")
+		case b.Dir != "" && b.Endpoint != "":
+			errs.Errorf(n, path, "give dir or endpoint, not both")
 		default:
+			if b.Endpoint != "" {
+				checkURL(n, path, "endpoint", b.Endpoint, errs)
+				if b.Region == "" {
+					b.Region = "ru-central1"
+				}
+			}
 			b.Node = n
 		}
 	}

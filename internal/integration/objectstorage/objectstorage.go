@@ -6,6 +6,7 @@
 package objectstorage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
@@ -38,7 +40,8 @@ type settings struct {
 // Integration is a compiled object_storage integration.
 type Integration struct {
 	bucket      string
-	dir         string
+	dir         string    // a directory bucket, or
+	s3          *s3Bucket // an S3-compatible one
 	object      params.Template
 	defaultObj  *params.Template
 	errorObj    *params.Template
@@ -102,6 +105,9 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	case bucket == nil:
 		errs.Errorf(yamlx.Get(n, "bucket"), yamlx.Join(p, "bucket"), "bucket %s is not bound: add object_storage.buckets.%s.dir to the bindings file", s.Bucket, s.Bucket)
 		return nil, errs
+	case bucket.Endpoint != "":
+		it.s3 = newS3Bucket(bucket, s.Bucket, b.Deps.Transport(10*time.Second))
+		return it, errs
 	case !bucket.DirExists():
 		errs.Errorf(yamlx.Get(n, "bucket"), yamlx.Join(p, "bucket"), "bucket %s: directory %s does not exist", s.Bucket, bucket.Dir)
 		return nil, errs
@@ -142,6 +148,9 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 		return httperr.New(http.StatusMethodNotAllowed, "object storage answers GET and HEAD")
 	}
 	key := it.object.Expand(c.Params, nil)
+	if it.s3 != nil {
+		return it.serveS3(w, r, c, key)
+	}
 	f, st, err := it.open(key)
 	status := http.StatusOK
 	if err != nil && it.defaultObj != nil {
@@ -186,6 +195,33 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	}
 	http.ServeContent(w, r, st.Name(), st.ModTime(), f)
 	return nil
+}
+
+// serveS3 tries the key, then default_object, then error_object.
+func (it *Integration) serveS3(w http.ResponseWriter, r *http.Request, c *integration.Call, key string) error {
+	ctx := r.Context()
+	err := it.s3.serve(ctx, w, r, key, http.StatusOK)
+	if errors.Is(err, errNoObject) && it.defaultObj != nil {
+		err = it.s3.serve(ctx, w, r, it.defaultObj.Expand(c.Params, nil), http.StatusOK)
+	}
+	if errors.Is(err, errNoObject) && it.errorObj != nil {
+		status := http.StatusNotFound
+		if it.errorStatus != 0 {
+			status = it.errorStatus
+		}
+		err = it.s3.serve(ctx, w, r, it.errorObj.Expand(c.Params, nil), status)
+	}
+	var up *errUpstream
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errNoObject):
+		return httperr.New(http.StatusNotFound, fmt.Sprintf("object %q not found in bucket %s", key, it.bucket))
+	case errors.As(err, &up) && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return httperr.Wrap(http.StatusGatewayTimeout, "object storage did not answer in time", err)
+	default:
+		return httperr.Wrap(http.StatusBadGateway, "object storage is unavailable", err)
+	}
 }
 
 func contentType(name string) string {
