@@ -448,3 +448,61 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// TestObjectStorageStreams serves a 1 GiB object from a directory bucket:
+// every byte arrives and the gateway's memory does not grow with it.
+func TestObjectStorageStreams(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 1 GiB")
+	}
+	dir := t.TempDir()
+	bucket := filepath.Join(dir, "bucket")
+	os.MkdirAll(bucket, 0o755)
+	f, err := os.Create(filepath.Join(bucket, "big.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 1 << 30
+	f.Truncate(size) // sparse: no disk, same bytes on the wire
+	f.Close()
+	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /files/{key+}:\n    get:\n      parameters: [{name: key, in: path, required: true}]\n      x-yc-apigateway-integration: {type: object_storage, bucket: b, object: '{key}'}\n")
+	cfg := writeFile(t, dir, "apigw.yaml", "object_storage:\n  buckets:\n    b: {dir: ./bucket}\nlog: {access: false}\n")
+	g := start(t, "--spec", spec, "--config", cfg)
+	before := rssKB(g.cmd.Process.Pid)
+	peakRSS := watchRSS(g.cmd.Process.Pid)
+	res, err := http.Get(g.URL + "/files/big.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	peak := peakRSS()
+	if err != nil || n != size || res.StatusCode != 200 {
+		t.Fatalf("read %d bytes (%v), status %d", n, err, res.StatusCode)
+	}
+	t.Logf("RSS before %d MB, peak %d MB while serving a 1024 MB object", before/1024, peak/1024)
+	if (peak-before)/1024 > 100 {
+		t.Errorf("gateway RSS grew by %d MB serving 1 GiB", (peak-before)/1024)
+	}
+}
+
+// TestStaticSiteExample runs examples/static-site as the README says.
+func TestStaticSiteExample(t *testing.T) {
+	g := start(t, "--spec", "../examples/static-site/api.yaml", "--config", "../examples/static-site/apigw.yaml")
+	for _, tt := range []struct {
+		path   string
+		status int
+		has    string
+	}{
+		{"/", 200, "Served by apigw from a bucket"},
+		{"/assets/site.css", 200, "font-family"},
+		{"/assets/nope.css", 404, "404: no such file"},
+		{"/users/42/settings", 200, "Served by apigw from a bucket"}, // the SPA fallback
+		{"/assets/..%2F..%2Fapigw.yaml", 404, "404: no such file"},
+	} {
+		status, _, body := get(t, g.URL+tt.path)
+		if status != tt.status || !strings.Contains(body, tt.has) {
+			t.Errorf("GET %s: %d %.80q, want %d with %q", tt.path, status, body, tt.status, tt.has)
+		}
+	}
+}
