@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// startS3rver runs the npm s3rver (installed by scripts/test-servers) on a
+// free port until the test ends, and returns its endpoint.
+func startS3rver(t *testing.T) string {
+	t.Helper()
+	bin, _ := filepath.Abs("../.cache/test-servers/node_modules/.bin/s3rver")
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("s3rver is not installed (scripts/test-servers installs it)")
+		}
+		t.Skip("s3rver is not installed: run scripts/test-servers")
+	}
+	port := freePort(t)
+	cmd := exec.Command(bin, "--address", "127.0.0.1", "--port", fmt.Sprint(port), "--directory", t.TempDir(), "--silent")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("s3rver did not start")
+		}
+	}
+	return "http://" + addr
+}
+
+// TestObjectStorageRealS3: objects put into a real S3-compatible server are
+// what clients get through the gateway.
+func TestObjectStorageRealS3(t *testing.T) {
+	endpoint := startS3rver(t)
+	ctx := context.Background()
+	client := s3.NewFromConfig(aws.Config{Region: "ru-central1", Credentials: credentials.NewStaticCredentialsProvider("S3RVER", "S3RVER", "")}, func(o *s3.Options) {
+		o.BaseEndpoint, o.UsePathStyle = aws.String(endpoint), true
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+	})
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("site")}); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("apigw ", 50_000) // 300 KB
+	for key, b := range map[string]string{"docs/page.txt": body, "404.html": "<h1>gone</h1>"} {
+		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("site"), Key: aws.String(key), Body: strings.NewReader(b), ContentType: aws.String("text/plain")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /s/{key+}:\n    get:\n      parameters: [{name: key, in: path, required: true}]\n      x-yc-apigateway-integration: {type: object_storage, bucket: site, object: '{key}', error_object: 404.html}\n")
+	cfg := writeFile(t, dir, "apigw.yaml", "object_storage:\n  buckets:\n    site: {endpoint: '"+endpoint+"', access_key_id: S3RVER, secret_access_key: S3RVER}\n")
+	g := start(t, "--spec", spec, "--config", cfg)
+	status, h, got := get(t, g.URL+"/s/docs/page.txt")
+	if status != 200 || got != body || h.Get("ETag") == "" {
+		t.Fatalf("object: %d %d bytes (want %d) %v", status, len(got), len(body), h)
+	}
+	if status, _, got := get(t, g.URL+"/s/docs/page.txt", "Range", "bytes=6-10"); status != 206 || got != "apigw" {
+		t.Errorf("Range: %d %q", status, got)
+	}
+	if status, _, _ := get(t, g.URL+"/s/docs/page.txt", "If-None-Match", h.Get("ETag")); status != 304 {
+		t.Errorf("If-None-Match: %d", status)
+	}
+	if status, _, got := get(t, g.URL+"/s/nothing"); status != 404 || got != "<h1>gone</h1>" {
+		t.Errorf("error_object: %d %q", status, got)
+	}
+}
