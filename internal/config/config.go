@@ -40,6 +40,8 @@ type Bindings struct {
 	Routing   Routing              `yaml:"routing"`
 	Log       Log                  `yaml:"log"`
 	Reload    Reload               `yaml:"reload"`
+	// Queues binds cloud_ymq queue URLs to SQS-compatible endpoints.
+	Queues map[string]*Queue `yaml:"queues"`
 	// ObjectStorage binds buckets (object_storage).
 	ObjectStorage ObjectStorage `yaml:"object_storage"`
 	// Redis, when set, shares WebSocket connections between replicas.
@@ -58,7 +60,6 @@ type Bindings struct {
 
 	// Sections that later integrations and features define. They are
 	// accepted here so that one bindings file serves every build.
-	Queues  yaml.Node `yaml:"queues"`
 	Streams yaml.Node `yaml:"streams"`
 	YDB     yaml.Node `yaml:"ydb"`
 	TLS     yaml.Node `yaml:"tls"`
@@ -277,6 +278,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkFunctions(root, b.Functions, &errs)
 	checkContainers(root, b.Containers, &errs)
 	checkBuckets(root, &b.ObjectStorage, &errs)
+	checkQueues(root, b.Queues, &errs)
 	checkEndpoints(root, "datasphere", b.DataSphere, &errs)
 	if b.Limits.MaxRequestBody < 0 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_request_body"), "limits.max_request_body", "must be positive")

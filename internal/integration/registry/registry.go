@@ -12,6 +12,7 @@ import (
 	"github.com/apigw/apigw/internal/integration/dummy"
 	"github.com/apigw/apigw/internal/integration/httpproxy"
 	"github.com/apigw/apigw/internal/integration/objectstorage"
+	"github.com/apigw/apigw/internal/integration/ymq"
 )
 
 var factories = map[string]integration.Factory{
@@ -21,6 +22,7 @@ var factories = map[string]integration.Factory{
 	"serverless_containers": containers.New,
 	"cloud_datasphere":      datasphere.New,
 	"object_storage":        objectstorage.New,
+	"cloud_ymq":             ymq.New,
 }
 
 // planned are documented types that this build does not implement yet. A spec
