@@ -40,6 +40,8 @@ type Bindings struct {
 	Routing   Routing              `yaml:"routing"`
 	Log       Log                  `yaml:"log"`
 	Reload    Reload               `yaml:"reload"`
+	// Streams binds cloud_datastreams stream names to Kinesis-compatible endpoints.
+	Streams map[string]*Stream `yaml:"streams"`
 	// Queues binds cloud_ymq queue URLs to SQS-compatible endpoints.
 	Queues map[string]*Queue `yaml:"queues"`
 	// ObjectStorage binds buckets (object_storage).
@@ -60,9 +62,8 @@ type Bindings struct {
 
 	// Sections that later integrations and features define. They are
 	// accepted here so that one bindings file serves every build.
-	Streams yaml.Node `yaml:"streams"`
-	YDB     yaml.Node `yaml:"ydb"`
-	TLS     yaml.Node `yaml:"tls"`
+	YDB yaml.Node `yaml:"ydb"`
+	TLS yaml.Node `yaml:"tls"`
 }
 
 // Limits bound what one request may cost.
@@ -279,6 +280,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkContainers(root, b.Containers, &errs)
 	checkBuckets(root, &b.ObjectStorage, &errs)
 	checkQueues(root, b.Queues, &errs)
+	checkStreams(root, b.Streams, &errs)
 	checkEndpoints(root, "datasphere", b.DataSphere, &errs)
 	if b.Limits.MaxRequestBody < 0 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_request_body"), "limits.max_request_body", "must be positive")

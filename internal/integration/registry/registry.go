@@ -9,6 +9,7 @@ import (
 	"github.com/apigw/apigw/internal/integration/cloudfunctions"
 	"github.com/apigw/apigw/internal/integration/containers"
 	"github.com/apigw/apigw/internal/integration/datasphere"
+	"github.com/apigw/apigw/internal/integration/datastreams"
 	"github.com/apigw/apigw/internal/integration/dummy"
 	"github.com/apigw/apigw/internal/integration/httpproxy"
 	"github.com/apigw/apigw/internal/integration/objectstorage"
@@ -23,6 +24,7 @@ var factories = map[string]integration.Factory{
 	"cloud_datasphere":      datasphere.New,
 	"object_storage":        objectstorage.New,
 	"cloud_ymq":             ymq.New,
+	"cloud_datastreams":     datastreams.New,
 }
 
 // planned are documented types that this build does not implement yet. A spec

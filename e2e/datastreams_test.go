@@ -1,0 +1,115 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// startKinesalite runs the npm kinesalite (installed by
+// scripts/test-servers) in memory on a free port until the test ends.
+func startKinesalite(t *testing.T) string {
+	t.Helper()
+	mod, _ := filepath.Abs("../.cache/test-servers/node_modules/kinesalite")
+	if _, err := os.Stat(mod); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("kinesalite is not installed (scripts/test-servers installs it)")
+		}
+		t.Skip("kinesalite is not installed: run scripts/test-servers")
+	}
+	needInterpreter(t, "node")
+	port := freePort(t)
+	cmd := exec.Command("node", "-e", fmt.Sprintf(`require(%q)({createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0}).listen(%d, "127.0.0.1")`, mod, port))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("kinesalite did not start")
+		}
+	}
+	return "http://" + addr
+}
+
+// TestDataStreamsRealKinesis: a POST becomes a record in a real
+// Kinesis-compatible stream; the record read from the shard is the one put.
+func TestDataStreamsRealKinesis(t *testing.T) {
+	endpoint := startKinesalite(t)
+	ctx := context.Background()
+	client := kinesis.NewFromConfig(aws.Config{Region: "ru-central1", Credentials: credentials.NewStaticCredentialsProvider("k", "s", "")},
+		func(o *kinesis.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	if _, err := client.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("events"), ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		d, err := client.DescribeStream(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String("events")})
+		if err == nil && d.StreamDescription.StreamStatus == types.StreamStatusActive {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stream never became active")
+		}
+	}
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
+paths:
+  /events/{user}:
+    post:
+      parameters: [{name: user, in: path, required: true, schema: {type: string}}]
+      x-yc-apigateway-integration:
+        type: cloud_datastreams
+        action: PutRecord
+        stream_name: /ru-central1/b1g/etn/events
+        partition_key: '{user}'
+`)
+	cfg := writeFile(t, dir, "apigw.yaml", fmt.Sprintf("streams:\n  /ru-central1/b1g/etn/events: {endpoint: %s, name: events, access_key_id: k, secret_access_key: s}\n", endpoint))
+	g := start(t, "--spec", spec, "--config", cfg)
+	res, err := http.Post(g.URL+"/events/u42", "application/json", strings.NewReader(`{"click":"buy"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ack map[string]string
+	json.NewDecoder(res.Body).Decode(&ack)
+	res.Body.Close()
+	if res.StatusCode != 200 || ack["ShardId"] == "" || ack["SequenceNumber"] == "" {
+		t.Fatalf("put: %d %v", res.StatusCode, ack)
+	}
+	it, err := client.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("events"), ShardId: aws.String(ack["ShardId"]), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
+	if err != nil || len(recs.Records) != 1 {
+		t.Fatalf("records: %v %v", recs, err)
+	}
+	r := recs.Records[0]
+	if string(r.Data) != `{"click":"buy"}` || aws.ToString(r.PartitionKey) != "u42" || aws.ToString(r.SequenceNumber) != ack["SequenceNumber"] {
+		t.Errorf("record: %q key %q seq %q", r.Data, aws.ToString(r.PartitionKey), aws.ToString(r.SequenceNumber))
+	}
+	// A stream that is gone: 502.
+	client.DeleteStream(ctx, &kinesis.DeleteStreamInput{StreamName: aws.String("events")})
+	time.Sleep(200 * time.Millisecond)
+	res, _ = http.Post(g.URL+"/events/u42", "application/json", strings.NewReader(`{}`))
+	if res == nil || res.StatusCode != 502 {
+		t.Errorf("deleted stream: %v", res)
+	}
+}
