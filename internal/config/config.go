@@ -40,6 +40,8 @@ type Bindings struct {
 	Routing   Routing              `yaml:"routing"`
 	Log       Log                  `yaml:"log"`
 	Reload    Reload               `yaml:"reload"`
+	// YDB binds cloud_ydb databases to DynamoDB-compatible endpoints.
+	YDB map[string]*YDB `yaml:"ydb"`
 	// Streams binds cloud_datastreams stream names to Kinesis-compatible endpoints.
 	Streams map[string]*Stream `yaml:"streams"`
 	// Queues binds cloud_ymq queue URLs to SQS-compatible endpoints.
@@ -62,7 +64,6 @@ type Bindings struct {
 
 	// Sections that later integrations and features define. They are
 	// accepted here so that one bindings file serves every build.
-	YDB yaml.Node `yaml:"ydb"`
 	TLS yaml.Node `yaml:"tls"`
 }
 
@@ -281,6 +282,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkBuckets(root, &b.ObjectStorage, &errs)
 	checkQueues(root, b.Queues, &errs)
 	checkStreams(root, b.Streams, &errs)
+	checkYDB(root, b.YDB, &errs)
 	checkEndpoints(root, "datasphere", b.DataSphere, &errs)
 	if b.Limits.MaxRequestBody < 0 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_request_body"), "limits.max_request_body", "must be positive")

@@ -13,6 +13,7 @@ import (
 	"github.com/apigw/apigw/internal/integration/dummy"
 	"github.com/apigw/apigw/internal/integration/httpproxy"
 	"github.com/apigw/apigw/internal/integration/objectstorage"
+	"github.com/apigw/apigw/internal/integration/ydb"
 	"github.com/apigw/apigw/internal/integration/ymq"
 )
 
@@ -25,6 +26,7 @@ var factories = map[string]integration.Factory{
 	"object_storage":        objectstorage.New,
 	"cloud_ymq":             ymq.New,
 	"cloud_datastreams":     datastreams.New,
+	"cloud_ydb":             ydb.New,
 }
 
 // planned are documented types that this build does not implement yet. A spec
