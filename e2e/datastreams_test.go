@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // startKinesalite runs the npm kinesalite (installed by
@@ -111,5 +112,53 @@ paths:
 	res, _ = http.Post(g.URL+"/events/u42", "application/json", strings.NewReader(`{}`))
 	if res == nil || res.StatusCode != 502 {
 		t.Errorf("deleted stream: %v", res)
+	}
+}
+
+// TestIngestExample runs examples/ingest against real SQS- and
+// Kinesis-compatible servers (as scripts/dev-servers provides them): a
+// POST lands in the queue, another in the stream as the 1.0 event.
+func TestIngestExample(t *testing.T) {
+	sqsURL, kinURL := startSQS(t), startKinesalite(t)
+	ctx := context.Background()
+	creds := credentials.NewStaticCredentialsProvider("local", "local", "")
+	qc := sqs.NewFromConfig(aws.Config{Region: "ru-central1", Credentials: creds}, func(o *sqs.Options) { o.BaseEndpoint = aws.String(sqsURL) })
+	q, err := qc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("events")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := kinesis.NewFromConfig(aws.Config{Region: "ru-central1", Credentials: creds}, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(kinURL) })
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("clicks"), ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cfg := mustRead(t, "../examples/ingest/apigw.yaml")
+	cfg = strings.ReplaceAll(cfg, "http://127.0.0.1:9324/123456789012/events", aws.ToString(q.QueueUrl))
+	cfg = strings.ReplaceAll(cfg, "http://127.0.0.1:9324", sqsURL)
+	cfg = strings.ReplaceAll(cfg, "http://127.0.0.1:4567", kinURL)
+	g := start(t, "--spec", "../examples/ingest/api.yaml", "--config", writeFile(t, t.TempDir(), "apigw.yaml", cfg))
+
+	if res, err := http.Post(g.URL+"/events", "application/json", strings.NewReader(`{"type":"signup"}`)); err != nil || res.StatusCode != 200 {
+		t.Fatalf("POST /events: %v %v", res, err)
+	}
+	msgs, err := qc.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, WaitTimeSeconds: 2})
+	if err != nil || len(msgs.Messages) != 1 || aws.ToString(msgs.Messages[0].Body) != `{"type":"signup"}` {
+		t.Errorf("queue: %v %v", msgs, err)
+	}
+	res, err := http.Post(g.URL+"/clicks/ann", "text/plain", strings.NewReader("clicked"))
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("POST /clicks: %v %v", res, err)
+	}
+	var ack map[string]string
+	json.NewDecoder(res.Body).Decode(&ack)
+	it, _ := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String("clicks"), ShardId: aws.String(ack["ShardId"]), ShardIteratorType: types.ShardIteratorTypeTrimHorizon})
+	recs, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it.ShardIterator})
+	if err != nil || len(recs.Records) != 1 {
+		t.Fatalf("stream: %v %v", recs, err)
+	}
+	var ev map[string]any
+	json.Unmarshal(recs.Records[0].Data, &ev)
+	if ev["operationId"] != "postClick" || ev["body"] != "Y2xpY2tlZA==" || aws.ToString(recs.Records[0].PartitionKey) != "ann" {
+		t.Errorf("record: %s key %s", recs.Records[0].Data, aws.ToString(recs.Records[0].PartitionKey))
 	}
 }
