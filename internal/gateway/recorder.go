@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"encoding/hex"
+	"io"
 	"math/rand/v2"
 	"net/http"
 )
@@ -41,6 +42,24 @@ func (r *recorder) Flush() {
 }
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// ReadFrom lets io.Copy reach net/http's own ReadFrom, which sends a file
+// with sendfile(2): a directory bucket's objects then never pass through
+// user space.
+func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	var n int64
+	var err error
+	if rf, ok := r.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		n, err = io.Copy(struct{ io.Writer }{r.ResponseWriter}, src)
+	}
+	r.bytes += n
+	return n, err
+}
 
 // newUUID returns a random (version 4) UUID. Request IDs must be unique,
 // not secret, so the runtime's fast ChaCha8 generator serves.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,6 +51,10 @@ func newS3Bucket(b *config.Bucket, specName string, rt http.RoundTripper) *s3Buc
 	}
 	return &s3Bucket{client: client, name: name}
 }
+
+// copyBuffers are the 256 KiB buffers objects are copied through: large
+// objects in few system calls.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // errUpstream is a bucket that could not be read (502).
 type errUpstream struct{ err error }
@@ -97,8 +102,9 @@ func (b *s3Bucket) serve(ctx context.Context, w http.ResponseWriter, r *http.Req
 	}
 	h.Set("Accept-Ranges", "bytes")
 	w.WriteHeader(status)
-	buf := make([]byte, 32<<10)
-	if _, err := io.CopyBuffer(w, out.Body, buf); err != nil && ctx.Err() == nil {
+	bufp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bufp)
+	if _, err := io.CopyBuffer(struct{ io.Writer }{w}, out.Body, *bufp); err != nil && ctx.Err() == nil {
 		panic(http.ErrAbortHandler) // the bucket broke mid-object: no complete-looking answer
 	}
 	return nil
