@@ -6,11 +6,15 @@ package integration
 import (
 	"encoding/base64"
 	"encoding/json"
-	"github.com/apigw/apigw/internal/functions"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/functions"
+	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/params"
 	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/yamlx"
@@ -83,4 +87,22 @@ func (c *Call) SetAuthorizerHeader(h http.Header) {
 	}
 	b, _ := json.Marshal(c.Authorizer)
 	h[AuthorizerHeader] = []string{base64.StdEncoding.EncodeToString(b)}
+}
+
+// ReadBody reads a request body that an integration must hold whole (a
+// function event, a queue message, an item): over the gateway's body limit
+// it answers 413, a broken body 400.
+func ReadBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, httperr.Wrap(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), err)
+		}
+		return nil, httperr.Wrap(http.StatusBadRequest, "could not read the request body", err)
+	}
+	return b, nil
 }

@@ -7,18 +7,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
+	"github.com/apigw/apigw/internal/awsconf"
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/functions"
 	"github.com/apigw/apigw/internal/httperr"
@@ -91,25 +87,16 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if it.stream == "" {
 		it.stream = s.StreamName
 	}
-	ak, sk := st.AccessKeyID, st.SecretAccessKey
-	if ak == "" && sk == "" {
-		ak, sk = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	}
-	cfg := aws.Config{Region: st.Region, HTTPClient: &http.Client{Transport: b.Deps.Transport(10 * time.Second)},
-		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")}
+	cfg := awsconf.Config(st.Region, st.AccessKeyID, st.SecretAccessKey, b.Deps.Transport(10*time.Second))
 	it.client = kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(st.Endpoint) })
 	return it, errs
 }
 
 // Serve puts the record and answers the PutRecord result.
 func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integration.Call) error {
-	body, err := io.ReadAll(r.Body)
+	body, err := integration.ReadBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return httperr.Wrap(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), err)
-		}
-		return httperr.Wrap(http.StatusBadRequest, "could not read the request body", err)
+		return err
 	}
 	data := body
 	if it.request {

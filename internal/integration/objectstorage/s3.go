@@ -5,16 +5,15 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
+	"github.com/apigw/apigw/internal/awsconf"
 	"github.com/apigw/apigw/internal/config"
 )
 
@@ -25,19 +24,7 @@ type s3Bucket struct {
 }
 
 func newS3Bucket(b *config.Bucket, specName string, rt http.RoundTripper) *s3Bucket {
-	ak, sk := b.AccessKeyID, b.SecretAccessKey
-	if ak == "" && sk == "" {
-		ak, sk = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	}
-	cfg := aws.Config{
-		Region:     b.Region,
-		HTTPClient: &http.Client{Transport: rt},
-	}
-	if ak != "" || sk != "" {
-		cfg.Credentials = credentials.NewStaticCredentialsProvider(ak, sk, "")
-	} else {
-		cfg.Credentials = aws.AnonymousCredentials{} // a public bucket
-	}
+	cfg := awsconf.Config(b.Region, b.AccessKeyID, b.SecretAccessKey, rt) // anonymous: a public bucket
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.BaseEndpoint = aws.String(b.Endpoint)
 		o.UsePathStyle = !b.VirtualHosted

@@ -7,19 +7,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/apigw/apigw/internal/awsconf"
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
@@ -126,12 +123,7 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if endpoint == "" {
 		endpoint = config.DefaultYDBEndpoint(s.Database)
 	}
-	ak, sk := y.AccessKeyID, y.SecretAccessKey
-	if ak == "" && sk == "" {
-		ak, sk = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	}
-	cfg := aws.Config{Region: y.Region, HTTPClient: &http.Client{Transport: b.Deps.Transport(10 * time.Second)},
-		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")}
+	cfg := awsconf.Config(y.Region, y.AccessKeyID, y.SecretAccessKey, b.Deps.Transport(10*time.Second))
 	it.client = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
 	return it, errs
 }
@@ -157,13 +149,9 @@ func normalize(v map[string]any) map[string]any {
 
 // bodyObject reads the request body as a JSON object.
 func bodyObject(r *http.Request) (map[string]any, error) {
-	raw, err := io.ReadAll(r.Body)
+	raw, err := integration.ReadBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, httperr.Wrap(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), err)
-		}
-		return nil, httperr.Wrap(http.StatusBadRequest, "could not read the request body", err)
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()

@@ -7,18 +7,14 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/apigw/apigw/internal/awsconf"
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/functions"
 	"github.com/apigw/apigw/internal/httperr"
@@ -93,25 +89,16 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if it.url == "" {
 		it.url = s.QueueURL
 	}
-	ak, sk := q.AccessKeyID, q.SecretAccessKey
-	if ak == "" && sk == "" {
-		ak, sk = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	}
-	cfg := aws.Config{Region: q.Region, HTTPClient: &http.Client{Transport: b.Deps.Transport(10 * time.Second)},
-		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, "")}
+	cfg := awsconf.Config(q.Region, q.AccessKeyID, q.SecretAccessKey, b.Deps.Transport(10*time.Second))
 	it.client = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(q.Endpoint) })
 	return it, errs
 }
 
 // Serve sends the message and answers the SendMessage result.
 func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integration.Call) error {
-	body, err := io.ReadAll(r.Body)
+	body, err := integration.ReadBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return httperr.Wrap(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), err)
-		}
-		return httperr.Wrap(http.StatusBadRequest, "could not read the request body", err)
+		return err
 	}
 	var msg string
 	if it.request {
