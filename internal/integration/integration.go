@@ -93,7 +93,7 @@ func (c *Call) SetAuthorizerHeader(h http.Header) {
 // function event, a queue message, an item): over the gateway's body limit
 // it answers 413, a broken body 400.
 func ReadBody(r *http.Request) ([]byte, error) {
-	if r.Body == nil {
+	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
 	b, err := io.ReadAll(r.Body)

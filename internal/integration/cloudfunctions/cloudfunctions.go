@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -97,16 +96,9 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	if it.target.For(tag) == nil {
 		return httperr.New(http.StatusNotFound, fmt.Sprintf("function %s has no binding for tag %q", it.functionID, tag))
 	}
-	var body []byte
-	if r.Body != nil && r.Body != http.NoBody {
-		var err error
-		if body, err = io.ReadAll(r.Body); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return httperr.Wrap(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), err)
-			}
-			return httperr.Wrap(http.StatusBadRequest, "could not read the request body", err)
-		}
+	body, err := integration.ReadBody(r)
+	if err != nil {
+		return err
 	}
 	q := &functions.Request{
 		Authorizer: c.Authorizer,

@@ -74,13 +74,9 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 
 // Serve sends the input variables to the node and answers its outputs.
 func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integration.Call) error {
-	in, err := io.ReadAll(r.Body)
+	in, err := integration.ReadBody(r)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return httperr.Wrap(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), err)
-		}
-		return httperr.Wrap(http.StatusBadRequest, "could not read the request body", err)
+		return err
 	}
 	if !isObject(in) {
 		return httperr.New(http.StatusBadRequest, "the request body must be a JSON object of the node's input variables")
