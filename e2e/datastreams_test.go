@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,31 +21,11 @@ import (
 // scripts/test-servers) in memory on a free port until the test ends.
 func startKinesalite(t *testing.T) string {
 	t.Helper()
-	mod, _ := filepath.Abs("../.cache/test-servers/node_modules/kinesalite")
-	if _, err := os.Stat(mod); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("kinesalite is not installed (scripts/test-servers installs it)")
-		}
-		t.Skip("kinesalite is not installed: run scripts/test-servers")
-	}
+	mod := testServerModule(t, "kinesalite")
 	needInterpreter(t, "node")
 	port := freePort(t)
-	cmd := exec.Command("node", "-e", fmt.Sprintf(`require(%q)({createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0}).listen(%d, "127.0.0.1")`, mod, port))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("kinesalite did not start")
-		}
-	}
-	return "http://" + addr
+	script := fmt.Sprintf(`require(%q)({createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0}).listen(%d, "127.0.0.1")`, mod, port)
+	return startTestServer(t, "kinesalite", exec.Command("node", "-e", script), port)
 }
 
 // TestDataStreamsRealKinesis: a POST becomes a record in a real

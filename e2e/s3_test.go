@@ -3,13 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -20,30 +17,11 @@ import (
 // free port until the test ends, and returns its endpoint.
 func startS3rver(t *testing.T) string {
 	t.Helper()
-	bin, _ := filepath.Abs("../.cache/test-servers/node_modules/.bin/s3rver")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("s3rver is not installed (scripts/test-servers installs it)")
-		}
-		t.Skip("s3rver is not installed: run scripts/test-servers")
-	}
+	bin := filepath.Join(testServerModule(t, "s3rver"), "bin", "s3rver.js")
+	needInterpreter(t, "node")
 	port := freePort(t)
-	cmd := exec.Command(bin, "--address", "127.0.0.1", "--port", fmt.Sprint(port), "--directory", t.TempDir(), "--silent")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("s3rver did not start")
-		}
-	}
-	return "http://" + addr
+	cmd := exec.Command("node", bin, "--address", "127.0.0.1", "--port", fmt.Sprint(port), "--directory", t.TempDir(), "--silent")
+	return startTestServer(t, "s3rver", cmd, port)
 }
 
 // TestObjectStorageRealS3: objects put into a real S3-compatible server are

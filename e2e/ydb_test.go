@@ -5,14 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -24,31 +20,11 @@ import (
 // in memory on a free port until the test ends.
 func startDynalite(t *testing.T) string {
 	t.Helper()
-	mod, _ := filepath.Abs("../.cache/test-servers/node_modules/dynalite")
-	if _, err := os.Stat(mod); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("dynalite is not installed (scripts/test-servers installs it)")
-		}
-		t.Skip("dynalite is not installed: run scripts/test-servers")
-	}
+	mod := testServerModule(t, "dynalite")
 	needInterpreter(t, "node")
 	port := freePort(t)
-	cmd := exec.Command("node", "-e", fmt.Sprintf(`require(%q)({createTableMs: 0, deleteTableMs: 0}).listen(%d, "127.0.0.1")`, mod, port))
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("dynalite did not start")
-		}
-	}
-	return "http://" + addr
+	script := fmt.Sprintf(`require(%q)({createTableMs: 0, deleteTableMs: 0}).listen(%d, "127.0.0.1")`, mod, port)
+	return startTestServer(t, "dynalite", exec.Command("node", "-e", script), port)
 }
 
 // TestYDBRealDynamo: PutItem, GetItem, UpdateItem, Scan and DeleteItem

@@ -4,14 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -22,32 +18,11 @@ import (
 // on a free port until the test ends, and returns its endpoint.
 func startSQS(t *testing.T) string {
 	t.Helper()
-	mod, _ := filepath.Abs("../.cache/test-servers/node_modules/local-aws-sqs")
-	if _, err := os.Stat(mod); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("local-aws-sqs is not installed (scripts/test-servers installs it)")
-		}
-		t.Skip("local-aws-sqs is not installed: run scripts/test-servers")
-	}
+	mod := testServerModule(t, "local-aws-sqs")
 	needInterpreter(t, "node")
 	port := freePort(t)
 	script := fmt.Sprintf(`require(%q).createSqsServer({port: %d, hostname: "127.0.0.1", emulateQueueCreationLifecycle: false})`, mod, port)
-	cmd := exec.Command("node", "-e", script)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("local-aws-sqs did not start")
-		}
-	}
-	return "http://" + addr
+	return startTestServer(t, "local-aws-sqs", exec.Command("node", "-e", script), port)
 }
 
 // TestYMQRealSQS: a POST becomes a message in a real SQS-compatible queue;
