@@ -106,3 +106,18 @@ func ReadBody(r *http.Request) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// RequestEvent is the whole request as a function event (format 1.0), which
+// the queue and stream integrations send when payload_format_type is
+// "request".
+func (c *Call) RequestEvent(r *http.Request, body []byte, gatewayID string) ([]byte, error) {
+	event, err := functions.Event(&functions.Request{
+		HTTP: r, Body: body, Version: "1.0", Template: c.Route, OperationID: c.OperationID,
+		Declared: c.Params.Declared(), RequestID: c.RequestID, ClientIP: c.ClientIP, RemoteAddr: c.RemoteAddr,
+		GatewayID: gatewayID, Time: c.Start, Authorizer: c.Authorizer,
+	})
+	if err != nil {
+		return nil, httperr.Wrap(http.StatusInternalServerError, "could not build the request event", err)
+	}
+	return event, nil
+}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/apigw/apigw/internal/awsconf"
 	"github.com/apigw/apigw/internal/config"
-	"github.com/apigw/apigw/internal/functions"
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/params"
@@ -100,12 +99,8 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	}
 	data := body
 	if it.request {
-		if data, err = functions.Event(&functions.Request{
-			HTTP: r, Body: body, Version: "1.0", Template: c.Route, OperationID: c.OperationID,
-			Declared: c.Params.Declared(), RequestID: c.RequestID, ClientIP: c.ClientIP, RemoteAddr: c.RemoteAddr,
-			GatewayID: it.gatewayID, Time: c.Start, Authorizer: c.Authorizer,
-		}); err != nil {
-			return httperr.Wrap(http.StatusInternalServerError, "could not build the request event", err)
+		if data, err = c.RequestEvent(r, body, it.gatewayID); err != nil {
+			return err
 		}
 	}
 	if len(data) == 0 {

@@ -102,13 +102,9 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	}
 	var msg string
 	if it.request {
-		event, err := functions.Event(&functions.Request{
-			HTTP: r, Body: body, Version: "1.0", Template: c.Route, OperationID: c.OperationID,
-			Declared: c.Params.Declared(), RequestID: c.RequestID, ClientIP: c.ClientIP, RemoteAddr: c.RemoteAddr,
-			GatewayID: it.gatewayID, Time: c.Start, Authorizer: c.Authorizer,
-		})
+		event, err := c.RequestEvent(r, body, it.gatewayID)
 		if err != nil {
-			return httperr.Wrap(http.StatusInternalServerError, "could not build the request event", err)
+			return err
 		}
 		msg = string(event)
 	} else {
