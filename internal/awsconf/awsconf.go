@@ -1,27 +1,78 @@
 // Package awsconf builds the AWS SDK configuration that the S3-, SQS-,
-// Kinesis- and DynamoDB-compatible integrations share: a region, static
-// keys (from the bindings, else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY,
-// else anonymous), and the gateway's pooled upstream transport.
+// Kinesis- and DynamoDB-compatible integrations share: a region, the
+// binding's credentials and the gateway's pooled upstream transport.
+//
+// Credentials, in order: static keys from the bindings (SigV4); a service
+// account key, whose IAM token goes in X-YaCloud-SubjectToken with no
+// signature (what Yandex Cloud's Object Storage, Message Queue, Data
+// Streams and Document API accept); AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY from the environment; else anonymous.
 package awsconf
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/yc"
 )
 
-// Config returns the SDK configuration for one binding.
-func Config(region, accessKeyID, secretAccessKey string, rt http.RoundTripper) aws.Config {
-	if accessKeyID == "" && secretAccessKey == "" {
-		accessKeyID, secretAccessKey = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	}
+// SubjectTokenHeader carries an IAM token to Yandex Cloud's AWS-compatible
+// APIs in place of a SigV4 signature.
+const SubjectTokenHeader = "X-YaCloud-SubjectToken"
+
+// Config returns the SDK configuration for one binding. A service account
+// key is read now (an error names what is wrong with it); its tokens come
+// from the shared cache tokens.
+func Config(region string, c config.Credentials, tokens *yc.Tokens, rt http.RoundTripper) (aws.Config, error) {
 	cfg := aws.Config{Region: region, HTTPClient: &http.Client{Transport: rt}}
-	if accessKeyID != "" || secretAccessKey != "" {
-		cfg.Credentials = credentials.NewStaticCredentialsProvider(accessKeyID, secretAccessKey, "")
+	if c.HasKey() {
+		ts, err := tokens.Source(c.ServiceAccountKeyFile, c.ServiceAccountKeyEnv, c.IAMEndpoint)
+		if err != nil {
+			return aws.Config{}, err
+		}
+		cfg.Credentials = aws.AnonymousCredentials{} // no signature: the token is the credential
+		cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Finalize.Add(subjectToken{ts.Token}, middleware.After)
+		})
+		return cfg, nil
+	}
+	ak, sk := c.AccessKeyID, c.SecretAccessKey
+	if ak == "" && sk == "" {
+		ak, sk = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	}
+	if ak != "" || sk != "" {
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(ak, sk, "")
 	} else {
 		cfg.Credentials = aws.AnonymousCredentials{}
 	}
-	return cfg
+	return cfg, nil
+}
+
+// subjectToken sets X-YaCloud-SubjectToken on every attempt, so that a
+// retry after a token refresh carries the new token.
+type subjectToken struct {
+	token func(context.Context) (string, error)
+}
+
+func (subjectToken) ID() string { return "YandexCloudSubjectToken" }
+
+func (m subjectToken) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+	req, ok := in.Request.(*smithyhttp.Request)
+	if !ok {
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("unexpected request type %T", in.Request)
+	}
+	token, err := m.token(ctx)
+	if err != nil {
+		return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("service account IAM token: %w", err)
+	}
+	req.Header.Set(SubjectTokenHeader, token)
+	return next.HandleFinalize(ctx, in)
 }

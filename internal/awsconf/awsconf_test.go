@@ -3,9 +3,22 @@ package awsconf
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/yc"
+	"github.com/apigw/apigw/internal/yc/yctest"
 )
 
 func TestConfigCredentials(t *testing.T) {
@@ -24,7 +37,10 @@ func TestConfigCredentials(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("AWS_ACCESS_KEY_ID", tt.envAK)
 			t.Setenv("AWS_SECRET_ACCESS_KEY", tt.envSK)
-			cfg := Config("ru-central1", tt.ak, tt.sk, http.DefaultTransport)
+			cfg, err := Config("ru-central1", config.Credentials{AccessKeyID: tt.ak, SecretAccessKey: tt.sk}, nil, http.DefaultTransport)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if cfg.Region != "ru-central1" {
 				t.Errorf("region = %q", cfg.Region)
 			}
@@ -42,5 +58,93 @@ func TestConfigCredentials(t *testing.T) {
 				t.Errorf("keys = %q/%q, want %q/%q", c.AccessKeyID, c.SecretAccessKey, tt.wantAK, tt.wantSK)
 			}
 		})
+	}
+}
+
+// TestServiceAccountKey: with a service account key, each of the four
+// clients sends the IAM token the (stand-in) IAM endpoint issued in
+// X-YaCloud-SubjectToken and no SigV4 signature, even with AWS_* keys in the
+// environment; all share one token exchange.
+func TestServiceAccountKey(t *testing.T) {
+	cloud := yctest.New()
+	defer cloud.Close()
+	keyJSON, err := cloud.AddKey("ajekey", "ajesa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "key.json")
+	if err := os.WriteFile(keyFile, keyJSON, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "envkey")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "envsecret")
+
+	var mu sync.Mutex
+	var seen []http.Header
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Clone())
+		mu.Unlock()
+		w.WriteHeader(http.StatusTeapot) // any answer: the request is what is checked
+	}))
+	defer backend.Close()
+
+	tokens := yc.NewTokens(http.DefaultClient)
+	creds := config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyFile: keyFile, IAMEndpoint: cloud.IAMEndpoint()}}
+	cfg, err := Config("ru-central1", creds, tokens, http.DefaultTransport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RetryMaxAttempts = 1
+	ctx := context.Background()
+	ep := aws.String(backend.URL)
+	s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint, o.UsePathStyle = ep, true }).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("b"), Key: aws.String("k")})
+	sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = ep }).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(backend.URL + "/q"), MessageBody: aws.String("m")})
+	kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = ep }).PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("s"), PartitionKey: aws.String("p"), Data: []byte("d")})
+	dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = ep }).Scan(ctx, &dynamodb.ScanInput{TableName: aws.String("t")})
+
+	if len(seen) != 4 {
+		t.Fatalf("backend saw %d requests, want 4", len(seen))
+	}
+	for i, h := range seen {
+		if tok := h.Get(SubjectTokenHeader); !cloud.ValidToken(tok) {
+			t.Errorf("request %d: %s = %q, not an issued IAM token", i, SubjectTokenHeader, tok)
+		}
+		if a := h.Get("Authorization"); a != "" {
+			t.Errorf("request %d is signed too: %q", i, a)
+		}
+	}
+	if ex, _ := cloud.Counts(); ex != 1 {
+		t.Errorf("%d token exchanges, want 1 shared", ex)
+	}
+}
+
+// TestServiceAccountKeyErrors: a key that cannot be used is a build error
+// naming the cause; a failing IAM endpoint fails the call with a clear error.
+func TestServiceAccountKeyErrors(t *testing.T) {
+	tokens := yc.NewTokens(http.DefaultClient)
+	missing := config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyFile: filepath.Join(t.TempDir(), "nope.json")}}
+	if _, err := Config("ru-central1", missing, tokens, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), "nope.json") {
+		t.Errorf("missing key file: %v", err)
+	}
+	t.Setenv("EMPTY_KEY", "")
+	if _, err := Config("ru-central1", config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "EMPTY_KEY"}}, tokens, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), "EMPTY_KEY") {
+		t.Errorf("empty key env: %v", err)
+	}
+
+	cloud := yctest.New() // knows no key: every exchange is refused
+	defer cloud.Close()
+	keyJSON, _, err := yctest.NewKey("stranger", "sa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("STRANGER_KEY", string(keyJSON))
+	cfg, err := Config("ru-central1", config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "STRANGER_KEY", IAMEndpoint: cloud.IAMEndpoint()}}, tokens, http.DefaultTransport)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(cloud.URL) }).SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(cloud.URL + "/q"), MessageBody: aws.String("m")})
+	if err == nil || !strings.Contains(err.Error(), "IAM token") || !strings.Contains(err.Error(), "401") {
+		t.Errorf("refused exchange: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -239,6 +240,15 @@ func LoadFile(file string) (*Bindings, yamlx.List) {
 	b.File = file
 	resolveDirs(b.Functions, file)
 	resolveBucketDirs(&b.ObjectStorage, file)
+	for _, q := range b.Queues {
+		q.resolve(filepath.Dir(file))
+	}
+	for _, s := range b.Streams {
+		s.resolve(filepath.Dir(file))
+	}
+	for _, y := range b.YDB {
+		y.resolve(filepath.Dir(file))
+	}
 	return b, errs
 }
 

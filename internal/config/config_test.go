@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,28 @@ datasphere:
 	}
 }
 
+// TestBucketDefaults: a bucket bound with neither dir nor endpoint is
+// Yandex Object Storage; key files are found beside the bindings file.
+func TestBucketDefaults(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/apigw.yaml"
+	src := "object_storage:\n  buckets:\n    site: {service_account_key_file: sa.json}\nqueues:\n  default: {service_account_key_file: /abs/sa.json}\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, errs := LoadFile(file)
+	if errs.Err() != nil {
+		t.Fatal(errs)
+	}
+	site := b.ObjectStorage.Buckets["site"]
+	if site.Endpoint != DefaultStorageEndpoint || site.Region != "ru-central1" || site.ServiceAccountKeyFile != dir+"/sa.json" {
+		t.Errorf("bucket = %+v", site)
+	}
+	if q := b.Queues["default"]; q.Endpoint != DefaultQueueEndpoint || q.ServiceAccountKeyFile != "/abs/sa.json" {
+		t.Errorf("queue = %+v", q)
+	}
+}
+
 func TestParseBindingsOfResourcesErrors(t *testing.T) {
 	tests := []struct{ src, want string }{
 		{"functions:\n  fn1: {}\n", "2:8: functions.fn1: needs one of url (an invoke endpoint), command"},
@@ -78,6 +101,15 @@ func TestParseBindingsOfResourcesErrors(t *testing.T) {
 		{"functions:\n  fn1: {url: 'http://x', handlr: a.b}\n", "2:26: functions.fn1: unknown key \"handlr\""},
 		{"containers:\n  c1: {url: 'nope'}\n", "2:13: containers.c1.url: needs an http:// or https:// URL"},
 		{"datasphere:\n  n1: {}\n", "datasphere.n1.url: needs an http:// or https:// URL"},
+		{"object_storage:\n  buckets:\n    b: {dir: ./d, endpoint: 'http://x'}\n", "object_storage.buckets.b: give dir (a local directory) or endpoint"},
+		{"object_storage:\n  buckets:\n    b: {dir: ./d, access_key_id: a, secret_access_key: s}\n", "object_storage.buckets.b: a dir bucket takes no credentials"},
+		{"object_storage:\n  buckets:\n    b: {presign_expiry: 8d}\n", "object_storage.buckets.b.presign_expiry"},
+		{"object_storage:\n  buckets:\n    b: {presign_expiry: 200h}\n", "3:25: object_storage.buckets.b.presign_expiry: must be between 1s and 7 days"},
+		{"object_storage:\n  buckets:\n    b: {presign_endpoint: 'minio:9000'}\n", "object_storage.buckets.b.presign_endpoint: needs an http:// or https:// URL"},
+		{"queues:\n  q: {access_key_id: a}\n", "2:22: queues.q: access_key_id and secret_access_key go together"},
+		{"streams:\n  s: {access_key_id: a, secret_access_key: b, service_account_key_file: k.json}\n", "streams.s: give static keys (access_key_id, secret_access_key) or a service account key, not both"},
+		{"ydb:\n  /d: {service_account_key_file: k.json, service_account_key_env: K}\n", "ydb./d: give service_account_key_file or service_account_key_env, not both"},
+		{"queues:\n  q: {service_account_key_env: K, iam_endpoint: iam}\n", "queues.q.iam_endpoint: needs an http:// or https:// URL"},
 	}
 	for _, tt := range tests {
 		_, errs := Parse([]byte(tt.src))

@@ -47,10 +47,8 @@ type Function struct {
 // authorized key (a file, or an environment variable holding its JSON) and
 // the endpoints, which default to Yandex Cloud's own.
 type Yandex struct {
-	ServiceAccountKeyFile string `yaml:"service_account_key_file"`
-	ServiceAccountKeyEnv  string `yaml:"service_account_key_env"`
-	IAMEndpoint           string `yaml:"iam_endpoint"`
-	FunctionsEndpoint     string `yaml:"functions_endpoint"`
+	ServiceAccountKey `yaml:",inline"`
+	FunctionsEndpoint string `yaml:"functions_endpoint"`
 }
 
 // Runtimes are the languages whose adapter ships with apigw.
@@ -127,8 +125,8 @@ func checkFunctions(root *yaml.Node, fns map[string]*Function, errs *yamlx.List)
 func resolveDirs(fns map[string]*Function, file string) {
 	base := filepath.Dir(file)
 	for _, f := range fns {
-		if f != nil && f.Yandex != nil && f.Yandex.ServiceAccountKeyFile != "" && !filepath.IsAbs(f.Yandex.ServiceAccountKeyFile) {
-			f.Yandex.ServiceAccountKeyFile = filepath.Join(base, f.Yandex.ServiceAccountKeyFile)
+		if f != nil && f.Yandex != nil {
+			f.Yandex.resolve(base)
 		}
 		if f == nil || f.Kind() == "url" || f.Kind() == "yandex" {
 			continue

@@ -15,9 +15,9 @@ type Queue struct {
 	Region   string `yaml:"region"` // default ru-central1
 	// URL is the queue's URL at the endpoint (default: the spec's queue_url).
 	URL string `yaml:"url"`
-	// Static keys; when empty, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
-	AccessKeyID     string `yaml:"access_key_id"`
-	SecretAccessKey string `yaml:"secret_access_key"`
+	// Credentials: static keys, a service account key, else the AWS_*
+	// environment, else anonymous.
+	Credentials `yaml:",inline"`
 
 	Node *yaml.Node `yaml:"-"`
 }
@@ -47,5 +47,6 @@ func checkQueues(root *yaml.Node, qs map[string]*Queue, errs *yamlx.List) {
 			q.Region = "ru-central1"
 		}
 		checkURL(n, path, "endpoint", q.Endpoint, errs)
+		checkCredentials(n, path, &q.Credentials, errs)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/apigw/apigw/internal/yamlx"
 	"go.yaml.in/yaml/v3"
@@ -24,16 +25,27 @@ type Bucket struct {
 	Region   string `yaml:"region"` // default ru-central1
 	// Name is the bucket's name at the endpoint (default: the spec's).
 	Name string `yaml:"name"`
-	// Static keys; when empty, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
-	AccessKeyID     string `yaml:"access_key_id"`
-	SecretAccessKey string `yaml:"secret_access_key"`
+	// Credentials: static keys, a service account key, else the AWS_*
+	// environment, else anonymous.
+	Credentials `yaml:",inline"`
 	// VirtualHosted addresses the bucket as <name>.<endpoint host>
 	// instead of <endpoint>/<name> (path style, the default: it works with
 	// every S3-compatible server).
 	VirtualHosted bool `yaml:"virtual_hosted"`
+	// PresignExpiry is how long the URLs of presigned_redirect stay valid
+	// (default 15 minutes, at most 7 days: SigV4's limit).
+	PresignExpiry *Duration `yaml:"presign_expiry"`
+	// PresignEndpoint is the endpoint clients reach the server at, when it
+	// differs from Endpoint (which the gateway uses): presigned_redirect's
+	// URLs point there. Default: Endpoint.
+	PresignEndpoint string `yaml:"presign_endpoint"`
 
 	Node *yaml.Node `yaml:"-"`
 }
+
+// DefaultStorageEndpoint is Yandex Object Storage's S3-compatible API: the
+// endpoint of a bucket bound with neither dir nor endpoint.
+const DefaultStorageEndpoint = "https://storage.yandexcloud.net"
 
 // LogValue keeps the secret key out of logs.
 func (b Bucket) LogValue() slog.Value {
@@ -45,27 +57,46 @@ func checkBuckets(root *yaml.Node, os_ *ObjectStorage, errs *yamlx.List) {
 	for name, b := range os_.Buckets {
 		path := yamlx.Join("object_storage.buckets", name)
 		n := yamlx.Get(section, name)
+		if b == nil {
+			b = &Bucket{}
+			os_.Buckets[name] = b
+		}
+		b.Node = n
 		switch {
-		case b == nil || (b.Dir == "" && b.Endpoint == ""):
-			errs.Errorf(n, path, "needs dir (a local directory) or endpoint (an S3-compatible server)")
 		case b.Dir != "" && b.Endpoint != "":
-			errs.Errorf(n, path, "give dir or endpoint, not both")
-		default:
-			if b.Endpoint != "" {
-				checkURL(n, path, "endpoint", b.Endpoint, errs)
-				if b.Region == "" {
-					b.Region = "ru-central1"
-				}
+			errs.Errorf(n, path, "give dir (a local directory) or endpoint (an S3-compatible server), not both")
+		case b.Dir != "":
+			if b.AccessKeyID != "" || b.HasKey() {
+				errs.Errorf(n, path, "a dir bucket takes no credentials: they sign requests to an endpoint")
 			}
-			b.Node = n
+		default:
+			if b.Endpoint == "" {
+				b.Endpoint = DefaultStorageEndpoint
+			}
+			checkURL(n, path, "endpoint", b.Endpoint, errs)
+			checkCredentials(n, path, &b.Credentials, errs)
+			if b.PresignEndpoint != "" {
+				checkURL(n, path, "presign_endpoint", b.PresignEndpoint, errs)
+			}
+			if b.PresignExpiry != nil && (*b.PresignExpiry < Duration(time.Second) || *b.PresignExpiry > Duration(7*24*time.Hour)) {
+				errs.Errorf(yamlx.Get(n, "presign_expiry"), yamlx.Join(path, "presign_expiry"), "must be between 1s and 7 days (168h)")
+			}
+			if b.Region == "" {
+				b.Region = "ru-central1"
+			}
 		}
 	}
 }
 
-// resolveBucketDirs makes bucket directories relative to the bindings file.
+// resolveBucketDirs makes bucket directories (and key files) relative to
+// the bindings file.
 func resolveBucketDirs(os_ *ObjectStorage, file string) {
 	for _, b := range os_.Buckets {
-		if b == nil || b.Dir == "" || filepath.IsAbs(b.Dir) {
+		if b == nil {
+			continue
+		}
+		b.resolve(filepath.Dir(file))
+		if b.Dir == "" || filepath.IsAbs(b.Dir) {
 			continue
 		}
 		b.Dir = filepath.Join(filepath.Dir(file), b.Dir)

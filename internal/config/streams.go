@@ -16,9 +16,9 @@ type Stream struct {
 	Region   string `yaml:"region"` // default ru-central1
 	// Name is the stream's name at the endpoint (default: the spec's).
 	Name string `yaml:"name"`
-	// Static keys; when empty, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
-	AccessKeyID     string `yaml:"access_key_id"`
-	SecretAccessKey string `yaml:"secret_access_key"`
+	// Credentials: static keys, a service account key, else the AWS_*
+	// environment, else anonymous.
+	Credentials `yaml:",inline"`
 
 	Node *yaml.Node `yaml:"-"`
 }
@@ -47,5 +47,6 @@ func checkStreams(root *yaml.Node, ss map[string]*Stream, errs *yamlx.List) {
 			s.Region = "ru-central1"
 		}
 		checkURL(n, yamlx.Join("streams", key), "endpoint", s.Endpoint, errs)
+		checkCredentials(n, yamlx.Join("streams", key), &s.Credentials, errs)
 	}
 }

@@ -14,9 +14,9 @@ type YDB struct {
 	// Endpoint is the document API (default: Yandex's, for the database).
 	Endpoint string `yaml:"endpoint"`
 	Region   string `yaml:"region"` // default ru-central1
-	// Static keys; when empty, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
-	AccessKeyID     string `yaml:"access_key_id"`
-	SecretAccessKey string `yaml:"secret_access_key"`
+	// Credentials: static keys, a service account key, else the AWS_*
+	// environment, else anonymous.
+	Credentials `yaml:",inline"`
 
 	Node *yaml.Node `yaml:"-"`
 }
@@ -46,5 +46,6 @@ func checkYDB(root *yaml.Node, ys map[string]*YDB, errs *yamlx.List) {
 		if y.Endpoint != "" {
 			checkURL(n, yamlx.Join("ydb", key), "endpoint", y.Endpoint, errs)
 		}
+		checkCredentials(n, yamlx.Join("ydb", key), &y.Credentials, errs)
 	}
 }

@@ -2,8 +2,6 @@ package functions
 
 import (
 	"context"
-	"fmt"
-	"os"
 
 	"encoding/json"
 	"github.com/apigw/apigw/internal/yc"
@@ -28,13 +26,18 @@ type Pool struct {
 	gen    int // the build generation (see Generation)
 	used   map[*Process]int
 	procs  map[string]*Process
-	tokens map[string]*yc.TokenSource // by key file/env and IAM endpoint
+	tokens *yc.Tokens
 }
 
 // NewPool returns an empty pool whose invokers send through rt (the
-// gateway's upstream transport: pooled, no goroutine hand-offs).
-func NewPool(rt http.RoundTripper) *Pool {
-	return &Pool{Log: slog.Default(), client: &http.Client{Transport: rt}, procs: map[string]*Process{}, used: map[*Process]int{}, tokens: map[string]*yc.TokenSource{}}
+// gateway's upstream transport: pooled, no goroutine hand-offs) and take
+// IAM tokens from tokens (nil: a cache of the pool's own).
+func NewPool(rt http.RoundTripper, tokens *yc.Tokens) *Pool {
+	client := &http.Client{Transport: rt}
+	if tokens == nil {
+		tokens = yc.NewTokens(client)
+	}
+	return &Pool{Log: slog.Default(), client: client, procs: map[string]*Process{}, used: map[*Process]int{}, tokens: tokens}
 }
 
 // Invoker returns the invoker of a binding for a function ID. maxAnswer is
@@ -48,7 +51,8 @@ func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64) (Invoker,
 		return &URLInvoker{URL: f.URL, Client: p.client, MaxAnswer: maxAnswer, Header: header}, nil
 	}
 	if f.Yandex != nil {
-		tokens, err := p.tokenSource(f.Yandex)
+		y := f.Yandex
+		tokens, err := p.tokens.Source(y.ServiceAccountKeyFile, y.ServiceAccountKeyEnv, y.IAMEndpoint)
 		if err != nil {
 			return nil, err
 		}
@@ -123,38 +127,6 @@ func (p *Pool) Settle() {
 	for _, pr := range warm {
 		go pr.ensure(context.Background())
 	}
-}
-
-// tokenSource returns the shared token cache of a service account key, so
-// that every function bound with the same key, across reloads, shares one
-// IAM token.
-func (p *Pool) tokenSource(y *config.Yandex) (*yc.TokenSource, error) {
-	var key *yc.Key
-	var err error
-	id := y.IAMEndpoint + "\x00"
-	if y.ServiceAccountKeyFile != "" {
-		key, err = yc.LoadKey(y.ServiceAccountKeyFile)
-		id += "file:" + y.ServiceAccountKeyFile
-	} else {
-		raw := os.Getenv(y.ServiceAccountKeyEnv)
-		if raw == "" {
-			return nil, fmt.Errorf("environment variable %s (service_account_key_env) is empty", y.ServiceAccountKeyEnv)
-		}
-		key, err = yc.ParseKey([]byte(raw))
-		id += "env:" + y.ServiceAccountKeyEnv
-	}
-	if err != nil {
-		return nil, fmt.Errorf("service account key: %w", err)
-	}
-	id += "\x00" + key.ID
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if ts, ok := p.tokens[id]; ok {
-		return ts, nil
-	}
-	ts := &yc.TokenSource{Key: key, Endpoint: y.IAMEndpoint, Client: p.client}
-	p.tokens[id] = ts
-	return ts, nil
 }
 
 // Close stops every process.

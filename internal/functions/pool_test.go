@@ -25,7 +25,7 @@ func TestPoolGenerations(t *testing.T) {
 	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "h.py"), []byte("import os\ndef handler(event, context):\n    return {'body': str(os.getpid())}\n"), 0o644)
-	pool := NewPool(http.DefaultTransport)
+	pool := NewPool(http.DefaultTransport, nil)
 	defer pool.Close()
 	a := &config.Function{Runtime: "python", Handler: "h.handler", Dir: dir}
 	b := &config.Function{Runtime: "python", Handler: "h.handler", Dir: dir, Env: map[string]string{"X": "1"}}
@@ -75,7 +75,7 @@ func TestProcessThatNeverGetsReady(t *testing.T) {
 	if _, err := exec.LookPath("sleep"); err != nil {
 		t.Skip("no sleep command")
 	}
-	p := &Process{FunctionID: "hang", Command: []string{"sleep", "60"}, Dir: t.TempDir(), Log: NewPool(http.DefaultTransport).Log, StartTimeout: 300 * time.Millisecond}
+	p := &Process{FunctionID: "hang", Command: []string{"sleep", "60"}, Dir: t.TempDir(), Log: NewPool(http.DefaultTransport, nil).Log, StartTimeout: 300 * time.Millisecond}
 	defer p.Close()
 	_, err := p.Invoke(context.Background(), &Invocation{Event: []byte(`{}`)})
 	if err == nil {
@@ -111,7 +111,7 @@ def handler(event, context):
         "memory": context.memory_limit_in_mb, "token": context.token["access_token"],
         "left": context.get_remaining_time_in_millis(), "rid": context.request_id})}
 `), 0o644)
-	pool := NewPool(http.DefaultTransport)
+	pool := NewPool(http.DefaultTransport, nil)
 	defer pool.Close()
 	f := &config.Function{Command: adapter, Dir: dir, Version: "v7", MemoryMB: 512, Token: "tok",
 		Env: map[string]string{"APIGW_HANDLER": "ctx.handler", "APIGW_DIR": dir}}
@@ -148,9 +148,10 @@ func TestYandexKeyFromEnv(t *testing.T) {
 	}
 	cloud.Function = func(id, tag string, event []byte) (int, string) { return 200, `{"body":"` + id + `@` + tag + `"}` }
 	t.Setenv("TEST_YC_KEY", string(keyJSON))
-	pool := NewPool(http.DefaultTransport)
-	inv, err := pool.Invoker("d4e1", &config.Function{Yandex: &config.Yandex{ServiceAccountKeyEnv: "TEST_YC_KEY",
-		IAMEndpoint: cloud.IAMEndpoint(), FunctionsEndpoint: cloud.FunctionsEndpoint()}}, 1<<20)
+	pool := NewPool(http.DefaultTransport, nil)
+	inv, err := pool.Invoker("d4e1", &config.Function{Yandex: &config.Yandex{
+		ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "TEST_YC_KEY", IAMEndpoint: cloud.IAMEndpoint()},
+		FunctionsEndpoint: cloud.FunctionsEndpoint()}}, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func TestYandexKeyFromEnv(t *testing.T) {
 		t.Fatalf("%s %v", out, err)
 	}
 	t.Setenv("TEST_YC_KEY", "")
-	if _, err := pool.Invoker("d4e1", &config.Function{Yandex: &config.Yandex{ServiceAccountKeyEnv: "TEST_YC_KEY"}}, 1<<20); err == nil || !strings.Contains(err.Error(), "TEST_YC_KEY") {
+	if _, err := pool.Invoker("d4e1", &config.Function{Yandex: &config.Yandex{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "TEST_YC_KEY"}}}, 1<<20); err == nil || !strings.Contains(err.Error(), "TEST_YC_KEY") {
 		t.Errorf("empty key variable: %v", err)
 	}
 }

@@ -1,12 +1,14 @@
 package integration
 
 import (
-	"github.com/apigw/apigw/internal/auth/jwks"
-	"github.com/apigw/apigw/internal/functions"
-	"github.com/apigw/apigw/internal/upstream"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/apigw/apigw/internal/auth/jwks"
+	"github.com/apigw/apigw/internal/functions"
+	"github.com/apigw/apigw/internal/upstream"
+	"github.com/apigw/apigw/internal/yc"
 )
 
 // Deps holds what outlives a snapshot: upstream connection pools. A reload
@@ -17,6 +19,8 @@ type Deps struct {
 	Functions *functions.Pool
 	// JWKS caches the JWT authorizers' key sets.
 	JWKS *jwks.Cache
+	// Tokens caches the IAM tokens of service account keys.
+	Tokens *yc.Tokens
 
 	mu         sync.Mutex
 	transports map[time.Duration]*upstream.Transport
@@ -25,9 +29,11 @@ type Deps struct {
 // NewDeps returns empty shared dependencies.
 func NewDeps() *Deps {
 	t := upstream.New(10 * time.Second)
+	tokens := yc.NewTokens(&http.Client{Transport: t})
 	return &Deps{
-		Functions:  functions.NewPool(t),
+		Functions:  functions.NewPool(t, tokens),
 		JWKS:       jwks.New(&http.Client{Transport: t}),
+		Tokens:     tokens,
 		transports: map[time.Duration]*upstream.Transport{10 * time.Second: t},
 	}
 }

@@ -86,7 +86,11 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if it.stream == "" {
 		it.stream = s.StreamName
 	}
-	cfg := awsconf.Config(st.Region, st.AccessKeyID, st.SecretAccessKey, b.Deps.Transport(10*time.Second))
+	cfg, err := awsconf.Config(st.Region, st.Credentials, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
+	if err != nil {
+		errs.Errorf(yamlx.Get(n, "stream_name"), yamlx.Join(p, "stream_name"), "stream %s: %v", s.StreamName, err)
+		return nil, errs
+	}
 	it.client = kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(st.Endpoint) })
 	return it, errs
 }

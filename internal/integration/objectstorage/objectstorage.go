@@ -1,8 +1,9 @@
 // Package objectstorage is the object_storage integration (digest §3.4):
 // it serves the object a (substituted) key names from the bucket bound in
-// apigw.yaml, with the error_object / default_object fallbacks. This
-// version serves buckets from local directories; S3-compatible endpoints
-// come next.
+// apigw.yaml, with the error_object / default_object fallbacks. A bucket is
+// a local directory or an S3-compatible endpoint; for the latter,
+// presigned_redirect answers with a redirect to a presigned URL instead of
+// streaming.
 package objectstorage
 
 import (
@@ -45,7 +46,8 @@ type Integration struct {
 	object      params.Template
 	defaultObj  *params.Template
 	errorObj    *params.Template
-	errorStatus int // 0: keep the original 404
+	errorStatus int  // 0: keep the original 404
+	redirect    bool // presigned_redirect: answer 302 to a presigned URL
 }
 
 var _ integration.Handler = (*Integration)(nil)
@@ -90,9 +92,6 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	default:
 		errs.Errorf(eo, yamlx.Join(p, "error_object"), "must be an object key or {object, statusCode}")
 	}
-	if s.PresignedRedirect {
-		errs.Warnf(yamlx.Get(n, "presigned_redirect"), yamlx.Join(p, "presigned_redirect"), "presigned_redirect has no meaning for a bucket served from a directory; objects are streamed")
-	}
 	if len(errs.Errors()) > 0 {
 		return nil, errs
 	}
@@ -103,12 +102,27 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 			return httperr.New(http.StatusBadGateway, "bucket "+s.Bucket+" is not bound")
 		}), errs
 	case bucket == nil:
-		errs.Errorf(yamlx.Get(n, "bucket"), yamlx.Join(p, "bucket"), "bucket %s is not bound: add object_storage.buckets.%s.dir to the bindings file", s.Bucket, s.Bucket)
+		errs.Errorf(yamlx.Get(n, "bucket"), yamlx.Join(p, "bucket"), "bucket %s is not bound: add object_storage.buckets.%s to the bindings file, with dir (a local directory) or endpoint and keys (an S3-compatible server)", s.Bucket, s.Bucket)
 		return nil, errs
 	case bucket.Endpoint != "":
-		it.s3 = newS3Bucket(bucket, s.Bucket, b.Deps.Transport(10*time.Second))
+		s3b, err := newS3Bucket(bucket, s.Bucket, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
+		if err != nil {
+			errs.Errorf(yamlx.Get(n, "bucket"), yamlx.Join(p, "bucket"), "bucket %s: %v", s.Bucket, err)
+			return nil, errs
+		}
+		it.s3 = s3b
+		if s.PresignedRedirect {
+			if !s3b.canRedirect() {
+				errs.Warnf(yamlx.Get(n, "presigned_redirect"), yamlx.Join(p, "presigned_redirect"), "bucket %s signs in with a service account key, whose IAM token cannot presign a URL; objects are streamed (bind static keys to redirect)", s.Bucket)
+			} else {
+				it.redirect = true
+			}
+		}
 		return it, errs
-	case !bucket.DirExists():
+	case s.PresignedRedirect:
+		errs.Warnf(yamlx.Get(n, "presigned_redirect"), yamlx.Join(p, "presigned_redirect"), "presigned_redirect has no meaning for a bucket served from a directory; objects are streamed")
+	}
+	if !bucket.DirExists() {
 		errs.Errorf(yamlx.Get(n, "bucket"), yamlx.Join(p, "bucket"), "bucket %s: directory %s does not exist", s.Bucket, bucket.Dir)
 		return nil, errs
 	}
@@ -200,9 +214,14 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 // serveS3 tries the key, then default_object, then error_object.
 func (it *Integration) serveS3(w http.ResponseWriter, r *http.Request, c *integration.Call, key string) error {
 	ctx := r.Context()
-	err := it.s3.serve(ctx, w, r, key, http.StatusOK)
-	if errors.Is(err, errNoObject) && it.defaultObj != nil {
-		err = it.s3.serve(ctx, w, r, it.defaultObj.Expand(c.Params, nil), http.StatusOK)
+	var err error
+	if it.redirect {
+		err = it.redirectS3(w, r, c, key)
+	} else {
+		err = it.s3.serve(ctx, w, r, key, http.StatusOK)
+		if errors.Is(err, errNoObject) && it.defaultObj != nil {
+			err = it.s3.serve(ctx, w, r, it.defaultObj.Expand(c.Params, nil), http.StatusOK)
+		}
 	}
 	if errors.Is(err, errNoObject) && it.errorObj != nil {
 		status := http.StatusNotFound
@@ -222,6 +241,35 @@ func (it *Integration) serveS3(w http.ResponseWriter, r *http.Request, c *integr
 	default:
 		return httperr.Wrap(http.StatusBadGateway, "object storage is unavailable", err)
 	}
+}
+
+// redirectS3 answers presigned_redirect: a 302 to a presigned URL of the
+// key, or of default_object when the key is missing. Without fallbacks the
+// key is not looked up (the redirect costs no request to the server); with
+// them, a HEAD request finds which object exists. error_object is streamed,
+// since a redirect cannot carry its status.
+func (it *Integration) redirectS3(w http.ResponseWriter, r *http.Request, c *integration.Call, key string) error {
+	ctx := r.Context()
+	if it.defaultObj == nil && it.errorObj == nil {
+		if key == "" {
+			return errNoObject
+		}
+		return it.s3.redirect(ctx, w, r, key)
+	}
+	candidates := []string{key}
+	if it.defaultObj != nil {
+		candidates = append(candidates, it.defaultObj.Expand(c.Params, nil))
+	}
+	for _, k := range candidates {
+		ok, err := it.s3.exists(ctx, k)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return it.s3.redirect(ctx, w, r, k)
+		}
+	}
+	return errNoObject
 }
 
 func contentType(name string) string {

@@ -5,38 +5,152 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 
 	"github.com/apigw/apigw/internal/awsconf"
 	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/yc"
 )
 
 // s3Bucket serves objects from an S3-compatible endpoint.
 type s3Bucket struct {
-	client *s3.Client
-	name   string
+	client  *s3.Client
+	name    string
+	presign *s3.PresignClient // static keys: presigned_redirect signs URLs
+	// publicURL is an anonymous bucket's base URL, for which
+	// presigned_redirect needs no signature.
+	publicURL *url.URL
 }
 
-func newS3Bucket(b *config.Bucket, specName string, rt http.RoundTripper) *s3Bucket {
-	cfg := awsconf.Config(b.Region, b.AccessKeyID, b.SecretAccessKey, rt) // anonymous: a public bucket
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(b.Endpoint)
-		o.UsePathStyle = !b.VirtualHosted
-		// Newer SDKs add checksums that S3-compatible servers reject.
-		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-	})
+// canRedirect reports whether presigned_redirect can work: static keys
+// sign, an anonymous bucket needs no signature; an IAM token cannot
+// (a URL carries no header).
+func (b *s3Bucket) canRedirect() bool { return b.presign != nil || b.publicURL != nil }
+
+// publicBase is the URL of a public bucket's objects: endpoint/bucket/, or
+// bucket.endpoint-host/ when virtual hosted.
+func publicBase(endpoint, bucket string, virtualHosted bool) (*url.URL, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	if virtualHosted {
+		u.Host = bucket + "." + u.Host
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/"
+	} else {
+		u.Path = strings.TrimSuffix(u.Path, "/") + "/" + bucket + "/"
+	}
+	return u, nil
+}
+
+// defaultPresignExpiry is how long a presigned_redirect URL stays valid
+// unless the binding says otherwise (the AWS SDK's own default).
+const defaultPresignExpiry = 15 * time.Minute
+
+func newS3Bucket(b *config.Bucket, specName string, tokens *yc.Tokens, rt http.RoundTripper) (*s3Bucket, error) {
+	cfg, err := awsconf.Config(b.Region, b.Credentials, tokens, rt) // anonymous: a public bucket
+	if err != nil {
+		return nil, err
+	}
+	options := func(endpoint string) func(o *s3.Options) {
+		return func(o *s3.Options) {
+			o.BaseEndpoint = aws.String(endpoint)
+			o.UsePathStyle = !b.VirtualHosted
+			// Newer SDKs add checksums that S3-compatible servers reject.
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		}
+	}
 	name := b.Name
 	if name == "" {
 		name = specName
 	}
-	return &s3Bucket{client: client, name: name}
+	bucket := &s3Bucket{client: s3.NewFromConfig(cfg, options(b.Endpoint)), name: name}
+	// An IAM token cannot presign (a URL carries no header); static keys
+	// sign the URL, and an anonymous (public) bucket needs no signature.
+	if _, anonymous := cfg.Credentials.(aws.AnonymousCredentials); anonymous && !b.HasKey() {
+		public := b.PresignEndpoint
+		if public == "" {
+			public = b.Endpoint
+		}
+		bucket.publicURL, err = publicBase(public, name, b.VirtualHosted)
+		if err != nil {
+			return nil, err
+		}
+	} else if !b.HasKey() {
+		signer := bucket.client
+		if b.PresignEndpoint != "" {
+			signer = s3.NewFromConfig(cfg, options(b.PresignEndpoint))
+		}
+		expiry := defaultPresignExpiry
+		if b.PresignExpiry != nil {
+			expiry = time.Duration(*b.PresignExpiry)
+		}
+		bucket.presign = s3.NewPresignClient(signer, s3.WithPresignExpires(expiry))
+	}
+	return bucket, nil
+}
+
+// exists reports whether key names an object (a HEAD request).
+func (b *s3Bucket) exists(ctx context.Context, key string) (bool, error) {
+	if key == "" {
+		return false, nil
+	}
+	_, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b.name), Key: aws.String(key)})
+	if err == nil {
+		return true, nil
+	}
+	if missing(err) {
+		return false, nil
+	}
+	return false, &errUpstream{err}
+}
+
+// redirect answers 302 to a presigned URL of key (presigned_redirect): the
+// client downloads from the server itself, Range and conditional headers
+// included.
+func (b *s3Bucket) redirect(ctx context.Context, w http.ResponseWriter, r *http.Request, key string) error {
+	if dotSegment(key) {
+		// A client resolves /bucket/../other/x to /other/x: the URL
+		// would lead out of the bucket.
+		return errNoObject
+	}
+	var location string
+	if b.publicURL != nil {
+		u := *b.publicURL
+		u.Path += key
+		u.RawPath = ""
+		location = u.String()
+	} else {
+		in := &s3.GetObjectInput{Bucket: aws.String(b.name), Key: aws.String(key)}
+		var signed *v4.PresignedHTTPRequest
+		var err error
+		if r.Method == http.MethodHead {
+			signed, err = b.presign.PresignHeadObject(ctx, &s3.HeadObjectInput{Bucket: in.Bucket, Key: in.Key})
+		} else {
+			signed, err = b.presign.PresignGetObject(ctx, in)
+		}
+		if err != nil {
+			return &errUpstream{err}
+		}
+		location = signed.URL
+	}
+	h := w.Header()
+	h.Set("Location", location)
+	// The URL expires: neither the browser nor a proxy may keep it.
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusFound)
+	return nil
 }
 
 // copyBuffers are the 256 KiB buffers objects are copied through: large
@@ -116,18 +230,36 @@ func (b *s3Bucket) mapErr(w http.ResponseWriter, err error) error {
 		case http.StatusNotModified:
 			w.WriteHeader(http.StatusNotModified)
 			return nil
-		case http.StatusNotFound, http.StatusForbidden:
-			return errNoObject
 		case http.StatusRequestedRangeNotSatisfiable:
 			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
 			return nil
 		}
 	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NotFound") {
+	if missing(err) {
 		return errNoObject
 	}
 	return &errUpstream{err}
+}
+
+// dotSegment reports whether a key has a "." or ".." path segment.
+func dotSegment(key string) bool {
+	for seg := range strings.SplitSeq(key, "/") {
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// missing reports whether an S3 error means there is no object to serve: a
+// missing key, or (as S3 answers without list permission) a forbidden one.
+func missing(err error) bool {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) && (re.HTTPStatusCode() == http.StatusNotFound || re.HTTPStatusCode() == http.StatusForbidden) {
+		return true
+	}
+	var ae smithy.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode() == "NoSuchKey" || ae.ErrorCode() == "NotFound")
 }
 
 func setMeta(h http.Header, ct *string, length *int64, etag *string, modified *time.Time) {

@@ -123,7 +123,11 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if endpoint == "" {
 		endpoint = config.DefaultYDBEndpoint(s.Database)
 	}
-	cfg := awsconf.Config(y.Region, y.AccessKeyID, y.SecretAccessKey, b.Deps.Transport(10*time.Second))
+	cfg, err := awsconf.Config(y.Region, y.Credentials, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
+	if err != nil {
+		errs.Errorf(yamlx.Get(n, "database"), yamlx.Join(p, "database"), "database %s: %v", s.Database, err)
+		return nil, errs
+	}
 	it.client = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
 	return it, errs
 }

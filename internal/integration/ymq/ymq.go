@@ -89,7 +89,11 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if it.url == "" {
 		it.url = s.QueueURL
 	}
-	cfg := awsconf.Config(q.Region, q.AccessKeyID, q.SecretAccessKey, b.Deps.Transport(10*time.Second))
+	cfg, err := awsconf.Config(q.Region, q.Credentials, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
+	if err != nil {
+		errs.Errorf(yamlx.Get(n, "queue_url"), yamlx.Join(p, "queue_url"), "queue %s: %v", s.QueueURL, err)
+		return nil, errs
+	}
 	it.client = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(q.Endpoint) })
 	return it, errs
 }

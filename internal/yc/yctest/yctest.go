@@ -6,21 +6,28 @@
 package yctest
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // NewKey makes an authorized key JSON as `yc iam key create` writes it,
@@ -54,6 +61,7 @@ type Server struct {
 	tokens    map[string]bool
 	Exchanges int
 	Invokes   int
+	Fronted   int // requests SubjectTokenFront let through
 }
 
 // New starts a stand-in.
@@ -179,4 +187,56 @@ func (s *Server) verify(jwt string) error {
 		return fmt.Errorf("bad lifetime iat=%d exp=%d", claims.Iat, claims.Exp)
 	}
 	return nil
+}
+
+// ValidToken reports whether the stand-in issued token.
+func (s *Server) ValidToken(token string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokens[token]
+}
+
+// SubjectTokenFront stands in for the authentication layer of Yandex
+// Cloud's AWS-compatible services (Object Storage, Message Queue, Data
+// Streams, Document API) in front of a real S3/SQS/Kinesis/DynamoDB-
+// compatible server at target: a request must carry an IAM token this
+// stand-in issued in X-YaCloud-SubjectToken and no signature of its own
+// (403 otherwise); the front then signs it for the server with static keys
+// (SigV4, service as in "s3" or "sqs") and forwards it. Fronted counts the
+// requests let through.
+func (s *Server) SubjectTokenFront(target, service, accessKeyID, secretAccessKey string) *httptest.Server {
+	u, err := url.Parse(target)
+	if err != nil {
+		panic(err)
+	}
+	creds := aws.Credentials{AccessKeyID: accessKeyID, SecretAccessKey: secretAccessKey}
+	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(u)
+		pr.Out.Host = u.Host
+		pr.Out.Header.Del("X-YaCloud-SubjectToken")
+		var body []byte
+		if pr.Out.Body != nil {
+			body, _ = io.ReadAll(pr.Out.Body)
+			pr.Out.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		sum := sha256.Sum256(body)
+		hash := hex.EncodeToString(sum[:])
+		pr.Out.Header.Set("X-Amz-Content-Sha256", hash)
+		if err := v4.NewSigner().SignHTTP(pr.Out.Context(), creds, pr.Out, hash, service, "ru-central1", time.Now()); err != nil {
+			panic(err)
+		}
+	}}
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Header.Get("Authorization") != "" || r.URL.Query().Get("X-Amz-Signature") != "":
+			http.Error(w, "the stand-in wants an IAM token, not a signature", http.StatusForbidden)
+		case !s.ValidToken(r.Header.Get("X-YaCloud-SubjectToken")):
+			http.Error(w, "X-YaCloud-SubjectToken is missing or not an IAM token", http.StatusForbidden)
+		default:
+			s.mu.Lock()
+			s.Fronted++
+			s.mu.Unlock()
+			proxy.ServeHTTP(w, r)
+		}
+	}))
 }
