@@ -85,5 +85,21 @@ summarize() {
       }
     }
   ' "$OUT/results.txt"
+  # Paired ratios: a round measures its targets back to back, so their
+  # quotient within a round cancels most of a shared machine's drift.
+  awk -v ratios="$(IFS='|'; echo "$*")" '
+    { r = ++seen[$1]; rps[$1, r] = $2; if (r > rounds) rounds = r }
+    END {
+      k = split(ratios, rs, "|")
+      if (k > 0) printf "paired ratios (the median of per-round req/s ratios; each round in brackets):\n"
+      for (i = 1; i <= k; i++) {
+        split(rs[i], p, ":"); m = 0; list = ""
+        for (r = 1; r <= rounds; r++) if (rps[p[3], r] > 0) { v[++m] = rps[p[2], r] / rps[p[3], r]; list = list sprintf(" %.2f", v[m]) }
+        for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++) if (v[b] < v[a]) { t = v[a]; v[a] = v[b]; v[b] = t }
+        med = (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+        printf "  %-36s %.2fx   [%s ]\n", p[1] " (" p[2] " / " p[3] ")", med, list
+      }
+    }
+  ' "$rounds"
   echo "(median of $ROUNDS rounds of wrk -t$THREADS -c$CONNS -d$DURATION on $(nproc) cores; raw output in $OUT/)"
 }

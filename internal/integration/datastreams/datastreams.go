@@ -91,7 +91,12 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 		errs.Errorf(yamlx.Get(n, "stream_name"), yamlx.Join(p, "stream_name"), "stream %s: %v", s.StreamName, err)
 		return nil, errs
 	}
-	it.client = kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint = aws.String(st.Endpoint) })
+	resolver, err := awsconf.FixedEndpoint[kinesis.EndpointParameters](st.Endpoint)
+	if err != nil {
+		errs.Errorf(n, p, "endpoint: %v", err)
+		return nil, errs
+	}
+	it.client = kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint, o.EndpointResolverV2 = aws.String(st.Endpoint), resolver })
 	return it, errs
 }
 

@@ -15,6 +15,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	smithyendpoints "github.com/aws/smithy-go/endpoints"
 
 	"github.com/apigw/apigw/internal/awsconf"
 	"github.com/apigw/apigw/internal/config"
@@ -35,6 +36,22 @@ type s3Bucket struct {
 // sign, an anonymous bucket needs no signature; an IAM token cannot
 // (a URL carries no header).
 func (b *s3Bucket) canRedirect() bool { return b.presign != nil || b.publicURL != nil }
+
+// s3Endpoint resolves requests to the bound endpoint, path style or
+// virtual hosted, without the SDK's rules engine (see awsconf.Endpoint).
+type s3Endpoint struct {
+	base          string
+	virtualHosted bool
+}
+
+func (e s3Endpoint) ResolveEndpoint(_ context.Context, p s3.EndpointParameters) (smithyendpoints.Endpoint, error) {
+	u, err := publicBase(e.base, aws.ToString(p.Bucket), e.virtualHosted)
+	if err != nil {
+		return smithyendpoints.Endpoint{}, err
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return smithyendpoints.Endpoint{URI: *u}, nil
+}
 
 // publicBase is the URL of a public bucket's objects: endpoint/bucket/, or
 // bucket.endpoint-host/ when virtual hosted.
@@ -64,6 +81,7 @@ func newS3Bucket(b *config.Bucket, specName string, tokens *yc.Tokens, rt http.R
 	options := func(endpoint string) func(o *s3.Options) {
 		return func(o *s3.Options) {
 			o.BaseEndpoint = aws.String(endpoint)
+			o.EndpointResolverV2 = s3Endpoint{base: endpoint, virtualHosted: b.VirtualHosted}
 			o.UsePathStyle = !b.VirtualHosted
 			// Newer SDKs add checksums that S3-compatible servers reject.
 			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired

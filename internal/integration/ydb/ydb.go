@@ -128,7 +128,12 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 		errs.Errorf(yamlx.Get(n, "database"), yamlx.Join(p, "database"), "database %s: %v", s.Database, err)
 		return nil, errs
 	}
-	it.client = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
+	resolver, err := awsconf.FixedEndpoint[dynamodb.EndpointParameters](endpoint)
+	if err != nil {
+		errs.Errorf(n, p, "endpoint: %v", err)
+		return nil, errs
+	}
+	it.client = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint, o.EndpointResolverV2 = aws.String(endpoint), resolver })
 	return it, errs
 }
 

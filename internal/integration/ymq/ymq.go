@@ -94,7 +94,12 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 		errs.Errorf(yamlx.Get(n, "queue_url"), yamlx.Join(p, "queue_url"), "queue %s: %v", s.QueueURL, err)
 		return nil, errs
 	}
-	it.client = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(q.Endpoint) })
+	resolver, err := awsconf.FixedEndpoint[sqs.EndpointParameters](q.Endpoint)
+	if err != nil {
+		errs.Errorf(n, p, "endpoint: %v", err)
+		return nil, errs
+	}
+	it.client = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint, o.EndpointResolverV2 = aws.String(q.Endpoint), resolver })
 	return it, errs
 }
 
