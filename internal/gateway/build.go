@@ -5,15 +5,16 @@
 package gateway
 
 import (
-	"github.com/apigw/apigw/internal/auth"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/apigw/apigw/internal/auth"
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/integration/registry"
 	"github.com/apigw/apigw/internal/params"
+	"github.com/apigw/apigw/internal/policy/cors"
 	"github.com/apigw/apigw/internal/router"
 	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/yamlx"
@@ -38,6 +39,7 @@ type Route struct {
 	any      *Operation
 	allow    string   // the Allow header for 405 answers
 	ws       *wsRoute // nil: not a WebSocket path
+	cors     *cors.Rule
 }
 
 // Operation is one compiled operation.
@@ -50,6 +52,7 @@ type Operation struct {
 	Declared    *params.Declared
 	timed       bool // the handler applies the execution deadline itself
 	guard       *auth.Guard
+	statusMap   map[int]int
 }
 
 // Build compiles a snapshot. It returns every problem found (warnings
@@ -67,14 +70,24 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 	}
 	deps.JWKS.SetMinRefresh(b.Auth.JWKSMinRefresh.D())
 	ac := &auth.Compiler{Bindings: b, Deps: deps}
+	topCORS, e := cors.Compile(doc.Gateway.CORS, "x-yc-apigateway.cors")
+	errs.Add(e...)
 	for _, pi := range doc.Paths {
-		rt := &Route{ops: map[string]*Operation{}}
+		rt := &Route{ops: map[string]*Operation{}, cors: topCORS}
 		tmpl, err := s.router.Add(pi.Template, rt)
 		if err != nil {
 			errs.Errorf(pi.Node, pi.Path, "%v", err)
 			continue
 		}
 		rt.Template = tmpl
+		if pi.CORS != nil {
+			rule, e := cors.Compile(pi.CORS, yamlx.Join(pi.Path, "x-yc-apigateway-cors"))
+			errs.Add(e...)
+			rt.cors = rule
+		}
+		if !rt.cors.Active() {
+			rt.cors = nil
+		}
 		var allow []string
 		for _, op := range pi.Operations {
 			if c := buildOperation(doc, b, deps, ac, tmpl, op, &errs); c != nil {
@@ -157,6 +170,7 @@ func buildOperation(doc *spec.Document, b *config.Bindings, deps *integration.De
 		Type:        in.Type,
 		Handler:     h,
 		Declared:    declared,
+		statusMap:   op.StatusMapping,
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/params"
+	"github.com/apigw/apigw/internal/policy/cors"
 	"github.com/apigw/apigw/internal/router"
 	"github.com/apigw/apigw/internal/websocket"
 )
@@ -115,6 +116,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.route = rt.Template.Raw
+	if rt.cors != nil {
+		if cors.IsPreflight(r) {
+			x.typ = "cors-preflight"
+			rt.cors.Preflight(&x.rec, r)
+			return
+		}
+		x.rec.cors, x.rec.origin = rt.cors, r.Header.Get("Origin")
+	}
 	if rt.ws != nil && rt.ws.accepts && websocket.IsUpgrade(r) {
 		h.serveWebSocket(x, w, r, s, rt, ps)
 		return
@@ -176,6 +185,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.auth = "allowed"
 		x.call.Authorizer = actx
 	}
+	x.rec.statusMap = op.statusMap
 	if err := op.Handler.Serve(&x.rec, r, &x.call); err != nil {
 		h.fail(x, err)
 	}

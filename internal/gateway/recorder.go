@@ -5,27 +5,55 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+
+	"github.com/apigw/apigw/internal/policy/cors"
 )
 
 // recorder remembers the status and byte count for the access log. It
 // forwards Flush and exposes the original writer through Unwrap so that
 // http.ResponseController (used by ReverseProxy) still reaches it.
+//
+// It is also where the response-side policies meet every integration, at
+// the one moment they all share, the writing of the header: the status
+// mapping, the CORS headers of actual responses and the release header.
 type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+
+	statusMap map[int]int // x-yc-status-mapping of the operation
+	cors      *cors.Rule  // the path's CORS rule, for a request with Origin
+	origin    string
+	canary    bool
+}
+
+// begin applies the response policies as the header goes out with code,
+// and returns the status to send.
+func (r *recorder) begin(code int) int {
+	if to, ok := r.statusMap[code]; ok {
+		code = to
+	}
+	r.status = code
+	h := r.ResponseWriter.Header()
+	if r.cors != nil {
+		r.cors.Decorate(h, r.origin)
+	}
+	if r.canary {
+		h.Set("X-Yc-Apigateway-Release", "canary")
+	}
+	return code
 }
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 && code >= 200 {
-		r.status = code
+		code = r.begin(code)
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.ResponseWriter.WriteHeader(r.begin(http.StatusOK))
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
@@ -34,7 +62,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 func (r *recorder) Flush() {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.ResponseWriter.WriteHeader(r.begin(http.StatusOK))
 	}
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
@@ -48,7 +76,7 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // user space.
 func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 	if r.status == 0 {
-		r.status = http.StatusOK
+		r.ResponseWriter.WriteHeader(r.begin(http.StatusOK))
 	}
 	var n int64
 	var err error

@@ -295,6 +295,7 @@ func readOperation(n *yaml.Node, r *resolver, pi *PathItem, method, path string,
 	op.Parameters = mergeParameters(common, own)
 	op.Validator = resolveObject(r, yamlx.Get(n, "x-yc-apigateway-validator"), yamlx.Join(path, "x-yc-apigateway-validator"), errs)
 	op.RateLimit = resolveObject(r, yamlx.Get(n, "x-yc-apigateway-rate-limit"), yamlx.Join(path, "x-yc-apigateway-rate-limit"), errs)
+	op.StatusMapping = readStatusMapping(yamlx.Get(n, "responses"), r, yamlx.Join(path, "responses"), errs)
 
 	ipath := yamlx.Join(path, "x-yc-apigateway-integration")
 	in := yamlx.Get(n, "x-yc-apigateway-integration")
@@ -321,6 +322,43 @@ func readOperation(n *yaml.Node, r *resolver, pi *PathItem, method, path string,
 	}
 	op.Integration = &Integration{Type: typ, Node: res, Path: ipath}
 	return op
+}
+
+// readStatusMapping reads x-yc-status-mapping from each response object
+// ($ref resolved) of an operation's responses.
+func readStatusMapping(n *yaml.Node, r *resolver, path string, errs *yamlx.List) map[int]int {
+	n = yamlx.Deref(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out map[int]int
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		res, err := r.resolve(n.Content[i+1])
+		if err != nil || res == nil {
+			continue
+		}
+		m := yamlx.Get(res, "x-yc-status-mapping")
+		if m == nil {
+			continue
+		}
+		p := yamlx.Join(yamlx.Join(path, k.Value), "x-yc-status-mapping")
+		from, err := strconv.Atoi(k.Value)
+		if err != nil || from < 100 || from > 599 {
+			errs.Errorf(k, p, "x-yc-status-mapping needs a response code such as 404, not %q", k.Value)
+			continue
+		}
+		to, err := strconv.Atoi(m.Value)
+		if m.Kind != yaml.ScalarNode || err != nil || to < 100 || to > 599 {
+			errs.Errorf(m, p, "must be an HTTP status (100-599)")
+			continue
+		}
+		if out == nil {
+			out = map[int]int{}
+		}
+		out[from] = to
+	}
+	return out
 }
 
 // readParameters reads an OpenAPI parameters list, resolving $ref items and
@@ -484,12 +522,9 @@ func nonEmptySeq(n *yaml.Node) bool {
 
 // unenforced are the policy keys this build parses but does not apply yet.
 var unenforced = map[string]string{
-	"x-yc-apigateway-cors":       "CORS",
 	"x-yc-apigateway-validator":  "request/response validation",
 	"x-yc-apigateway-rate-limit": "rate limiting",
-	"x-yc-status-mapping":        "status mapping",
 	"x-yc-schema-mapping":        "schema mapping",
-	"cors":                       "CORS",
 	"validator":                  "request/response validation",
 	"rateLimit":                  "rate limiting",
 	"smartWebSecurity":           "Smart Web Security",

@@ -80,7 +80,10 @@ type Operation struct {
 	// top-level defaults.
 	Validator *yaml.Node
 	RateLimit *yaml.Node
-	Node      *yaml.Node
+	// StatusMapping maps an integration's status to the one the client
+	// gets (responses.<code>.x-yc-status-mapping); nil when none.
+	StatusMapping map[int]int
+	Node          *yaml.Node
 }
 
 // Requirement is one security requirement object: every scheme in it must

@@ -1,0 +1,146 @@
+package gateway
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+)
+
+// TestCORS: preflights are answered from the rule without calling the
+// integration; actual responses get the headers; a path item's rule
+// overrides the top-level one; origin: false hands OPTIONS to the path's
+// own operation and leaves the integration's headers alone.
+func TestCORS(t *testing.T) {
+	var calls atomic.Int32
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if r.URL.Path == "/own" {
+			w.Header().Set("Access-Control-Allow-Origin", "https://own.example")
+		}
+		w.Write([]byte("backend " + r.Method))
+	}))
+	t.Cleanup(backend.Close)
+	src := `openapi: 3.0.0
+x-yc-apigateway:
+  cors: {$ref: '#/components/x-yc-apigateway-cors-rules/site'}
+components:
+  x-yc-apigateway-cors-rules:
+    site:
+      origin: [https://app.example, https://admin.example]
+      methods: [GET, POST]
+      allowedHeaders: [Content-Type, Authorization]
+      exposedHeaders: X-Request-Id
+      credentials: true
+      maxAge: 600
+      optionsSuccessStatus: 204
+paths:
+  /items:
+    get:
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/items'}
+  /public:
+    x-yc-apigateway-cors: {origin: '*'}
+    get:
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/public'}
+  /echo:
+    x-yc-apigateway-cors: {origin: true}
+    post:
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/echo'}
+  /own:
+    x-yc-apigateway-cors: {origin: false}
+    get:
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/own'}
+    options:
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/own'}
+`
+	srv := serve(t, src, "")
+	preflight := func(path, origin string) response {
+		return do(t, "OPTIONS", srv.URL+path, map[string]string{"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}, nil)
+	}
+
+	res := preflight("/items", "https://app.example")
+	want := map[string]string{
+		"Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Methods": "GET, POST",
+		"Access-Control-Allow-Headers": "Content-Type, Authorization", "Access-Control-Expose-Headers": "X-Request-Id",
+		"Access-Control-Allow-Credentials": "true", "Access-Control-Max-Age": "600",
+	}
+	if res.status != 204 || res.body != "" {
+		t.Errorf("preflight: %d %q, want 204 and no body", res.status, res.body)
+	}
+	for k, v := range want {
+		if got := res.header.Get(k); got != v {
+			t.Errorf("preflight %s = %q, want %q", k, got, v)
+		}
+	}
+	if res := preflight("/items", "https://evil.example"); res.header.Get("Access-Control-Allow-Origin") != "" || res.header.Get("Vary") == "" {
+		t.Errorf("an unlisted origin got %v", res.header)
+	}
+	if res := preflight("/public", "https://x.example"); res.status != 200 || res.header.Get("Access-Control-Allow-Origin") != "*" || res.header.Get("Access-Control-Allow-Methods") != "POST" {
+		t.Errorf("path rule with '*': %d %v (status default 200, method echoed)", res.status, res.header)
+	}
+	if res := preflight("/echo", "https://any.example"); res.header.Get("Access-Control-Allow-Origin") != "https://any.example" {
+		t.Errorf("origin: true did not echo: %v", res.header)
+	}
+	if calls.Load() != 0 {
+		t.Fatalf("preflights called the integration %d times", calls.Load())
+	}
+
+	// Actual responses.
+	res = do(t, "GET", srv.URL+"/items", map[string]string{"Origin": "https://admin.example"}, nil)
+	if res.body != "backend GET" || res.header.Get("Access-Control-Allow-Origin") != "https://admin.example" ||
+		res.header.Get("Access-Control-Allow-Credentials") != "true" || res.header.Get("Access-Control-Expose-Headers") != "X-Request-Id" {
+		t.Errorf("actual response: %q %v", res.body, res.header)
+	}
+	if res := do(t, "GET", srv.URL+"/items", nil, nil); res.header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("a request without Origin got CORS headers: %v", res.header)
+	}
+	// Gateway errors carry them too, so that a browser can read the error.
+	if res := do(t, "DELETE", srv.URL+"/items", map[string]string{"Origin": "https://app.example"}, nil); res.status != 405 && res.status != 404 || res.header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Errorf("gateway error: %d %v", res.status, res.header)
+	}
+
+	// origin: false: the path's OPTIONS operation answers, headers untouched.
+	res = preflight("/own", "https://app.example")
+	if res.body != "backend OPTIONS" || res.header.Get("Access-Control-Allow-Origin") != "https://own.example" {
+		t.Errorf("origin: false preflight: %q %v", res.body, res.header)
+	}
+	if res := do(t, "GET", srv.URL+"/own", map[string]string{"Origin": "https://app.example"}, nil); res.header.Get("Access-Control-Allow-Origin") != "https://own.example" {
+		t.Errorf("origin: false actual: %v", res.header)
+	}
+}
+
+// TestStatusMapping: x-yc-status-mapping rewrites the integration's status,
+// the documented single-page-app fallback included.
+func TestStatusMapping(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "index.html"), []byte("<app>"), 0o644)
+	src := `openapi: 3.0.0
+components:
+  responses:
+    spa: {description: app, x-yc-status-mapping: 200}
+paths:
+  /{file+}:
+    get:
+      parameters: [{name: file, in: path, required: true}]
+      responses:
+        '404': {$ref: '#/components/responses/spa'}
+      x-yc-apigateway-integration: {type: object_storage, bucket: site, object: '{file}', error_object: index.html}
+  /teapot:
+    get:
+      responses:
+        418: {description: x, x-yc-status-mapping: 503}
+      x-yc-apigateway-integration: {type: dummy, http_code: 418, content: {'*': short and stout}}
+`
+	srv := serve(t, src, "object_storage:\n  buckets:\n    site: {dir: '"+dir+"'}\n")
+	if res := do(t, "GET", srv.URL+"/deep/route", nil, nil); res.status != 200 || res.body != "<app>" {
+		t.Errorf("SPA fallback: %d %q, want 200 <app>", res.status, res.body)
+	}
+	if res := do(t, "GET", srv.URL+"/index.html", nil, nil); res.status != 200 {
+		t.Errorf("found object: %d", res.status)
+	}
+	if res := do(t, "GET", srv.URL+"/teapot", nil, nil); res.status != 503 || res.body != "short and stout" {
+		t.Errorf("dummy 418 mapped: %d %q, want 503", res.status, res.body)
+	}
+}
