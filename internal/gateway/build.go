@@ -15,6 +15,7 @@ import (
 	"github.com/apigw/apigw/internal/integration/registry"
 	"github.com/apigw/apigw/internal/params"
 	"github.com/apigw/apigw/internal/policy/cors"
+	"github.com/apigw/apigw/internal/policy/ratelimit"
 	"github.com/apigw/apigw/internal/router"
 	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/yamlx"
@@ -30,6 +31,7 @@ type Snapshot struct {
 	methodNotAllowed int
 	maxBody          int64
 	execTimeout      time.Duration
+	limits           ratelimit.Store
 }
 
 // Route is one path item: its operations by method.
@@ -53,6 +55,7 @@ type Operation struct {
 	timed       bool // the handler applies the execution deadline itself
 	guard       *auth.Guard
 	statusMap   map[int]int
+	limit       *ratelimit.Scope // nil: no rate limit
 }
 
 // Build compiles a snapshot. It returns every problem found (warnings
@@ -67,11 +70,18 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		methodNotAllowed: b.Routing.MethodNotAllowed,
 		maxBody:          int64(b.Limits.MaxRequestBody),
 		execTimeout:      b.Limits.ExecutionTimeout.D(),
+		limits:           deps.RateLimits,
 	}
 	deps.JWKS.SetMinRefresh(b.Auth.JWKSMinRefresh.D())
 	ac := &auth.Compiler{Bindings: b, Deps: deps}
 	topCORS, e := cors.Compile(doc.Gateway.CORS, "x-yc-apigateway.cors")
 	errs.Add(e...)
+	topLimit, e := ratelimit.Compile(doc.Gateway.RateLimit, "x-yc-apigateway.rateLimit")
+	errs.Add(e...)
+	var gatewayScope *ratelimit.Scope
+	if topLimit != nil {
+		gatewayScope = ratelimit.NewScope("gateway", topLimit)
+	}
 	for _, pi := range doc.Paths {
 		rt := &Route{ops: map[string]*Operation{}, cors: topCORS}
 		tmpl, err := s.router.Add(pi.Template, rt)
@@ -88,15 +98,33 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		if !rt.cors.Active() {
 			rt.cors = nil
 		}
+		limits := limitScopes{gateway: gatewayScope}
+		if pi.RateLimit != nil {
+			if l, e := ratelimit.Compile(pi.RateLimit, yamlx.Join(pi.Path, "x-yc-apigateway-rate-limit")); l != nil {
+				limits.path = ratelimit.NewScope("path "+pi.Template, l)
+			} else {
+				errs.Add(e...)
+			}
+		}
 		var allow []string
 		for _, op := range pi.Operations {
 			if c := buildOperation(doc, b, deps, ac, tmpl, op, &errs); c != nil {
+				c.limit = limits.of(pi, op, tmpl, &errs)
 				rt.ops[op.Method] = c
 				allow = append(allow, op.Method)
 			}
 		}
 		if pi.AnyMethod != nil {
 			rt.any = buildOperation(doc, b, deps, ac, tmpl, pi.AnyMethod, &errs)
+			if rt.any != nil {
+				rt.any.limit = limits.of(pi, pi.AnyMethod, tmpl, &errs)
+			}
+		}
+		if tmpl.Class == router.Greedy && limits.path != nil {
+			errs.Errorf(pi.RateLimit, yamlx.Join(pi.Path, "x-yc-apigateway-rate-limit"), greedyLimit)
+		}
+		if tmpl.Class == router.Greedy && gatewayScope != nil && limits.path == nil {
+			errs.Warnf(pi.Node, pi.Path, "the top-level rate limit does not cover this path: rate limits do not apply to greedy parameters ({name+}), as in the cloud")
 		}
 		if pi.WSConnect != nil || pi.WSMessage != nil || pi.WSDisconnect != nil {
 			ws := &wsRoute{}
@@ -127,6 +155,37 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		return nil, errs
 	}
 	return s, errs
+}
+
+const greedyLimit = "rate limits are not supported on paths with greedy parameters ({name+}), as in the cloud"
+
+// limitScopes are the rate limits that reach a path item's operations.
+type limitScopes struct {
+	gateway, path *ratelimit.Scope
+}
+
+// of returns an operation's effective rate limit: its own, else the path
+// item's, else the gateway's (the narrowest wins). A greedy path takes none:
+// a limit on one is an error, as the cloud refuses it.
+func (ls limitScopes) of(pi *spec.PathItem, op *spec.Operation, tmpl *router.Template, errs *yamlx.List) *ratelimit.Scope {
+	own := ls.path
+	if op.RateLimit != nil {
+		l, e := ratelimit.Compile(op.RateLimit, yamlx.Join(op.Path, "x-yc-apigateway-rate-limit"))
+		errs.Add(e...)
+		if l != nil {
+			own = ratelimit.NewScope("operation "+op.Method+" "+op.Template, l)
+		}
+	}
+	if tmpl.Class == router.Greedy {
+		if op.RateLimit != nil {
+			errs.Errorf(op.RateLimit, yamlx.Join(op.Path, "x-yc-apigateway-rate-limit"), greedyLimit)
+		}
+		return nil
+	}
+	if own != nil {
+		return own
+	}
+	return ls.gateway
 }
 
 func buildOperation(doc *spec.Document, b *config.Bindings, deps *integration.Deps, ac *auth.Compiler, tmpl *router.Template, op *spec.Operation, errs *yamlx.List) *Operation {

@@ -17,6 +17,7 @@ import (
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/params"
 	"github.com/apigw/apigw/internal/policy/cors"
+	"github.com/apigw/apigw/internal/policy/ratelimit"
 	"github.com/apigw/apigw/internal/router"
 	"github.com/apigw/apigw/internal/websocket"
 )
@@ -28,6 +29,8 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *Metrics
 	access  atomic.Bool
+
+	storeWarned atomic.Int64 // when the rate-limit store's failure was last logged
 
 	// ws holds the open WebSocket connections (outliving snapshots);
 	// wsActive counts the sessions still running (their disconnect calls
@@ -147,6 +150,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.opID, x.typ = op.OperationID, op.Type
+	if op.limit != nil {
+		ok, wait, err := s.limits.Take(r.Context(), op.limit.Key, op.limit.Limit)
+		if err != nil {
+			h.storeTrouble(err)
+		}
+		if !ok {
+			w.Header().Set("Retry-After", ratelimit.RetryAfter(wait))
+			h.fail(x, httperr.New(http.StatusTooManyRequests, "rate limit exceeded: "+op.limit.Limit.Text))
+			return
+		}
+	}
 
 	if r.ContentLength > s.maxBody {
 		h.fail(x, httperr.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", s.maxBody)))
@@ -188,6 +202,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.rec.statusMap = op.statusMap
 	if err := op.Handler.Serve(&x.rec, r, &x.call); err != nil {
 		h.fail(x, err)
+	}
+}
+
+// storeTrouble logs that the rate-limit store failed, at most every 10
+// seconds. The request goes on (fail open): an outage of the shared store
+// must not take the API down with it.
+func (h *Handler) storeTrouble(err error) {
+	now := time.Now().UnixNano()
+	last := h.storeWarned.Load()
+	if now-last > int64(10*time.Second) && h.storeWarned.CompareAndSwap(last, now) {
+		h.log.Warn("the rate-limit store failed; requests are let through until it answers", "error", err)
 	}
 }
 

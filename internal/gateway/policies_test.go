@@ -5,8 +5,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/spec"
 )
 
 // TestCORS: preflights are answered from the rule without calling the
@@ -142,5 +147,79 @@ paths:
 	}
 	if res := do(t, "GET", srv.URL+"/teapot", nil, nil); res.status != 503 || res.body != "short and stout" {
 		t.Errorf("dummy 418 mapped: %d %q, want 503", res.status, res.body)
+	}
+}
+
+// TestRateLimits: the narrowest limit wins; over it the answer is 429 with
+// Retry-After, before the integration (or an authorizer) runs; a limit on
+// a greedy path is refused with its line.
+func TestRateLimits(t *testing.T) {
+	src := `openapi: 3.0.0
+x-yc-apigateway:
+  rateLimit: {allRequests: {rpm: 3}}
+components:
+  x-yc-apigateway-rate-limits:
+    two: {allRequests: {rps: 2}}
+paths:
+  /gw1:
+    get:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+  /gw2:
+    get:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+  /path:
+    x-yc-apigateway-rate-limit: {$ref: '#/components/x-yc-apigateway-rate-limits/two'}
+    get:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+    post:
+      x-yc-apigateway-rate-limit: {allRequests: {rps: 1}}
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+`
+	srv := serve(t, src, "")
+	count := func(method, path string, n int) (ok int, last response) {
+		for i := 0; i < n; i++ {
+			last = do(t, method, srv.URL+path, nil, nil)
+			if last.status == 200 {
+				ok++
+			}
+		}
+		return ok, last
+	}
+	// The gateway-wide budget (3 per minute) is shared by /gw1 and /gw2.
+	ok1, _ := count("GET", "/gw1", 2)
+	ok2, last := count("GET", "/gw2", 3)
+	if ok1+ok2 != 3 || last.status != 429 || last.header.Get("Retry-After") == "" {
+		t.Errorf("gateway limit: admitted %d+%d, last %d Retry-After %q; want 3 in all, then 429", ok1, ok2, last.status, last.header.Get("Retry-After"))
+	}
+	if ra := last.header.Get("Retry-After"); ra != "20" && ra != "19" {
+		t.Errorf("Retry-After = %s, want about 20 s at 3 per minute", ra)
+	}
+	// The path item's limit (2 rps) replaces the gateway's; the POST's own
+	// (1 rps) replaces the path's.
+	if ok, last := count("GET", "/path", 4); ok != 2 || last.status != 429 {
+		t.Errorf("path limit: admitted %d of 4, want 2", ok)
+	}
+	if ok, last := count("POST", "/path", 3); ok != 1 || last.status != 429 || !strings.Contains(last.body, "rate limit exceeded: 1 rps") {
+		t.Errorf("operation limit: admitted %d of 3, last %d %q", ok, last.status, last.body)
+	}
+}
+
+func TestRateLimitErrors(t *testing.T) {
+	tests := []struct{ src, want string }{
+		{"openapi: 3.0.0\npaths:\n  /f/{p+}:\n    x-yc-apigateway-rate-limit: {allRequests: {rps: 1}}\n    get:\n      parameters: [{name: p, in: path, required: true}]\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}\n",
+			"4:33: paths./f/{p+}.x-yc-apigateway-rate-limit: rate limits are not supported on paths with greedy parameters"},
+		{"openapi: 3.0.0\npaths:\n  /a:\n    get:\n      x-yc-apigateway-rate-limit: {allRequests: {rps: 1, rpm: 1}}\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}\n",
+			"paths./a.get.x-yc-apigateway-rate-limit.allRequests: needs exactly one of rps and rpm"},
+	}
+	for _, tt := range tests {
+		doc, errs := spec.Load("api.yaml", []byte(tt.src), nil)
+		if doc == nil {
+			t.Fatalf("load: %v", errs)
+		}
+		b, _ := config.Parse(nil)
+		_, errs = Build(doc, b, integration.NewDeps())
+		if errs.Err() == nil || !strings.Contains(errs.Error(), tt.want) {
+			t.Errorf("errors = %v, want %q", errs, tt.want)
+		}
 	}
 }

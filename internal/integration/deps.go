@@ -7,6 +7,7 @@ import (
 
 	"github.com/apigw/apigw/internal/auth/jwks"
 	"github.com/apigw/apigw/internal/functions"
+	"github.com/apigw/apigw/internal/policy/ratelimit"
 	"github.com/apigw/apigw/internal/upstream"
 	"github.com/apigw/apigw/internal/yc"
 )
@@ -21,6 +22,9 @@ type Deps struct {
 	JWKS *jwks.Cache
 	// Tokens caches the IAM tokens of service account keys.
 	Tokens *yc.Tokens
+	// RateLimits holds the rate limits' buckets: in the process, or in
+	// Redis when replicas share them.
+	RateLimits ratelimit.Store
 
 	mu         sync.Mutex
 	transports map[time.Duration]*upstream.Transport
@@ -34,6 +38,7 @@ func NewDeps() *Deps {
 		Functions:  functions.NewPool(t, tokens),
 		JWKS:       jwks.New(&http.Client{Transport: t}),
 		Tokens:     tokens,
+		RateLimits: ratelimit.NewLocal(),
 		transports: map[time.Duration]*upstream.Transport{10 * time.Second: t},
 	}
 }

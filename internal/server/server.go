@@ -22,6 +22,7 @@ import (
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/policy/ratelimit"
 	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/websocket"
 	"github.com/apigw/apigw/internal/yamlx"
@@ -151,6 +152,13 @@ func (s *Server) Run(ctx context.Context) error {
 		defer reg.Close()
 		s.wsRegistry, s.redisReg = reg, reg
 		s.log.Info("WebSocket connections are shared through Redis", "replica", reg.Replica())
+		limits, err := ratelimit.NewRedis(ctx, b.Redis.URL, b.Redis.Prefix)
+		if err != nil {
+			return err
+		}
+		defer limits.Close()
+		s.deps.RateLimits = limits
+		s.log.Info("rate limits are shared through Redis")
 	}
 	// The admin listener comes up first: /healthz answers while a large
 	// spec builds, and /readyz says 503 until the first snapshot serves.

@@ -522,12 +522,10 @@ func nonEmptySeq(n *yaml.Node) bool {
 
 // unenforced are the policy keys this build parses but does not apply yet.
 var unenforced = map[string]string{
-	"x-yc-apigateway-validator":  "request/response validation",
-	"x-yc-apigateway-rate-limit": "rate limiting",
-	"x-yc-schema-mapping":        "schema mapping",
-	"validator":                  "request/response validation",
-	"rateLimit":                  "rate limiting",
-	"smartWebSecurity":           "Smart Web Security",
+	"x-yc-apigateway-validator": "request/response validation",
+	"x-yc-schema-mapping":       "schema mapping",
+	"validator":                 "request/response validation",
+	"smartWebSecurity":          "Smart Web Security",
 }
 
 // warnUnenforced warns once per place where a policy is configured that this
