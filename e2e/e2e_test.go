@@ -47,8 +47,8 @@ func TestQuickstart(t *testing.T) {
 		t.Errorf("access log lacks the route template:\n%s", g.Logs())
 	}
 	_, _, metrics := get(t, g.Admin+"/metrics")
-	if !strings.Contains(metrics, `apigw_requests_total{method="GET",route="/items/{id}",status="200"} 2`) ||
-		!strings.Contains(metrics, `apigw_request_duration_seconds_bucket{method="GET",route="/hello"`) {
+	if !strings.Contains(metrics, `apigw_requests_total{method="GET",release="stable",route="/items/{id}",status="200"} 2`) ||
+		!strings.Contains(metrics, `apigw_request_duration_seconds_bucket{method="GET",release="stable",route="/hello"`) {
 		t.Errorf("metrics lack the request series:\n%s", grep(metrics, "apigw_"))
 	}
 	if status, _, _ := get(t, g.Admin+"/healthz"); status != 200 {

@@ -49,8 +49,12 @@ type Bindings struct {
 	Queues map[string]*Queue `yaml:"queues"`
 	// ObjectStorage binds buckets (object_storage).
 	ObjectStorage ObjectStorage `yaml:"object_storage"`
-	// Redis, when set, shares WebSocket connections between replicas.
+	// Redis, when set, shares WebSocket connections and rate limits
+	// between replicas.
 	Redis Redis `yaml:"redis"`
+	// Canary, when set, serves a share of requests with other variable
+	// values (digest §5.4); the cloud keeps it outside the spec too.
+	Canary *Canary `yaml:"canary"`
 	// WebSocket sets the WebSocket limits and the management API's access.
 	WebSocket WebSocket `yaml:"websocket"`
 	// Auth tunes the authorizers where the documentation leaves a choice.
@@ -80,6 +84,27 @@ type Limits struct {
 	ExecutionTimeout *Duration `yaml:"execution_timeout"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight requests.
 	ShutdownTimeout *Duration `yaml:"shutdown_timeout"`
+}
+
+// Canary is a canary release: Weight percent of requests (of WebSocket
+// connections) are served by the spec built with Variables over the
+// stable values.
+type Canary struct {
+	Weight    int                  `yaml:"weight"`
+	Variables map[string]yaml.Node `yaml:"variables"`
+	// Override lets a request choose its release with the header
+	// X-Apigw-Release or the cookie apigw-release (canary or stable): for
+	// testing a canary before it takes traffic. Off by default.
+	Override bool `yaml:"override"`
+}
+
+// CanaryValues returns the canary's variable values as strings.
+func (c *Canary) CanaryValues() map[string]string {
+	out := make(map[string]string, len(c.Variables))
+	for k, v := range c.Variables {
+		out[k] = v.Value
+	}
+	return out
 }
 
 // Redis is the shared state of several replicas.
@@ -274,6 +299,20 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	for name, v := range b.Variables {
 		if v.Kind != yaml.ScalarNode {
 			errs.Errorf(&v, "variables."+name, "a variable value must be a string, number or boolean")
+		}
+	}
+	if c := b.Canary; c != nil {
+		cn := yamlx.Get(root, "canary")
+		if c.Weight < 0 || c.Weight > 100 {
+			errs.Errorf(yamlx.Get(cn, "weight"), "canary.weight", "must be a percentage, 0 to 100, not %d", c.Weight)
+		}
+		if len(c.Variables) == 0 {
+			errs.Errorf(cn, "canary.variables", "a canary needs variables: it is the same spec with other variable values")
+		}
+		for name, v := range c.Variables {
+			if v.Kind != yaml.ScalarNode {
+				errs.Errorf(&v, "canary.variables."+name, "a variable value must be a string, number or boolean")
+			}
 		}
 	}
 	if m := b.Routing.MethodNotAllowed; m != 0 && m != 404 && m != 405 {

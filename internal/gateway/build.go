@@ -5,6 +5,8 @@
 package gateway
 
 import (
+	"math/rand/v2"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -32,6 +34,48 @@ type Snapshot struct {
 	maxBody          int64
 	execTimeout      time.Duration
 	limits           ratelimit.Store
+
+	// canary serves canaryWeight percent of requests (nil: none);
+	// canaryOverride honours a request's own choice.
+	canary         *Snapshot
+	canaryWeight   int
+	canaryOverride bool
+}
+
+// SetCanary makes c the canary release of s, serving weight percent of
+// requests. Call it before the snapshot serves.
+func (s *Snapshot) SetCanary(c *Snapshot, weight int, override bool) {
+	s.canary, s.canaryWeight, s.canaryOverride = c, weight, override
+}
+
+// Canary returns the canary release (nil: none) and its weight.
+func (s *Snapshot) Canary() (*Snapshot, int) { return s.canary, s.canaryWeight }
+
+// release picks the snapshot that serves r: once per request (per
+// WebSocket connection), before routing, since variables can change the
+// routes.
+func (s *Snapshot) release(r *http.Request) (*Snapshot, bool) {
+	if s.canary == nil {
+		return s, false
+	}
+	if s.canaryOverride {
+		choice := r.Header.Get("X-Apigw-Release")
+		if choice == "" {
+			if c, err := r.Cookie("apigw-release"); err == nil {
+				choice = c.Value
+			}
+		}
+		switch choice {
+		case "canary":
+			return s.canary, true
+		case "stable":
+			return s, false
+		}
+	}
+	if rand.IntN(100) < s.canaryWeight {
+		return s.canary, true
+	}
+	return s, false
 }
 
 // Route is one path item: its operations by method.

@@ -108,6 +108,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(x, httperr.New(http.StatusServiceUnavailable, "the gateway has no specification loaded yet"))
 		return
 	}
+	if s.canary != nil {
+		s, x.rec.canary = s.release(r)
+	}
 	clean, ok := cleanPath(r.URL.EscapedPath())
 	if !ok {
 		h.fail(x, httperr.New(http.StatusBadRequest, "the path contains an encoded dot segment (%2e)"))
@@ -253,7 +256,11 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 		status = http.StatusOK
 	}
 	elapsed := time.Since(start)
-	h.metrics.observe(x.route, r.Method, status, elapsed)
+	release := "stable"
+	if x.rec.canary {
+		release = "canary"
+	}
+	h.metrics.observe(x.route, r.Method, status, release, elapsed)
 	if h.access.Load() {
 		attrs := []slog.Attr{
 			slog.String("request_id", x.requestID),
@@ -268,7 +275,7 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 			slog.Int64("bytes", x.rec.bytes),
 			slog.String("client_ip", clientIP(r.RemoteAddr)),
 			slog.String("user_agent", r.UserAgent()),
-			slog.String("release", "stable"),
+			slog.String("release", release),
 		}
 		if x.auth != "" {
 			attrs = append(attrs, slog.String("auth_result", x.auth))

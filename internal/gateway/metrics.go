@@ -20,13 +20,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "apigw_requests_total",
-			Help: "Requests served, by route template, method and status.",
-		}, []string{"route", "method", "status"}),
+			Help: "Requests served, by route template, method, status and release (stable or canary).",
+		}, []string{"route", "method", "status", "release"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "apigw_request_duration_seconds",
-			Help:    "Time from receiving a request to finishing its response, by route template and method.",
+			Help:    "Time from receiving a request to finishing its response, by route template, method and release.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
-		}, []string{"route", "method"}),
+		}, []string{"route", "method", "release"}),
 	}
 	reg.MustRegister(m.requests, m.latency)
 	return m
@@ -37,7 +37,7 @@ var knownMethods = map[string]string{
 	"DELETE": "DELETE", "OPTIONS": "OPTIONS", "TRACE": "TRACE", "CONNECT": "CONNECT",
 }
 
-func (m *Metrics) observe(route, method string, status int, d time.Duration) {
+func (m *Metrics) observe(route, method string, status int, release string, d time.Duration) {
 	if m == nil {
 		return
 	}
@@ -48,6 +48,6 @@ func (m *Metrics) observe(route, method string, status int, d time.Duration) {
 	if !ok {
 		mm = "OTHER"
 	}
-	m.requests.WithLabelValues(route, mm, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route, mm).Observe(d.Seconds())
+	m.requests.WithLabelValues(route, mm, strconv.Itoa(status), release).Inc()
+	m.latency.WithLabelValues(route, mm, release).Observe(d.Seconds())
 }

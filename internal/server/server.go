@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+	"strings"
 	"time"
 
 	"github.com/apigw/apigw/internal/config"
@@ -102,6 +103,38 @@ func build(opts Options, b *config.Bindings, deps *integration.Deps) (*gateway.S
 	// integrations' problems as well as the spec's; it never serves.
 	snap, e := gateway.Build(doc, b, deps)
 	errs = append(errs, e...)
+	if c := b.Canary; c != nil && doc != nil {
+		// The canary is the same spec with the canary's values over the
+		// stable ones; its own problems are reported as the canary's.
+		cvars := maps.Clone(vars)
+		maps.Copy(cvars, c.CanaryValues())
+		cdoc, ce := spec.LoadFile(opts.SpecFile, cvars)
+		var csnap *gateway.Snapshot
+		if cdoc != nil {
+			var be yamlx.List
+			csnap, be = gateway.Build(cdoc, b, deps)
+			ce = append(ce, be...)
+		}
+		seen := map[string]bool{}
+		for _, err := range errs {
+			seen[err.Error()] = true
+		}
+		for _, err := range ce {
+			if !seen[err.Error()] { // what both releases share is reported once
+				err.Msg = "canary release: " + err.Msg
+				if err.Line == 0 && strings.HasPrefix(err.Path, "variables.") {
+					err.File, err.Path = b.File, "canary."+err.Path // a value the canary gives
+				}
+				errs = append(errs, err)
+			}
+		}
+		if len(doc.Variables) == 0 {
+			errs.Errorf(nil, "canary", "a canary needs a spec with x-yc-apigateway.variables: it is the same spec with other variable values")
+		}
+		if snap != nil && csnap != nil {
+			snap.SetCanary(csnap, c.Weight, c.Override)
+		}
+	}
 	errs = errs.Dedup()
 	errs.Sort()
 	if errs.Err() != nil {
