@@ -55,6 +55,9 @@ type Bindings struct {
 	// Canary, when set, serves a share of requests with other variable
 	// values (digest §5.4); the cloud keeps it outside the spec too.
 	Canary *Canary `yaml:"canary"`
+	// SecurityProfiles stand in for Smart Web Security profiles, by the
+	// spec's securityProfileId (or "default").
+	SecurityProfiles map[string]*SecurityProfile `yaml:"security_profiles"`
 	// WebSocket sets the WebSocket limits and the management API's access.
 	WebSocket WebSocket `yaml:"websocket"`
 	// Auth tunes the authorizers where the documentation leaves a choice.
@@ -332,6 +335,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkQueues(root, b.Queues, &errs)
 	checkStreams(root, b.Streams, &errs)
 	checkYDB(root, b.YDB, &errs)
+	checkSecurityProfiles(root, b.SecurityProfiles, &errs)
 	checkEndpoints(root, "datasphere", b.DataSphere, &errs)
 	if b.Limits.MaxRequestBody < 0 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_request_body"), "limits.max_request_body", "must be positive")

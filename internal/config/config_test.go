@@ -110,6 +110,12 @@ func TestParseBindingsOfResourcesErrors(t *testing.T) {
 		{"streams:\n  s: {access_key_id: a, secret_access_key: b, service_account_key_file: k.json}\n", "streams.s: give static keys (access_key_id, secret_access_key) or a service account key, not both"},
 		{"ydb:\n  /d: {service_account_key_file: k.json, service_account_key_env: K}\n", "ydb./d: give service_account_key_file or service_account_key_env, not both"},
 		{"queues:\n  q: {service_account_key_env: K, iam_endpoint: iam}\n", "queues.q.iam_endpoint: needs an http:// or https:// URL"},
+		{"security_profiles:\n  sp: {deny: [10.0.0.0/33]}\n", "security_profiles.sp.deny: \"10.0.0.0/33\" is not an IP address or a CIDR"},
+		{"security_profiles:\n  sp: {rate_limit: {rps: 1, rpm: 1}}\n", "security_profiles.sp.rate_limit: needs exactly one of rps and rpm"},
+		{"security_profiles:\n  sp: {rate_limit: {rps: 1, key: 'cookie:x'}}\n", "security_profiles.sp.rate_limit.key: must be ip or header:<Name>"},
+		{"security_profiles:\n  sp: {client_ip: x-real-ip}\n", "security_profiles.sp.client_ip: must be remote or x-forwarded-for"},
+		{"canary: {weight: 150, variables: {a: b}}\n", "canary.weight: must be a percentage, 0 to 100"},
+		{"canary: {weight: 10}\n", "canary.variables: a canary needs variables"},
 	}
 	for _, tt := range tests {
 		_, errs := Parse([]byte(tt.src))

@@ -18,6 +18,7 @@ import (
 	"github.com/apigw/apigw/internal/params"
 	"github.com/apigw/apigw/internal/policy/cors"
 	"github.com/apigw/apigw/internal/policy/ratelimit"
+	"github.com/apigw/apigw/internal/policy/security"
 	"github.com/apigw/apigw/internal/router"
 	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/yamlx"
@@ -34,6 +35,7 @@ type Snapshot struct {
 	maxBody          int64
 	execTimeout      time.Duration
 	limits           ratelimit.Store
+	security         *security.Profile // nil: no security profile
 
 	// canary serves canaryWeight percent of requests (nil: none);
 	// canaryOverride honours a request's own choice.
@@ -118,6 +120,7 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 	}
 	deps.JWKS.SetMinRefresh(b.Auth.JWKSMinRefresh.D())
 	ac := &auth.Compiler{Bindings: b, Deps: deps}
+	s.security = securityProfile(doc, b, &errs)
 	topCORS, e := cors.Compile(doc.Gateway.CORS, "x-yc-apigateway.cors")
 	errs.Add(e...)
 	topLimit, e := ratelimit.Compile(doc.Gateway.RateLimit, "x-yc-apigateway.rateLimit")
@@ -199,6 +202,34 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		return nil, errs
 	}
 	return s, errs
+}
+
+// securityProfile compiles the profile the spec's
+// smartWebSecurity.securityProfileId names in the bindings, else the
+// bindings' "default" profile, else none.
+func securityProfile(doc *spec.Document, b *config.Bindings, errs *yamlx.List) *security.Profile {
+	sws := doc.Gateway.SmartWebSecurity
+	idNode := yamlx.Get(sws, "securityProfileId")
+	id := "default"
+	if idNode != nil {
+		id = idNode.Value
+	}
+	p := b.SecurityProfiles[id]
+	if p == nil {
+		p, id = b.SecurityProfiles["default"], "default"
+	}
+	if p == nil {
+		if idNode != nil {
+			errs.Warnf(idNode, "x-yc-apigateway.smartWebSecurity.securityProfileId", "security profile %s is not bound: requests are not filtered (bind it, or default, under security_profiles: in the bindings file)", idNode.Value)
+		}
+		return nil
+	}
+	prof, err := security.Compile(id, p)
+	if err != nil {
+		errs.Errorf(idNode, "security_profiles."+id, "%v", err)
+		return nil
+	}
+	return prof
 }
 
 const greedyLimit = "rate limits are not supported on paths with greedy parameters ({name+}), as in the cloud"

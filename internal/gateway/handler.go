@@ -111,6 +111,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.canary != nil {
 		s, x.rec.canary = s.release(r)
 	}
+	if s.security != nil {
+		v := s.security.Check(r.Context(), r, s.limits)
+		if v.Err != nil {
+			h.storeTrouble(v.Err)
+		}
+		if v.Status != 0 {
+			if v.RetryAfter > 0 {
+				w.Header().Set("Retry-After", ratelimit.RetryAfter(v.RetryAfter))
+			}
+			x.typ = "security-profile"
+			h.fail(x, httperr.New(v.Status, v.Message))
+			return
+		}
+	}
 	clean, ok := cleanPath(r.URL.EscapedPath())
 	if !ok {
 		h.fail(x, httperr.New(http.StatusBadRequest, "the path contains an encoded dot segment (%2e)"))

@@ -223,3 +223,51 @@ func TestRateLimitErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityProfile: the profile the spec names runs before routing:
+// denied and not-allowed addresses get 403 (unknown paths too), and each
+// client has its own rate limit.
+func TestSecurityProfile(t *testing.T) {
+	src := `openapi: 3.0.0
+x-yc-apigateway:
+  smartWebSecurity: {securityProfileId: sp-1}
+paths:
+  /a:
+    get:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+`
+	tests := []struct {
+		name     string
+		bindings string
+		header   map[string]string
+		path     string
+		want     int
+	}{
+		{"denied CIDR", "security_profiles:\n  sp-1: {deny: [127.0.0.0/8]}\n", nil, "/a", 403},
+		{"denied before routing", "security_profiles:\n  sp-1: {deny: [127.0.0.1]}\n", nil, "/nowhere", 403},
+		{"not in the allow list", "security_profiles:\n  sp-1: {allow: [10.0.0.0/8]}\n", nil, "/a", 403},
+		{"allowed", "security_profiles:\n  sp-1: {allow: [10.0.0.0/8, 127.0.0.1]}\n", nil, "/a", 200},
+		{"forwarded address allowed", "security_profiles:\n  sp-1: {allow: [10.0.0.0/8], client_ip: x-forwarded-for}\n", map[string]string{"X-Forwarded-For": "203.0.113.9, 10.1.2.3"}, "/a", 200},
+		{"forwarded address denied", "security_profiles:\n  sp-1: {deny: [203.0.113.0/24], client_ip: x-forwarded-for}\n", map[string]string{"X-Forwarded-For": "10.0.0.1, 203.0.113.9"}, "/a", 403},
+		{"forwarded header ignored by default", "security_profiles:\n  sp-1: {allow: [10.0.0.0/8]}\n", map[string]string{"X-Forwarded-For": "10.1.2.3"}, "/a", 403},
+		{"default profile", "security_profiles:\n  default: {deny: [127.0.0.1]}\n", nil, "/a", 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := serve(t, src, tt.bindings)
+			if res := do(t, "GET", srv.URL+tt.path, tt.header, nil); res.status != tt.want {
+				t.Errorf("%d %q, want %d", res.status, res.body, tt.want)
+			}
+		})
+	}
+
+	srv := serve(t, src, "security_profiles:\n  sp-1: {rate_limit: {rpm: 2, key: 'header:X-Api-Key'}}\n")
+	for i, want := range []int{200, 200, 429} {
+		if res := do(t, "GET", srv.URL+"/a", map[string]string{"X-Api-Key": "alice"}, nil); res.status != want || (want == 429 && res.header.Get("Retry-After") == "") {
+			t.Errorf("alice request %d: %d %v, want %d", i, res.status, res.header, want)
+		}
+	}
+	if res := do(t, "GET", srv.URL+"/a", map[string]string{"X-Api-Key": "bob"}, nil); res.status != 200 {
+		t.Errorf("bob, a different client, got %d", res.status)
+	}
+}

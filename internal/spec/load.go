@@ -525,7 +525,6 @@ var unenforced = map[string]string{
 	"x-yc-apigateway-validator": "request/response validation",
 	"x-yc-schema-mapping":       "schema mapping",
 	"validator":                 "request/response validation",
-	"smartWebSecurity":          "Smart Web Security",
 }
 
 // warnUnenforced warns once per place where a policy is configured that this

@@ -65,9 +65,15 @@ type Store interface {
 
 // Local is the in-process Store. Its buckets outlive snapshots: a reload
 // that keeps a limit keeps its count (the key names the limit too).
+//
+// Per-client limits make a bucket per client: buckets that have refilled
+// completely hold no information and are dropped when the map has doubled
+// since the last sweep, so that a scan of many addresses cannot grow it
+// without bound.
 type Local struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
+	sweepAt int
 	now     func() time.Time
 }
 
@@ -75,17 +81,46 @@ type bucket struct {
 	mu     sync.Mutex
 	tokens float64
 	last   time.Time
+	full   time.Duration // how long an empty bucket takes to refill
 }
 
+// minSweep is the map size below which no sweep runs.
+const minSweep = 1024
+
 // NewLocal returns an empty in-process store.
-func NewLocal() *Local { return &Local{buckets: map[string]*bucket{}, now: time.Now} }
+func NewLocal() *Local {
+	return &Local{buckets: map[string]*bucket{}, sweepAt: minSweep, now: time.Now}
+}
+
+// Len is the number of buckets held (tests, metrics).
+func (s *Local) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.buckets)
+}
+
+// sweep drops the buckets that have refilled completely. s.mu is held.
+func (s *Local) sweep(now time.Time) {
+	for k, b := range s.buckets {
+		b.mu.Lock()
+		idle := now.Sub(b.last) >= b.full
+		b.mu.Unlock()
+		if idle {
+			delete(s.buckets, k)
+		}
+	}
+	s.sweepAt = max(minSweep, 2*len(s.buckets))
+}
 
 // Take implements Store.
 func (s *Local) Take(_ context.Context, key string, l *Limit) (bool, time.Duration, error) {
 	s.mu.Lock()
 	b := s.buckets[key]
 	if b == nil {
-		b = &bucket{tokens: float64(l.Burst), last: s.now()}
+		if len(s.buckets) >= s.sweepAt {
+			s.sweep(s.now())
+		}
+		b = &bucket{tokens: float64(l.Burst), last: s.now(), full: time.Duration(float64(l.Burst) / l.Rate * float64(time.Second))}
 		s.buckets[key] = b
 	}
 	s.mu.Unlock()

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,5 +134,30 @@ func TestRedisShared(t *testing.T) {
 	}
 	if lastWait <= 0 || lastWait > time.Second {
 		t.Errorf("wait = %v, want up to 1s at 1 token/s", lastWait)
+	}
+}
+
+// TestLocalSweep: buckets of clients that went quiet are dropped, so that
+// many client keys cannot grow the store without bound.
+func TestLocalSweep(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := NewLocal()
+	s.now = func() time.Time { return now }
+	l := &Limit{Rate: 10, Burst: 10}
+	for i := 0; i < 5000; i++ {
+		s.Take(context.Background(), "client-"+strconv.Itoa(i), l)
+		if i%100 == 0 {
+			now = now.Add(time.Second) // older clients' buckets refill
+		}
+	}
+	if n := s.Len(); n > 2*minSweep {
+		t.Errorf("%d buckets held after 5000 clients came and went, want at most %d", n, 2*minSweep)
+	}
+	// A client still within its window keeps its count.
+	for i := 0; i < 10; i++ {
+		s.Take(context.Background(), "busy", l)
+	}
+	if ok, _, _ := s.Take(context.Background(), "busy", l); ok {
+		t.Error("a busy client's bucket was reset")
 	}
 }

@@ -1,0 +1,137 @@
+// Package security is the self-hosted stand-in for Smart Web Security
+// (digest §5.7): a profile from the bindings file, named by the spec's
+// smartWebSecurity.securityProfileId, that runs before routing with an IP
+// allow list, an IP deny list and a rate limit per client key.
+package security
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/policy/ratelimit"
+)
+
+// Profile is a compiled security profile.
+type Profile struct {
+	ID     string
+	allow  []netip.Prefix // empty: every address not denied
+	deny   []netip.Prefix
+	limit  *ratelimit.Limit
+	header string // the rate limit's key: this header, else the client IP
+	xff    bool   // the client IP is the last X-Forwarded-For address
+}
+
+// Compile turns a bindings profile (checked by config) into a Profile.
+func Compile(id string, p *config.SecurityProfile) (*Profile, error) {
+	out := &Profile{ID: id, xff: p.ClientIP == "x-forwarded-for"}
+	for _, list := range []struct {
+		src []string
+		dst *[]netip.Prefix
+	}{{p.Allow, &out.allow}, {p.Deny, &out.deny}} {
+		for _, s := range list.src {
+			pfx, err := parsePrefix(s)
+			if err != nil {
+				return nil, err
+			}
+			*list.dst = append(*list.dst, pfx)
+		}
+	}
+	if rl := p.RateLimit; rl != nil {
+		switch {
+		case rl.RPS > 0:
+			out.limit = &ratelimit.Limit{Rate: float64(rl.RPS), Burst: rl.RPS, Text: fmt.Sprintf("%d rps per client", rl.RPS)}
+		case rl.RPM > 0:
+			out.limit = &ratelimit.Limit{Rate: float64(rl.RPM) / 60, Burst: rl.RPM, Text: fmt.Sprintf("%d rpm per client", rl.RPM)}
+		}
+		out.header, _ = strings.CutPrefix(rl.Key, "header:")
+	}
+	return out, nil
+}
+
+// parsePrefix reads a CIDR or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
+
+// Verdict is what a profile decided for a request.
+type Verdict struct {
+	Status     int // 0: let through; 403 or 429
+	Message    string
+	RetryAfter time.Duration
+	Err        error // the rate-limit store failed (the request goes on)
+}
+
+// Check runs the profile on a request.
+func (p *Profile) Check(ctx context.Context, r *http.Request, store ratelimit.Store) Verdict {
+	ip := p.clientIP(r)
+	if ip.IsValid() {
+		for _, d := range p.deny {
+			if d.Contains(ip) {
+				return Verdict{Status: http.StatusForbidden, Message: "the client address is denied by the security profile"}
+			}
+		}
+	}
+	if len(p.allow) > 0 {
+		allowed := false
+		for _, a := range p.allow {
+			if ip.IsValid() && a.Contains(ip) {
+				allowed = true
+				break
+			}
+		}
+		if !allowed {
+			return Verdict{Status: http.StatusForbidden, Message: "the client address is not allowed by the security profile"}
+		}
+	}
+	if p.limit != nil {
+		key := ip.String()
+		if p.header != "" {
+			key = "h:" + r.Header.Get(p.header)
+		}
+		ok, wait, err := store.Take(ctx, "sws "+p.ID+"|"+p.limit.Text+"|"+key, p.limit)
+		if !ok {
+			return Verdict{Status: http.StatusTooManyRequests, Message: "rate limit exceeded: " + p.limit.Text, RetryAfter: wait, Err: err}
+		}
+		return Verdict{Err: err}
+	}
+	return Verdict{}
+}
+
+// clientIP is the connection's peer, or the address the nearest proxy
+// appended to X-Forwarded-For when the profile trusts it.
+func (p *Profile) clientIP(r *http.Request) netip.Addr {
+	if p.xff {
+		if v := r.Header.Values("X-Forwarded-For"); len(v) > 0 {
+			last := v[len(v)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if a, err := netip.ParseAddr(strings.TrimSpace(last)); err == nil {
+				return a.Unmap()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
