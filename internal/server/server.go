@@ -15,9 +15,9 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
-	"strings"
 	"time"
 
 	"github.com/apigw/apigw/internal/config"
