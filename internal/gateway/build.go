@@ -102,6 +102,8 @@ type Operation struct {
 	guard       *auth.Guard
 	statusMap   map[int]int
 	limit       *ratelimit.Scope // nil: no rate limit
+	reqMap      bodyMap          // request x-yc-schema-mapping, by media type
+	respMap     mappings         // response x-yc-schema-mapping, by status and media type
 }
 
 // Build compiles a snapshot. It returns every problem found (warnings
@@ -295,7 +297,10 @@ func buildOperation(doc *spec.Document, b *config.Bindings, deps *integration.De
 		return nil
 	}
 	_, timed := h.(integration.Timed)
+	reqMap, respMap := compileMappings(op, errs)
 	return &Operation{
+		reqMap:      reqMap,
+		respMap:     respMap,
 		guard:       guard,
 		timed:       timed,
 		Method:      op.Method,

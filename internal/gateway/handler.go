@@ -216,8 +216,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.auth = "allowed"
 		x.call.Authorizer = actx
 	}
+	if op.reqMap != nil {
+		if err := mapRequest(r, op.reqMap); err != nil {
+			h.fail(x, err)
+			return
+		}
+	}
 	x.rec.statusMap = op.statusMap
-	if err := op.Handler.Serve(&x.rec, r, &x.call); err != nil {
+	if op.respMap != nil && r.Method != http.MethodHead {
+		x.rec.respMap = op.respMap
+	}
+	err := op.Handler.Serve(&x.rec, r, &x.call)
+	x.rec.release()
+	if err != nil {
 		h.fail(x, err)
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -269,5 +270,81 @@ paths:
 	}
 	if res := do(t, "GET", srv.URL+"/a", map[string]string{"X-Api-Key": "bob"}, nil); res.status != 200 {
 		t.Errorf("bob, a different client, got %d", res.status)
+	}
+}
+
+// TestSchemaMapping: the request body is rewritten before the integration
+// sees it, the integration's JSON answer before the client does (then the
+// status mapping applies); a body that is not JSON is 400 on the way in and
+// 502 on the way out.
+func TestSchemaMapping(t *testing.T) {
+	var got atomic.Value
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(string(b))
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		switch r.URL.Path {
+		case "/broken":
+			w.Write([]byte("not json"))
+		case "/created":
+			w.WriteHeader(201)
+			w.Write([]byte(`{"id":42,"internal":"x"}`))
+		default:
+			w.Write([]byte(`{"result":{"audioChunk":{"data":"QUJD"}},"trace":"secret"}`))
+		}
+	}))
+	t.Cleanup(backend.Close)
+	src := `openapi: 3.0.0
+components:
+  schemas:
+    out: {type: object, x-yc-schema-mapping: {type: static, template: {data: '${.result.audioChunk.data}'}}}
+paths:
+  /speech:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema:
+              type: object
+              x-yc-schema-mapping: {type: static, template: {text: '${.text}', hints: [{voice: lera}, {role: friendly}]}}
+      responses:
+        '200':
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/out'}}
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/speech'}
+  /broken:
+    get:
+      responses:
+        '200': {content: {application/json: {schema: {$ref: '#/components/schemas/out'}}}}
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/broken'}
+  /created:
+    get:
+      responses:
+        '201':
+          x-yc-status-mapping: 200
+          content: {application/json: {schema: {x-yc-schema-mapping: {type: static, template: {created: '${.id}'}}}}}
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/created'}
+`
+	srv := serve(t, src, "")
+	res := do(t, "POST", srv.URL+"/speech", map[string]string{"Content-Type": "application/json"}, strings.NewReader(`{"text":"hello","voice":"ignored"}`))
+	if want := `{"hints":[{"voice":"lera"},{"role":"friendly"}],"text":"hello"}`; got.Load() != want {
+		t.Errorf("the integration got %q, want %q", got.Load(), want)
+	}
+	if res.status != 200 || res.body != `{"data":"QUJD"}` || res.header.Get("Content-Length") != "15" {
+		t.Errorf("mapped response: %d %q %v", res.status, res.body, res.header)
+	}
+	// Another media type is not mapped.
+	do(t, "POST", srv.URL+"/speech", map[string]string{"Content-Type": "text/plain"}, strings.NewReader(`plain`))
+	if got.Load() != "plain" {
+		t.Errorf("a text/plain body was mapped: %q", got.Load())
+	}
+	if res := do(t, "POST", srv.URL+"/speech", map[string]string{"Content-Type": "application/json"}, strings.NewReader(`{broken`)); res.status != 400 || !strings.Contains(res.body, "x-yc-schema-mapping") {
+		t.Errorf("broken request JSON: %d %q", res.status, res.body)
+	}
+	if res := do(t, "GET", srv.URL+"/broken", nil, nil); res.status != 502 || !strings.Contains(res.body, "not JSON") {
+		t.Errorf("broken response JSON: %d %q", res.status, res.body)
+	}
+	if res := do(t, "GET", srv.URL+"/created", nil, nil); res.status != 200 || res.body != `{"created":42}` {
+		t.Errorf("schema then status mapping: %d %q", res.status, res.body)
 	}
 }

@@ -1,12 +1,17 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/hex"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 
+	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/policy/cors"
+	"github.com/apigw/apigw/internal/policy/schemamap"
 )
 
 // recorder remembers the status and byte count for the access log. It
@@ -25,6 +30,54 @@ type recorder struct {
 	cors      *cors.Rule  // the path's CORS rule, for a request with Origin
 	origin    string
 	canary    bool
+
+	// respMap is the operation's response x-yc-schema-mapping; while a
+	// mapped response is held, mapping is its template and held its body.
+	respMap   mappings
+	mapping   *schemamap.Template
+	held      bytes.Buffer
+	heldCode  int
+	heldLimit int64
+}
+
+// maxMappedResponse bounds the response a schema mapping holds in memory.
+const maxMappedResponse = 16 << 20
+
+// hold starts holding a response that a schema mapping will rewrite, and
+// reports whether it did.
+func (r *recorder) hold(code int) bool {
+	tpl := r.respMap.forResponse(code, r.ResponseWriter.Header().Get("Content-Type"))
+	if tpl == nil {
+		return false
+	}
+	r.mapping, r.heldCode, r.status = tpl, code, code
+	r.held.Reset()
+	return true
+}
+
+// release writes a held response through its mapping: 502 when the
+// integration's body is not JSON (or too large to map).
+func (r *recorder) release() {
+	tpl := r.mapping
+	if tpl == nil {
+		return
+	}
+	r.mapping, r.status = nil, 0
+	var out []byte
+	err := errors.New("larger than 16 MiB")
+	if int64(r.held.Len()) <= maxMappedResponse {
+		out, err = tpl.Apply(r.held.Bytes())
+	}
+	if err != nil {
+		httperr.Write(r, http.StatusBadGateway, "the integration's response cannot be mapped by x-yc-schema-mapping: "+err.Error())
+		return
+	}
+	h := r.ResponseWriter.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	r.ResponseWriter.WriteHeader(r.begin(r.heldCode))
+	n, _ := r.ResponseWriter.Write(out)
+	r.bytes += int64(n)
 }
 
 // begin applies the response policies as the header goes out with code,
@@ -46,6 +99,9 @@ func (r *recorder) begin(code int) int {
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 && code >= 200 {
+		if r.respMap != nil && r.hold(code) {
+			return
+		}
 		code = r.begin(code)
 	}
 	r.ResponseWriter.WriteHeader(code)
@@ -53,7 +109,13 @@ func (r *recorder) WriteHeader(code int) {
 
 func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
-		r.ResponseWriter.WriteHeader(r.begin(http.StatusOK))
+		r.WriteHeader(http.StatusOK)
+	}
+	if r.mapping != nil {
+		if int64(r.held.Len())+int64(len(b)) > maxMappedResponse+1 {
+			return 0, errors.New("the response is too large for x-yc-schema-mapping")
+		}
+		return r.held.Write(b)
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
@@ -62,7 +124,10 @@ func (r *recorder) Write(b []byte) (int, error) {
 
 func (r *recorder) Flush() {
 	if r.status == 0 {
-		r.ResponseWriter.WriteHeader(r.begin(http.StatusOK))
+		r.WriteHeader(http.StatusOK)
+	}
+	if r.mapping != nil {
+		return // a held response goes out whole
 	}
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
@@ -76,7 +141,10 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // user space.
 func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 	if r.status == 0 {
-		r.ResponseWriter.WriteHeader(r.begin(http.StatusOK))
+		r.WriteHeader(http.StatusOK)
+	}
+	if r.mapping != nil {
+		return io.Copy(struct{ io.Writer }{r}, src)
 	}
 	var n int64
 	var err error

@@ -296,6 +296,24 @@ func readOperation(n *yaml.Node, r *resolver, pi *PathItem, method, path string,
 	op.Validator = resolveObject(r, yamlx.Get(n, "x-yc-apigateway-validator"), yamlx.Join(path, "x-yc-apigateway-validator"), errs)
 	op.RateLimit = resolveObject(r, yamlx.Get(n, "x-yc-apigateway-rate-limit"), yamlx.Join(path, "x-yc-apigateway-rate-limit"), errs)
 	op.StatusMapping = readStatusMapping(yamlx.Get(n, "responses"), r, yamlx.Join(path, "responses"), errs)
+	if rb, err := r.resolve(yamlx.Get(n, "requestBody")); err == nil && rb != nil {
+		op.RequestMapping = readMappings(yamlx.Get(rb, "content"), r, yamlx.Join(path, "requestBody.content"))
+	}
+	if rs := yamlx.Deref(yamlx.Get(n, "responses")); rs != nil && rs.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(rs.Content); i += 2 {
+			code, err := strconv.Atoi(rs.Content[i].Value)
+			res, rerr := r.resolve(rs.Content[i+1])
+			if err != nil || rerr != nil || res == nil {
+				continue
+			}
+			if m := readMappings(yamlx.Get(res, "content"), r, yamlx.Join(path, "responses."+rs.Content[i].Value+".content")); m != nil {
+				if op.ResponseMapping == nil {
+					op.ResponseMapping = map[int]map[string]Mapping{}
+				}
+				op.ResponseMapping[code] = m
+			}
+		}
+	}
 
 	ipath := yamlx.Join(path, "x-yc-apigateway-integration")
 	in := yamlx.Get(n, "x-yc-apigateway-integration")
@@ -322,6 +340,30 @@ func readOperation(n *yaml.Node, r *resolver, pi *PathItem, method, path string,
 	}
 	op.Integration = &Integration{Type: typ, Node: res, Path: ipath}
 	return op
+}
+
+// readMappings finds x-yc-schema-mapping in the schema of each media type
+// of a content map.
+func readMappings(content *yaml.Node, r *resolver, path string) map[string]Mapping {
+	content = yamlx.Deref(content)
+	if content == nil || content.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out map[string]Mapping
+	for i := 0; i+1 < len(content.Content); i += 2 {
+		mt := content.Content[i].Value
+		schema, err := r.resolve(yamlx.Get(yamlx.Deref(content.Content[i+1]), "schema"))
+		if err != nil || schema == nil {
+			continue
+		}
+		if m := yamlx.Get(schema, "x-yc-schema-mapping"); m != nil {
+			if out == nil {
+				out = map[string]Mapping{}
+			}
+			out[mt] = Mapping{Node: m, Path: yamlx.Join(yamlx.Join(path, mt), "schema.x-yc-schema-mapping")}
+		}
+	}
+	return out
 }
 
 // readStatusMapping reads x-yc-status-mapping from each response object
@@ -523,7 +565,6 @@ func nonEmptySeq(n *yaml.Node) bool {
 // unenforced are the policy keys this build parses but does not apply yet.
 var unenforced = map[string]string{
 	"x-yc-apigateway-validator": "request/response validation",
-	"x-yc-schema-mapping":       "schema mapping",
 	"validator":                 "request/response validation",
 }
 

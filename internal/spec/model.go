@@ -83,7 +83,18 @@ type Operation struct {
 	// StatusMapping maps an integration's status to the one the client
 	// gets (responses.<code>.x-yc-status-mapping); nil when none.
 	StatusMapping map[int]int
-	Node          *yaml.Node
+	// RequestMapping and ResponseMapping are the x-yc-schema-mapping
+	// objects in the schemas of the request body and of the responses, by
+	// media type ($refs resolved); nil when none.
+	RequestMapping  map[string]Mapping
+	ResponseMapping map[int]map[string]Mapping
+	Node            *yaml.Node
+}
+
+// Mapping is one x-yc-schema-mapping object and its spec path.
+type Mapping struct {
+	Node *yaml.Node
+	Path string
 }
 
 // Requirement is one security requirement object: every scheme in it must
