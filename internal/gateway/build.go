@@ -104,6 +104,7 @@ type Operation struct {
 	limit       *ratelimit.Scope // nil: no rate limit
 	reqMap      bodyMap          // request x-yc-schema-mapping, by media type
 	respMap     mappings         // response x-yc-schema-mapping, by status and media type
+	validation  *opValidation    // nil: not validated
 }
 
 // Build compiles a snapshot. It returns every problem found (warnings
@@ -122,6 +123,7 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 	}
 	deps.JWKS.SetMinRefresh(b.Auth.JWKSMinRefresh.D())
 	ac := &auth.Compiler{Bindings: b, Deps: deps}
+	kd := &kinDoc{doc: doc}
 	s.security = securityProfile(doc, b, &errs)
 	topCORS, e := cors.Compile(doc.Gateway.CORS, "x-yc-apigateway.cors")
 	errs.Add(e...)
@@ -157,14 +159,14 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		}
 		var allow []string
 		for _, op := range pi.Operations {
-			if c := buildOperation(doc, b, deps, ac, tmpl, op, &errs); c != nil {
+			if c := buildOperation(doc, kd, b, deps, ac, tmpl, op, &errs); c != nil {
 				c.limit = limits.of(pi, op, tmpl, &errs)
 				rt.ops[op.Method] = c
 				allow = append(allow, op.Method)
 			}
 		}
 		if pi.AnyMethod != nil {
-			rt.any = buildOperation(doc, b, deps, ac, tmpl, pi.AnyMethod, &errs)
+			rt.any = buildOperation(doc, kd, b, deps, ac, tmpl, pi.AnyMethod, &errs)
 			if rt.any != nil {
 				rt.any.limit = limits.of(pi, pi.AnyMethod, tmpl, &errs)
 			}
@@ -182,7 +184,7 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 				dst **Operation
 			}{{pi.WSConnect, &ws.connect}, {pi.WSMessage, &ws.message}, {pi.WSDisconnect, &ws.disconnect}} {
 				if o.op != nil {
-					*o.dst = buildOperation(doc, b, deps, ac, tmpl, o.op, &errs)
+					*o.dst = buildOperation(doc, kd, b, deps, ac, tmpl, o.op, &errs)
 				}
 			}
 			ws.accepts = ws.message != nil || (*b.WebSocket.PushOnly && ws.connect != nil)
@@ -265,7 +267,7 @@ func (ls limitScopes) of(pi *spec.PathItem, op *spec.Operation, tmpl *router.Tem
 	return ls.gateway
 }
 
-func buildOperation(doc *spec.Document, b *config.Bindings, deps *integration.Deps, ac *auth.Compiler, tmpl *router.Template, op *spec.Operation, errs *yamlx.List) *Operation {
+func buildOperation(doc *spec.Document, kd *kinDoc, b *config.Bindings, deps *integration.Deps, ac *auth.Compiler, tmpl *router.Template, op *spec.Operation, errs *yamlx.List) *Operation {
 	inTemplate := map[string]bool{}
 	for _, n := range tmpl.Params() {
 		inTemplate[n] = true
@@ -291,7 +293,8 @@ func buildOperation(doc *spec.Document, b *config.Bindings, deps *integration.De
 		errs.Errorf(typeNode, yamlx.Join(in.Path, "type"), "unknown integration type %q (supported: %s)", in.Type, strings.Join(registry.Types(), ", "))
 		return nil
 	}
-	h, e := factory(&integration.Build{Doc: doc, Op: op, Declared: declared, Bindings: b, Deps: deps}, in.Node, in.Path)
+	ib := &integration.Build{Doc: doc, Op: op, Declared: declared, Bindings: b, Deps: deps}
+	h, e := factory(ib, in.Node, in.Path)
 	errs.Add(e...)
 	if h == nil {
 		return nil
@@ -299,6 +302,7 @@ func buildOperation(doc *spec.Document, b *config.Bindings, deps *integration.De
 	_, timed := h.(integration.Timed)
 	reqMap, respMap := compileMappings(op, errs)
 	return &Operation{
+		validation:  compileValidation(kd, ib, op, errs),
 		reqMap:      reqMap,
 		respMap:     respMap,
 		guard:       guard,

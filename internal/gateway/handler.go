@@ -216,6 +216,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.auth = "allowed"
 		x.call.Authorizer = actx
 	}
+	if op.validation != nil && op.validation.v.ValidatesRequest() && !h.checkRequest(x, r, op, ps) {
+		return
+	}
 	if op.reqMap != nil {
 		if err := mapRequest(r, op.reqMap); err != nil {
 			h.fail(x, err)
@@ -223,11 +226,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	x.rec.statusMap = op.statusMap
-	if op.respMap != nil && r.Method != http.MethodHead {
+	if r.Method != http.MethodHead {
 		x.rec.respMap = op.respMap
+		x.rec.holdAll = op.validation != nil && op.validation.v.ValidatesResponse()
 	}
 	err := op.Handler.Serve(&x.rec, r, &x.call)
-	x.rec.release()
+	h.releaseHeld(x, r, op)
 	if err != nil {
 		h.fail(x, err)
 	}
@@ -258,7 +262,7 @@ func (h *Handler) fail(x *exchange, err error) {
 		x.rec.status = 499 // the client is gone: nothing to write
 		return
 	}
-	httperr.Write(&x.rec, he.Status, he.Message)
+	httperr.WriteDetails(&x.rec, he.Status, he.Message, he.Details)
 }
 
 // finish writes the access log line and the metrics, and turns a panic into a

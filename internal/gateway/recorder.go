@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/policy/cors"
 	"github.com/apigw/apigw/internal/policy/schemamap"
 )
@@ -31,53 +30,51 @@ type recorder struct {
 	origin    string
 	canary    bool
 
-	// respMap is the operation's response x-yc-schema-mapping; while a
-	// mapped response is held, mapping is its template and held its body.
-	respMap   mappings
-	mapping   *schemamap.Template
-	held      bytes.Buffer
-	heldCode  int
-	heldLimit int64
+	// A response that a schema mapping rewrites (respMap), or that the
+	// validator checks (holdAll), is held whole until the integration is
+	// done: holding, with its template (nil: none), body and status.
+	respMap  mappings
+	holdAll  bool
+	holding  bool
+	mapping  *schemamap.Template
+	held     bytes.Buffer
+	heldCode int
 }
 
-// maxMappedResponse bounds the response a schema mapping holds in memory.
-const maxMappedResponse = 16 << 20
+// errHeldTooLarge stops an integration whose held response outgrows
+// maxHeldResponse.
+var errHeldTooLarge = errors.New("the response is larger than the 16 MiB a schema mapping or response validation holds")
 
-// hold starts holding a response that a schema mapping will rewrite, and
-// reports whether it did.
+// maxHeldResponse bounds the response held in memory for a schema mapping
+// or a response validation.
+const maxHeldResponse = 16 << 20
+
+// hold starts holding a response, and reports whether it did.
 func (r *recorder) hold(code int) bool {
 	tpl := r.respMap.forResponse(code, r.ResponseWriter.Header().Get("Content-Type"))
-	if tpl == nil {
+	if tpl == nil && !r.holdAll {
 		return false
 	}
-	r.mapping, r.heldCode, r.status = tpl, code, code
+	r.holding, r.mapping, r.heldCode, r.status = true, tpl, code, code
 	r.held.Reset()
 	return true
 }
 
-// release writes a held response through its mapping: 502 when the
-// integration's body is not JSON (or too large to map).
-func (r *recorder) release() {
-	tpl := r.mapping
-	if tpl == nil {
-		return
+// takeHeld ends holding and returns what was held; ok is false when
+// nothing was. The recorder then writes as if nothing had been written.
+func (r *recorder) takeHeld() (code int, tpl *schemamap.Template, body []byte, ok bool) {
+	if !r.holding {
+		return 0, nil, nil, false
 	}
-	r.mapping, r.status = nil, 0
-	var out []byte
-	err := errors.New("larger than 16 MiB")
-	if int64(r.held.Len()) <= maxMappedResponse {
-		out, err = tpl.Apply(r.held.Bytes())
-	}
-	if err != nil {
-		httperr.Write(r, http.StatusBadGateway, "the integration's response cannot be mapped by x-yc-schema-mapping: "+err.Error())
-		return
-	}
-	h := r.ResponseWriter.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(out)))
-	r.ResponseWriter.WriteHeader(r.begin(r.heldCode))
-	n, _ := r.ResponseWriter.Write(out)
-	r.bytes += int64(n)
+	r.holding, r.status, r.respMap, r.holdAll = false, 0, nil, false
+	return r.heldCode, r.mapping, r.held.Bytes(), true
+}
+
+// writeHeld sends a held (and perhaps mapped) response.
+func (r *recorder) writeHeld(code int, body []byte) {
+	r.ResponseWriter.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	r.WriteHeader(code)
+	r.Write(body)
 }
 
 // begin applies the response policies as the header goes out with code,
@@ -99,7 +96,7 @@ func (r *recorder) begin(code int) int {
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 && code >= 200 {
-		if r.respMap != nil && r.hold(code) {
+		if (r.respMap != nil || r.holdAll) && r.hold(code) {
 			return
 		}
 		code = r.begin(code)
@@ -111,9 +108,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.WriteHeader(http.StatusOK)
 	}
-	if r.mapping != nil {
-		if int64(r.held.Len())+int64(len(b)) > maxMappedResponse+1 {
-			return 0, errors.New("the response is too large for x-yc-schema-mapping")
+	if r.holding {
+		if int64(r.held.Len())+int64(len(b)) > maxHeldResponse {
+			return 0, errHeldTooLarge
 		}
 		return r.held.Write(b)
 	}
@@ -126,7 +123,7 @@ func (r *recorder) Flush() {
 	if r.status == 0 {
 		r.WriteHeader(http.StatusOK)
 	}
-	if r.mapping != nil {
+	if r.holding {
 		return // a held response goes out whole
 	}
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
@@ -143,7 +140,7 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 	if r.status == 0 {
 		r.WriteHeader(http.StatusOK)
 	}
-	if r.mapping != nil {
+	if r.holding {
 		return io.Copy(struct{ io.Writer }{r}, src)
 	}
 	var n int64

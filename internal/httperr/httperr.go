@@ -14,6 +14,9 @@ type Error struct {
 	Status  int
 	Message string
 	Err     error
+	// Details, when set, go to the client as the body's "errors" (a
+	// validation failure's list of problems).
+	Details any
 }
 
 func (e *Error) Error() string {
@@ -40,16 +43,22 @@ type Body struct {
 	Message   string `json:"message"`
 	Status    int    `json:"status"`
 	RequestID string `json:"request_id,omitempty"`
+	Errors    any    `json:"errors,omitempty"`
 }
 
 // Write sends the uniform JSON error response. The X-Request-Id header is
 // expected to be set already by the gateway.
 func Write(w http.ResponseWriter, status int, message string) {
+	WriteDetails(w, status, message, nil)
+}
+
+// WriteDetails is Write with a list of details ("errors" in the body).
+func WriteDetails(w http.ResponseWriter, status int, message string, details any) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Del("Content-Length")
 	w.WriteHeader(status)
-	b, _ := json.Marshal(Body{Message: message, Status: status, RequestID: h.Get("X-Request-Id")})
+	b, _ := json.Marshal(Body{Message: message, Status: status, RequestID: h.Get("X-Request-Id"), Errors: details})
 	w.Write(append(b, '\n'))
 }

@@ -113,7 +113,6 @@ func load(src []byte, values map[string]string) (*Document, yamlx.List) {
 		doc.Paths = readPaths(paths, r, &errs)
 	}
 	readSecurity(root, r, doc, &errs)
-	warnUnenforced(root, "", &errs)
 	return doc, errs
 }
 
@@ -560,35 +559,4 @@ func readRequirements(n *yaml.Node, path string, schemes map[string]*SecuritySch
 
 func nonEmptySeq(n *yaml.Node) bool {
 	return n != nil && (n.Kind != yaml.SequenceNode || len(n.Content) > 0)
-}
-
-// unenforced are the policy keys this build parses but does not apply yet.
-var unenforced = map[string]string{
-	"x-yc-apigateway-validator": "request/response validation",
-	"validator":                 "request/response validation",
-}
-
-// warnUnenforced warns once per place where a policy is configured that this
-// build does not enforce yet, so nobody believes it is active.
-func warnUnenforced(n *yaml.Node, path string, errs *yamlx.List) {
-	if n == nil || n.Kind != yaml.MappingNode {
-		if n != nil && n.Kind == yaml.SequenceNode {
-			for _, c := range n.Content {
-				warnUnenforced(c, path, errs)
-			}
-		}
-		return
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		p := yamlx.Join(path, k.Value)
-		if what, ok := unenforced[k.Value]; ok && (strings.HasPrefix(k.Value, "x-") || path == "x-yc-apigateway") {
-			errs.Warnf(k, p, "%s is parsed but not enforced by this apigw build yet", what)
-			continue
-		}
-		if path == "" && k.Value == "components" {
-			continue // reusable definitions warn where they are used
-		}
-		warnUnenforced(v, p, errs)
-	}
 }

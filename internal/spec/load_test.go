@@ -259,19 +259,6 @@ func TestLoadJSON(t *testing.T) {
 	}
 }
 
-func TestWarnsAboutUnenforcedPolicies(t *testing.T) {
-	src := "openapi: 3.0.0\nx-yc-apigateway:\n  validator: {validateRequestBody: true}\npaths:\n  /a:\n    get:\n      x-yc-apigateway-validator: {validateRequestBody: true}\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n"
-	doc, errs := Load("api.yaml", []byte(src), nil)
-	if doc == nil {
-		t.Fatalf("Load: %v", errs)
-	}
-	w := errs.Warnings()
-	if len(w) != 2 || !strings.Contains(w[0].Error(), "3:3: x-yc-apigateway.validator: warning: request/response validation is parsed but not enforced") ||
-		!strings.Contains(w[1].Error(), "7:7: paths./a.get.x-yc-apigateway-validator: warning: request/response validation") {
-		t.Fatalf("warnings = %v", w)
-	}
-}
-
 func nodeText(t *testing.T, n *yaml.Node) string {
 	t.Helper()
 	var v struct{ Content map[string]string }

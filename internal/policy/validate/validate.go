@@ -1,0 +1,321 @@
+// Package validate enforces x-yc-apigateway-validator (digest §5.2): the
+// request's parameters and body, and the integration's response body and
+// headers, against the operation's OpenAPI schemas. The schemas are loaded
+// once per build by kin-openapi; a request walks them.
+package validate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/apigw/apigw/internal/yamlx"
+)
+
+// Settings is a ValidatorObject.
+type Settings struct {
+	RequestBody     bool      `yaml:"validateRequestBody"`
+	RequestParams   bool      `yaml:"validateRequestParameters"`
+	ResponseBody    bool      `yaml:"validateResponseBody"`
+	ResponseHeaders string    `yaml:"validateResponseHeaders"`
+	ErrorHandler    yaml.Node `yaml:"validationErrorHandler"`
+}
+
+// ReadSettings decodes a ValidatorObject ($ref resolved).
+func ReadSettings(n *yaml.Node, path string) (*Settings, yamlx.List) {
+	var s Settings
+	errs := yamlx.Decode(n, &s, path)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	switch s.ResponseHeaders {
+	case "", "any", "superset", "subset", "exact":
+	default:
+		errs.Errorf(yamlx.Get(n, "validateResponseHeaders"), yamlx.Join(path, "validateResponseHeaders"), "must be any, superset, subset or exact, not %q", s.ResponseHeaders)
+	}
+	return &s, errs
+}
+
+// Active reports whether the settings validate anything.
+func (s *Settings) Active() bool {
+	return s != nil && (s.RequestBody || s.RequestParams || s.ResponseBody || s.ResponseHeaders != "")
+}
+
+// Load reads the spec (variables substituted) into kin-openapi's model.
+func Load(root *yaml.Node) (*openapi3.T, error) {
+	src, err := yaml.Marshal(root)
+	if err != nil {
+		return nil, err
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(src)
+	if err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// Validator checks one operation.
+type Validator struct {
+	s     *Settings
+	route *routers.Route
+	opts  *openapi3filter.Options
+}
+
+// New returns the validator of an operation of doc.
+func New(doc *openapi3.T, template, method string, s *Settings) (*Validator, error) {
+	item := doc.Paths.Value(template)
+	if item == nil {
+		return nil, fmt.Errorf("path %s not found by the schema loader", template)
+	}
+	op := item.GetOperation(method)
+	if op == nil {
+		return nil, fmt.Errorf("%s %s not found by the schema loader", method, template)
+	}
+	return &Validator{
+		s:     s,
+		route: &routers.Route{Spec: doc, Path: template, PathItem: item, Method: method, Operation: op},
+		opts: &openapi3filter.Options{
+			MultiError:          true,
+			AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc, // the authorizers run before
+			SkipSettingDefaults: true,                                  // the integration sees the request as sent
+		},
+	}, nil
+}
+
+// Problem is one validation failure a developer can act on.
+type Problem struct {
+	In      string `json:"in"`              // path, query, header, cookie, body
+	Name    string `json:"name,omitempty"`  // a parameter's or header's name
+	Field   string `json:"field,omitempty"` // a JSON pointer into the body
+	Message string `json:"message"`
+}
+
+// ValidatesRequest and ValidatesResponse say which sides are checked.
+func (v *Validator) ValidatesRequest() bool  { return v.s.RequestBody || v.s.RequestParams }
+func (v *Validator) ValidatesResponse() bool { return v.s.ResponseBody || v.s.ResponseHeaders != "" }
+
+// Request checks the request; body is the whole body (read by the
+// caller, who also puts it back for the integration).
+func (v *Validator) Request(ctx context.Context, r *http.Request, pathParams map[string]string, body []byte) []Problem {
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: pathParams, Route: v.route, Options: v.opts}
+	var out []Problem
+	if v.s.RequestParams {
+		seen := map[string]bool{}
+		for _, p := range v.route.Operation.Parameters {
+			seen[p.Value.In+"\x00"+p.Value.Name] = true
+			out = append(out, problems(openapi3filter.ValidateParameter(ctx, in, p.Value))...)
+		}
+		for _, p := range v.route.PathItem.Parameters {
+			if !seen[p.Value.In+"\x00"+p.Value.Name] {
+				out = append(out, problems(openapi3filter.ValidateParameter(ctx, in, p.Value))...)
+			}
+		}
+	}
+	if rb := v.route.Operation.RequestBody; v.s.RequestBody && rb != nil && rb.Value != nil {
+		saved := r.Body
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if len(body) == 0 {
+			r.Body = http.NoBody
+		}
+		out = append(out, problems(openapi3filter.ValidateRequestBody(ctx, in, rb.Value))...)
+		r.Body = saved
+	}
+	return out
+}
+
+// problems flattens kin-openapi's errors into Problems.
+func problems(err error) []Problem {
+	if err == nil {
+		return nil
+	}
+	if me, ok := err.(openapi3.MultiError); ok { // a list of failures
+		var out []Problem
+		for _, e := range me {
+			out = append(out, problems(e)...)
+		}
+		return out
+	}
+	// A RequestError before its cause: it wraps the MultiError of its
+	// schema errors, and it knows where they are (a parameter, the body).
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		base := Problem{In: "body"}
+		if re.Parameter != nil {
+			base = Problem{In: re.Parameter.In, Name: re.Parameter.Name}
+		}
+		if re.Err == nil {
+			base.Message = re.Reason
+			return []Problem{base}
+		}
+		var inner openapi3.MultiError
+		if errors.As(re.Err, &inner) {
+			var out []Problem
+			for _, e := range inner {
+				out = append(out, withCause(base, re.Reason, e))
+			}
+			return out
+		}
+		return []Problem{withCause(base, re.Reason, re.Err)}
+	}
+	return []Problem{{In: "request", Message: err.Error()}}
+}
+
+// withCause fills a Problem from a cause: a schema error names the field
+// and the rule it broke.
+func withCause(p Problem, reason string, err error) Problem {
+	var se *openapi3.SchemaError
+	var pe *openapi3filter.ParseError
+	switch {
+	case errors.As(err, &se):
+		if ptr := se.JSONPointer(); len(ptr) > 0 && p.In == "body" {
+			p.Field = "/" + strings.Join(ptr, "/")
+		}
+		p.Message = se.Reason
+	case errors.As(err, &pe):
+		p.Message = pe.Error()
+	default:
+		p.Message = err.Error()
+	}
+	if p.Message == "" {
+		p.Message = reason
+	}
+	return p
+}
+
+// Response checks the integration's answer (after schema and status
+// mapping): the body against responses.<status> (else default), and the
+// headers in the configured mode.
+func (v *Validator) Response(status int, header http.Header, body []byte) []Problem {
+	resp := v.route.Operation.Responses.Status(status)
+	if resp == nil {
+		resp = v.route.Operation.Responses.Default()
+	}
+	if resp == nil || resp.Value == nil {
+		return nil // an undocumented status is not checked, as in OpenAPI tooling
+	}
+	var out []Problem
+	if v.s.ResponseBody && len(resp.Value.Content) > 0 {
+		out = append(out, v.responseBody(resp.Value, header.Get("Content-Type"), body)...)
+	}
+	if v.s.ResponseHeaders != "" {
+		out = append(out, v.responseHeaders(resp.Value, header)...)
+	}
+	return out
+}
+
+func (v *Validator) responseBody(resp *openapi3.Response, contentType string, body []byte) []Problem {
+	mt := resp.Content.Get(contentType)
+	if mt == nil {
+		return []Problem{{In: "body", Message: fmt.Sprintf("the response's Content-Type %q is not declared for this status", contentType)}}
+	}
+	if mt.Schema == nil || mt.Schema.Value == nil {
+		return nil
+	}
+	media, _, _ := mime.ParseMediaType(contentType)
+	if media != "application/json" && !strings.HasSuffix(media, "+json") {
+		return nil // only JSON bodies have a schema to check against
+	}
+	var value any
+	if err := json.Unmarshal(body, &value); err != nil {
+		return []Problem{{In: "body", Message: "the response body is not JSON: " + err.Error()}}
+	}
+	err := mt.Schema.Value.VisitJSON(value, openapi3.MultiErrors())
+	if err == nil {
+		return nil
+	}
+	var out []Problem
+	var me openapi3.MultiError
+	if errors.As(err, &me) {
+		for _, e := range me {
+			out = append(out, withCause(Problem{In: "body"}, "", e))
+		}
+		return out
+	}
+	return []Problem{withCause(Problem{In: "body"}, "", err)}
+}
+
+// gatewayHeaders are response headers HTTP or the gateway itself adds:
+// "subset" and "exact" do not ask the spec to list them.
+var gatewayHeaders = map[string]bool{
+	"Content-Type": true, "Content-Length": true, "Date": true, "Connection": true,
+	"Transfer-Encoding": true, "Content-Encoding": true, "X-Request-Id": true, "Vary": true,
+	"X-Content-Type-Options": true,
+}
+
+func (v *Validator) responseHeaders(resp *openapi3.Response, header http.Header) []Problem {
+	mode := v.s.ResponseHeaders
+	var out []Problem
+	listed := map[string]bool{}
+	names := make([]string, 0, len(resp.Headers))
+	for name := range resp.Headers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		canon := http.CanonicalHeaderKey(name)
+		listed[canon] = true
+		values, present := header[canon]
+		if !present {
+			if mode == "superset" || mode == "exact" {
+				out = append(out, Problem{In: "header", Name: name, Message: "the response lacks this header, which the spec lists"})
+			}
+			continue
+		}
+		ref := resp.Headers[name]
+		if ref.Value == nil || ref.Value.Schema == nil || ref.Value.Schema.Value == nil {
+			continue
+		}
+		schema := ref.Value.Schema.Value
+		if err := schema.VisitJSON(typed(schema, values[0])); err != nil {
+			out = append(out, withCause(Problem{In: "header", Name: name}, "", err))
+		}
+	}
+	if mode == "subset" || mode == "exact" {
+		extra := make([]string, 0)
+		for name := range header {
+			if !listed[name] && !gatewayHeaders[name] && !strings.HasPrefix(name, "Access-Control-") {
+				extra = append(extra, name)
+			}
+		}
+		slices.Sort(extra)
+		for _, name := range extra {
+			out = append(out, Problem{In: "header", Name: name, Message: "the response has this header, which the spec does not list"})
+		}
+	}
+	return out
+}
+
+// typed turns a header value into the JSON value its schema expects.
+func typed(s *openapi3.Schema, v string) any {
+	switch {
+	case s.Type.Is("integer"), s.Type.Is("number"):
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+	case s.Type.Is("boolean"):
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+	}
+	return v
+}
+
+// ReadsBody reports whether Request needs the request body.
+func (v *Validator) ReadsBody() bool {
+	rb := v.route.Operation.RequestBody
+	return v.s.RequestBody && rb != nil && rb.Value != nil
+}
