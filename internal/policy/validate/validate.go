@@ -73,6 +73,10 @@ type Validator struct {
 	s     *Settings
 	route *routers.Route
 	opts  *openapi3filter.Options
+	// compiled holds the compiled schema of each JSON media type of the
+	// request body and responses; a media type missing here (or mapped to
+	// nil) is checked by kin-openapi.
+	compiled map[*openapi3.MediaType]*schema
 }
 
 // New returns the validator of an operation of doc.
@@ -85,7 +89,7 @@ func New(doc *openapi3.T, template, method string, s *Settings) (*Validator, err
 	if op == nil {
 		return nil, fmt.Errorf("%s %s not found by the schema loader", method, template)
 	}
-	return &Validator{
+	v := &Validator{
 		s:     s,
 		route: &routers.Route{Spec: doc, Path: template, PathItem: item, Method: method, Operation: op},
 		opts: &openapi3filter.Options{
@@ -93,7 +97,46 @@ func New(doc *openapi3.T, template, method string, s *Settings) (*Validator, err
 			AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc, // the authorizers run before
 			SkipSettingDefaults: true,                                  // the integration sees the request as sent
 		},
-	}, nil
+		compiled: map[*openapi3.MediaType]*schema{},
+	}
+	memo := map[*openapi3.Schema]*schema{}
+	compile := func(content openapi3.Content) error {
+		for name, mt := range content {
+			if mt == nil || mt.Schema == nil || mt.Schema.Value == nil || !isJSON(name) {
+				continue
+			}
+			c, err := compileSchema(mt.Schema.Value, memo)
+			if err != nil && !errors.Is(err, errUnsupported) {
+				return err
+			}
+			v.compiled[mt] = c
+		}
+		return nil
+	}
+	if rb := op.RequestBody; rb != nil && rb.Value != nil {
+		if err := compile(rb.Value.Content); err != nil {
+			return nil, err
+		}
+	}
+	if op.Responses != nil {
+		for _, r := range op.Responses.Map() {
+			if r != nil && r.Value != nil {
+				if err := compile(r.Value.Content); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return v, nil
+}
+
+// isJSON reports whether a media type (or range) carries JSON.
+func isJSON(mediaType string) bool {
+	mt, _, err := mime.ParseMediaType(mediaType)
+	if err != nil {
+		mt = strings.ToLower(mediaType)
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
 // Problem is one validation failure a developer can act on.
@@ -126,6 +169,9 @@ func (v *Validator) Request(ctx context.Context, r *http.Request, pathParams map
 		}
 	}
 	if rb := v.route.Operation.RequestBody; v.s.RequestBody && rb != nil && rb.Value != nil {
+		if probs, done := v.fastBody(rb.Value, r.Header.Get("Content-Type"), body); done {
+			return append(out, probs...)
+		}
 		saved := r.Body
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if len(body) == 0 {
@@ -135,6 +181,30 @@ func (v *Validator) Request(ctx context.Context, r *http.Request, pathParams map
 		r.Body = saved
 	}
 	return out
+}
+
+// fastBody checks a JSON request body with the compiled schema; done is
+// false when kin-openapi must (another media type, an uncompiled schema).
+func (v *Validator) fastBody(rb *openapi3.RequestBody, contentType string, body []byte) (probs []Problem, done bool) {
+	if len(body) == 0 {
+		if rb.Required {
+			return []Problem{{In: "body", Message: "the request body is required but missing"}}, true
+		}
+		return nil, true
+	}
+	mt := rb.Content.Get(contentType)
+	if mt == nil {
+		return nil, false // kin-openapi says which media types are declared
+	}
+	c := v.compiled[mt]
+	if c == nil || !isJSON(contentType) {
+		return nil, false
+	}
+	probs, err := c.validate(body, inRequest)
+	if err != nil {
+		return []Problem{{In: "body", Message: "the body is not JSON: " + err.Error()}}, true
+	}
+	return probs, true
 }
 
 // problems flattens kin-openapi's errors into Problems.
@@ -229,11 +299,18 @@ func (v *Validator) responseBody(resp *openapi3.Response, contentType string, bo
 	if media != "application/json" && !strings.HasSuffix(media, "+json") {
 		return nil // only JSON bodies have a schema to check against
 	}
+	if c := v.compiled[mt]; c != nil {
+		probs, err := c.validate(body, inResponse)
+		if err != nil {
+			return []Problem{{In: "body", Message: "the response body is not JSON: " + err.Error()}}
+		}
+		return probs
+	}
 	var value any
 	if err := json.Unmarshal(body, &value); err != nil {
 		return []Problem{{In: "body", Message: "the response body is not JSON: " + err.Error()}}
 	}
-	err := mt.Schema.Value.VisitJSON(value, openapi3.MultiErrors())
+	err := mt.Schema.Value.VisitJSON(value, openapi3.MultiErrors(), openapi3.VisitAsResponse())
 	if err == nil {
 		return nil
 	}

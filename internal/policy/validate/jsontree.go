@@ -1,0 +1,387 @@
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// tree is a JSON document parsed into one arena: validating a body walks
+// it without the maps and interfaces of encoding/json's generic decoding,
+// which cost more than the checks themselves. Strings share the body's
+// memory unless they hold escapes.
+type tree struct {
+	src   string
+	nodes []jnode
+	kids  []int32 // children of objects and arrays, each node's contiguous
+	path  []step  // the walk's path stack, kept with the arena for reuse
+	stack []int32 // the parser's stack of children, likewise
+}
+
+type jkind uint8
+
+const (
+	jNull jkind = iota
+	jFalse
+	jTrue
+	jNumber
+	jString
+	jArray
+	jObject
+)
+
+type jnode struct {
+	kind  jkind
+	key   string // the member name, for a value inside an object
+	str   string // a string's value, a number's text
+	num   float64
+	first int32 // kids[first:first+count]
+	count int32
+}
+
+// maxDepth is encoding/json's nesting limit.
+const maxDepth = 10000
+
+var errSyntax = errors.New("invalid JSON")
+
+type parser struct {
+	t     *tree
+	s     string
+	i     int
+	depth int
+	stack []int32 // children being collected
+}
+
+// parseTree parses one JSON value (surrounded by whitespace only).
+func parseTree(body []byte, t *tree) error {
+	p := parser{t: t, s: string(body), stack: t.stack[:0]}
+	defer func() { t.stack = p.stack[:0] }()
+	t.src, t.nodes, t.kids = p.s, t.nodes[:0], t.kids[:0]
+	p.skip()
+	if _, err := p.value(); err != nil {
+		return err
+	}
+	p.skip()
+	if p.i != len(p.s) {
+		return p.errorf("data after the value")
+	}
+	return nil
+}
+
+func (p *parser) errorf(format string, a ...any) error {
+	return fmt.Errorf("%w at offset %d: %s", errSyntax, p.i, fmt.Sprintf(format, a...))
+}
+
+func (p *parser) skip() {
+	for p.i < len(p.s) {
+		switch p.s[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *parser) add(n jnode) int32 {
+	p.t.nodes = append(p.t.nodes, n)
+	return int32(len(p.t.nodes) - 1)
+}
+
+func (p *parser) value() (int32, error) {
+	if p.i >= len(p.s) {
+		return 0, p.errorf("unexpected end")
+	}
+	switch c := p.s[p.i]; {
+	case c == '{':
+		return p.container(jObject, '}')
+	case c == '[':
+		return p.container(jArray, ']')
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return 0, err
+		}
+		return p.add(jnode{kind: jString, str: s}), nil
+	case c == '-' || c >= '0' && c <= '9':
+		return p.number()
+	case p.literal("true"):
+		return p.add(jnode{kind: jTrue}), nil
+	case p.literal("false"):
+		return p.add(jnode{kind: jFalse}), nil
+	case p.literal("null"):
+		return p.add(jnode{kind: jNull}), nil
+	}
+	return 0, p.errorf("unexpected character %q", p.s[p.i])
+}
+
+func (p *parser) literal(word string) bool {
+	if len(p.s)-p.i >= len(word) && p.s[p.i:p.i+len(word)] == word {
+		p.i += len(word)
+		return true
+	}
+	return false
+}
+
+func (p *parser) container(kind jkind, end byte) (int32, error) {
+	p.depth++
+	if p.depth > maxDepth {
+		return 0, p.errorf("nested too deeply")
+	}
+	p.i++ // { or [
+	self := p.add(jnode{kind: kind})
+	base := len(p.stack)
+	p.skip()
+	if p.i < len(p.s) && p.s[p.i] == end {
+		p.i++
+	} else {
+		for {
+			var key string
+			if kind == jObject {
+				p.skip()
+				if p.i >= len(p.s) || p.s[p.i] != '"' {
+					return 0, p.errorf("expected a member name")
+				}
+				var err error
+				if key, err = p.str(); err != nil {
+					return 0, err
+				}
+				p.skip()
+				if p.i >= len(p.s) || p.s[p.i] != ':' {
+					return 0, p.errorf("expected ':'")
+				}
+				p.i++
+			}
+			p.skip()
+			child, err := p.value()
+			if err != nil {
+				return 0, err
+			}
+			p.t.nodes[child].key = key
+			p.stack = append(p.stack, child)
+			p.skip()
+			if p.i >= len(p.s) {
+				return 0, p.errorf("unexpected end")
+			}
+			if p.s[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.s[p.i] == end {
+				p.i++
+				break
+			}
+			return 0, p.errorf("expected ',' or %q", end)
+		}
+	}
+	n := &p.t.nodes[self]
+	n.first, n.count = int32(len(p.t.kids)), int32(len(p.stack)-base)
+	p.t.kids = append(p.t.kids, p.stack[base:]...)
+	p.stack = p.stack[:base]
+	p.depth--
+	return self, nil
+}
+
+func (p *parser) number() (int32, error) {
+	start := p.i
+	if p.s[p.i] == '-' {
+		p.i++
+	}
+	switch {
+	case p.i < len(p.s) && p.s[p.i] == '0':
+		p.i++
+	case p.i < len(p.s) && p.s[p.i] >= '1' && p.s[p.i] <= '9':
+		p.digits()
+	default:
+		return 0, p.errorf("invalid number")
+	}
+	if p.i < len(p.s) && p.s[p.i] == '.' {
+		p.i++
+		if p.digits() == 0 {
+			return 0, p.errorf("invalid number")
+		}
+	}
+	if p.i < len(p.s) && (p.s[p.i] == 'e' || p.s[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.s) && (p.s[p.i] == '+' || p.s[p.i] == '-') {
+			p.i++
+		}
+		if p.digits() == 0 {
+			return 0, p.errorf("invalid number")
+		}
+	}
+	text := p.s[start:p.i]
+	if small, ok := smallInt(text); ok { // most numbers: no float parsing
+		return p.add(jnode{kind: jNumber, str: text, num: small}), nil
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil {
+		// Out of float64's range: encoding/json refuses it too.
+		return 0, p.errorf("number %s out of range", text)
+	}
+	return p.add(jnode{kind: jNumber, str: text, num: f}), nil
+}
+
+// smallInt reads an integer of up to 15 digits, which float64 holds
+// exactly.
+func smallInt(text string) (float64, bool) {
+	neg := text[0] == '-'
+	if neg {
+		text = text[1:]
+	}
+	if len(text) == 0 || len(text) > 15 {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	if neg {
+		v = -v
+	}
+	return float64(v), true
+}
+
+func (p *parser) digits() int {
+	start := p.i
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		p.i++
+	}
+	return p.i - start
+}
+
+// str reads a string literal: a substring of the body when it holds no
+// escapes, else its decoded copy (invalid UTF-8 and lone surrogates become
+// U+FFFD, as encoding/json does).
+func (p *parser) str() (string, error) {
+	p.i++ // opening quote
+	start := p.i
+	plain := true
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			s := p.s[start:p.i]
+			p.i++
+			if plain {
+				return s, nil
+			}
+			return unescape(s)
+		case c == '\\':
+			plain = false
+			p.i += 2
+		case c < 0x20:
+			return "", p.errorf("control character in a string")
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(p.s[p.i:])
+			if r == utf8.RuneError && size == 1 {
+				plain = false // invalid UTF-8: unescape repairs it
+			}
+			p.i += size
+		default:
+			p.i++
+		}
+	}
+	return "", p.errorf("unterminated string")
+}
+
+func unescape(s string) (string, error) {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '\\':
+			if i+1 >= len(s) {
+				return "", fmt.Errorf("%w: bad escape", errSyntax)
+			}
+			switch e := s[i+1]; e {
+			case '"', '\\', '/':
+				b = append(b, e)
+				i += 2
+			case 'b':
+				b, i = append(b, '\b'), i+2
+			case 'f':
+				b, i = append(b, '\f'), i+2
+			case 'n':
+				b, i = append(b, '\n'), i+2
+			case 'r':
+				b, i = append(b, '\r'), i+2
+			case 't':
+				b, i = append(b, '\t'), i+2
+			case 'u':
+				r, ok := hex4(s, i+2)
+				if !ok {
+					return "", fmt.Errorf("%w: bad \\u escape", errSyntax)
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					if r2, ok := hex4(s, i+2); ok && i+1 < len(s) && s[i] == '\\' && s[i+1] == 'u' {
+						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+							b, i = utf8.AppendRune(b, dec), i+6
+							continue
+						}
+					}
+					r = utf8.RuneError
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				return "", fmt.Errorf("%w: bad escape \\%c", errSyntax, e)
+			}
+		case c < utf8.RuneSelf:
+			b, i = append(b, c), i+1
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			b, i = utf8.AppendRune(b, r), i+size
+		}
+	}
+	return string(b), nil
+}
+
+func hex4(s string, i int) (rune, bool) {
+	if i+4 > len(s) {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s[i:i+4], 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	return rune(v), true
+}
+
+// children returns a container's children.
+func (t *tree) children(n *jnode) []int32 { return t.kids[n.first : n.first+n.count] }
+
+// value converts a node to encoding/json's generic form (for enum and
+// uniqueItems comparisons, which are rare).
+func (t *tree) value(i int32) any {
+	n := &t.nodes[i]
+	switch n.kind {
+	case jFalse:
+		return false
+	case jTrue:
+		return true
+	case jNumber:
+		return n.num
+	case jString:
+		return n.str
+	case jArray:
+		out := make([]any, 0, n.count)
+		for _, c := range t.children(n) {
+			out = append(out, t.value(c))
+		}
+		return out
+	case jObject:
+		out := make(map[string]any, n.count)
+		for _, c := range t.children(n) {
+			out[t.nodes[c].key] = t.value(c)
+		}
+		return out
+	}
+	return nil
+}
