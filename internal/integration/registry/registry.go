@@ -13,6 +13,7 @@ import (
 	"github.com/apigw/apigw/internal/integration/dummy"
 	"github.com/apigw/apigw/internal/integration/httpproxy"
 	"github.com/apigw/apigw/internal/integration/objectstorage"
+	"github.com/apigw/apigw/internal/integration/swagger"
 	"github.com/apigw/apigw/internal/integration/ydb"
 	"github.com/apigw/apigw/internal/integration/ymq"
 )
@@ -27,19 +28,13 @@ var factories = map[string]integration.Factory{
 	"cloud_ymq":             ymq.New,
 	"cloud_datastreams":     datastreams.New,
 	"cloud_ydb":             ydb.New,
+	"swagger":               swagger.New,
 }
 
 // planned are documented types that this build does not implement yet. A spec
 // using one is refused at build time, naming the type and its line, instead of
 // failing at request time.
-var planned = map[string]bool{
-	"object_storage":    true,
-	"cloud_datasphere":  true,
-	"cloud_datastreams": true,
-	"cloud_ymq":         true,
-	"cloud_ydb":         true,
-	"swagger":           true,
-}
+var planned = map[string]bool{}
 
 // Lookup returns the factory of a type. planned reports a documented type
 // that this build does not implement yet.
