@@ -69,10 +69,10 @@ type Bindings struct {
 	Containers map[string]*Container `yaml:"containers"`
 	// DataSphere binds DataSphere node IDs (cloud_datasphere) to URLs.
 	DataSphere map[string]*Endpoint `yaml:"datasphere"`
-
-	// Sections that later integrations and features define. They are
-	// accepted here so that one bindings file serves every build.
-	TLS yaml.Node `yaml:"tls"`
+	// TLS is the HTTPS listener; Domains map hosts to specs and
+	// certificates.
+	TLS     TLS       `yaml:"tls"`
+	Domains []*Domain `yaml:"domains"`
 }
 
 // Limits bound what one request may cost.
@@ -154,6 +154,10 @@ type Routing struct {
 	// MethodNotAllowed is the status for a path that matched without the
 	// method: 405 (with Allow, the default) or 404.
 	MethodNotAllowed int `yaml:"method_not_allowed"`
+	// UnknownHost is what a request whose Host no domain serves gets,
+	// when domains are bound: "reject" (404, the default) or "default"
+	// (the --spec).
+	UnknownHost string `yaml:"unknown_host"`
 }
 
 // Log configures logging.
@@ -268,6 +272,7 @@ func LoadFile(file string) (*Bindings, yamlx.List) {
 	b.File = file
 	resolveDirs(b.Functions, file)
 	resolveBucketDirs(&b.ObjectStorage, file)
+	resolveDomainFiles(b, file)
 	for _, q := range b.Queues {
 		q.resolve(filepath.Dir(file))
 	}
@@ -336,6 +341,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkStreams(root, b.Streams, &errs)
 	checkYDB(root, b.YDB, &errs)
 	checkSecurityProfiles(root, b.SecurityProfiles, &errs)
+	checkDomains(root, b, &errs)
 	checkEndpoints(root, "datasphere", b.DataSphere, &errs)
 	if b.Limits.MaxRequestBody < 0 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_request_body"), "limits.max_request_body", "must be positive")

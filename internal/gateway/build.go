@@ -42,6 +42,8 @@ type Snapshot struct {
 	canary         *Snapshot
 	canaryWeight   int
 	canaryOverride bool
+
+	hosts *hostTable // nil: one spec for every host
 }
 
 // SetCanary makes c the canary release of s, serving weight percent of

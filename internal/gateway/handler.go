@@ -108,6 +108,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(x, httperr.New(http.StatusServiceUnavailable, "the gateway has no specification loaded yet"))
 		return
 	}
+	if s.hosts != nil {
+		d, ok := s.hosts.byHost(&x.rec, r)
+		if !ok {
+			if x.rec.status == 0 { // not redirected to HTTPS
+				h.fail(x, httperr.New(http.StatusNotFound, "no API is served at this host"))
+			}
+			return
+		}
+		s = d
+	}
 	if s.canary != nil {
 		s, x.rec.canary = s.release(r)
 	}

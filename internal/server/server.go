@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -56,7 +58,7 @@ type Server struct {
 	reloads  *prometheus.CounterVec
 	registry *prometheus.Registry
 	draining atomic.Bool
-	hashes   [2][32]byte
+	hashes   [32]byte
 	// wsRegistry answers the WebSocket management API: the handler's own
 	// hub, or a Redis registry shared by replicas.
 	wsRegistry websocket.Registry
@@ -90,9 +92,70 @@ func loadBindings(opts Options) (*config.Bindings, yamlx.List) {
 	return b, errs
 }
 
+// build builds the snapshot of --spec and, when domains are bound, of
+// each domain's spec (a spec shared by several domains is built once), with
+// the domains' certificates.
+func build(opts Options, b *config.Bindings, deps *integration.Deps) (*gateway.Snapshot, yamlx.List) {
+	snap, errs := buildSpec(opts, b, deps)
+	if len(b.Domains) == 0 && b.TLS.Cert == "" {
+		return snap, errs
+	}
+	main, _ := filepath.Abs(opts.SpecFile)
+	specs := map[string]*gateway.Snapshot{main: snap}
+	var domains []gateway.Domain
+	for i, d := range b.Domains {
+		if d == nil {
+			continue
+		}
+		ds := snap
+		if d.Spec != "" {
+			file, _ := filepath.Abs(d.Spec)
+			var ok bool
+			if ds, ok = specs[file]; !ok {
+				o := opts
+				o.SpecFile = d.Spec
+				var e yamlx.List
+				ds, e = buildSpec(o, b, deps)
+				errs = append(errs, e...)
+				specs[file] = ds
+			}
+		}
+		dom := gateway.Domain{Hosts: d.Hosts, Snap: ds}
+		if d.Cert != "" {
+			c, err := tls.LoadX509KeyPair(d.Cert, d.Key)
+			if err != nil {
+				e := &yamlx.Error{File: b.File, Path: fmt.Sprintf("domains[%d].cert", i), Msg: err.Error()}
+				if d.Node != nil {
+					e.Line, e.Col = d.Node.Line, d.Node.Column
+				}
+				errs.Add(e)
+			}
+			dom.Cert = &c
+		}
+		domains = append(domains, dom)
+	}
+	var defCert *tls.Certificate
+	if b.TLS.Cert != "" {
+		c, err := tls.LoadX509KeyPair(b.TLS.Cert, b.TLS.Key)
+		if err != nil {
+			errs.Add(&yamlx.Error{File: b.File, Path: "tls.cert", Msg: err.Error()})
+		}
+		defCert = &c
+	}
+	var httpsPort string
+	if b.TLS.RedirectHTTP {
+		_, httpsPort, _ = net.SplitHostPort(b.TLS.Listen)
+	}
+	if errs.Err() != nil {
+		return nil, errs
+	}
+	snap.SetDomains(domains, len(b.Domains) == 0 || b.Routing.UnknownHost == "default", defCert, httpsPort)
+	return snap, errs
+}
+
 // build loads the spec with the variable values of b and --var, and builds a
 // snapshot.
-func build(opts Options, b *config.Bindings, deps *integration.Deps) (*gateway.Snapshot, yamlx.List) {
+func buildSpec(opts Options, b *config.Bindings, deps *integration.Deps) (*gateway.Snapshot, yamlx.List) {
 	vars := b.VariableValues()
 	maps.Copy(vars, opts.Vars)
 	doc, errs := spec.LoadFile(opts.SpecFile, vars)
@@ -171,7 +234,6 @@ func New(opts Options) *Server {
 // Run serves until SIGTERM or SIGINT (or ctx ends), then drains. It returns
 // an error when the first snapshot cannot be built or a listener fails.
 func (s *Server) Run(ctx context.Context) error {
-	s.hashes = s.fileHashes()
 	b, errs := loadBindings(s.opts)
 	if errs.Err() != nil {
 		return errs.Errors()
@@ -224,7 +286,36 @@ func (s *Server) Run(ctx context.Context) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	var tlsSrv *http.Server
+	if b.TLS.Listen != "" {
+		tlsLn, err := net.Listen("tcp", b.TLS.Listen)
+		if err != nil {
+			admin.Close()
+			apiLn.Close()
+			return fmt.Errorf("tls listen %s: %w", b.TLS.Listen, err)
+		}
+		tlsSrv = &http.Server{
+			Handler:           s.handler,
+			ReadHeaderTimeout: api.ReadHeaderTimeout,
+			IdleTimeout:       api.IdleTimeout,
+			MaxHeaderBytes:    api.MaxHeaderBytes,
+			ErrorLog:          api.ErrorLog,
+			// The current snapshot's certificates: a reload that changes
+			// a certificate file takes effect at the next handshake.
+			TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+				if snap := s.handler.Snapshot(); snap != nil {
+					if c, ok := snap.Certificate(hello.ServerName); ok {
+						return c, nil
+					}
+				}
+				return nil, fmt.Errorf("no certificate for server name %q", hello.ServerName)
+			}},
+		}
+		go func() { serveErr <- tlsSrv.ServeTLS(tlsLn, "", "") }() // HTTP/2 and HTTP/1.1
+		s.log.Info("listening for HTTPS", "addr", tlsLn.Addr().String())
+	}
 	s.handler.Swap(snap)
+	s.hashes = s.fileHashes()
 	s.deps.Functions.Settle()
 	go func() { serveErr <- api.Serve(apiLn) }()
 	s.log.Info("listening", "addr", apiLn.Addr().String(), "admin", adminLn.Addr().String(),
@@ -246,7 +337,7 @@ func (s *Server) Run(ctx context.Context) error {
 				s.reload("SIGHUP")
 				continue
 			}
-			return s.shutdown(api, admin, sig.String())
+			return s.shutdown(api, tlsSrv, admin, sig.String())
 		case <-tick:
 			if h := s.fileHashes(); h != s.hashes {
 				s.hashes = h
@@ -258,7 +349,7 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 			return err
 		case <-ctx.Done():
-			return s.shutdown(api, admin, "context done")
+			return s.shutdown(api, tlsSrv, admin, "context done")
 		}
 	}
 }
@@ -281,6 +372,7 @@ func (s *Server) reload(reason string) {
 	}
 	s.logWarnings(errs)
 	old := s.handler.Swap(snap)
+	s.hashes = s.fileHashes() // the new bindings may watch other files
 	s.deps.Functions.Settle()
 	if old != nil && (old.Bindings.Listen != snap.Bindings.Listen || old.Bindings.Admin != snap.Bindings.Admin) {
 		s.log.Warn("listen addresses changed in the bindings; they take effect on restart")
@@ -290,7 +382,7 @@ func (s *Server) reload(reason string) {
 	s.log.Info("reloaded", "reason", reason, "routes", len(snap.Routes()), "build_ms", time.Since(start).Milliseconds())
 }
 
-func (s *Server) shutdown(api, admin *http.Server, why string) error {
+func (s *Server) shutdown(api, tlsSrv, admin *http.Server, why string) error {
 	s.draining.Store(true)
 	timeout := s.handler.Snapshot().Bindings.Limits.ShutdownTimeout.D()
 	s.log.Info("shutting down: draining in-flight requests", "signal", why, "timeout", timeout.String())
@@ -299,10 +391,15 @@ func (s *Server) shutdown(api, admin *http.Server, why string) error {
 	// Hijacked WebSocket connections are not drained by Shutdown: close
 	// them with 1001 and let their disconnect calls run.
 	go s.handler.CloseWebSockets(timeout)
-	err := api.Shutdown(ctx)
-	if err != nil {
-		s.log.Warn("drain deadline passed; closing the remaining connections", "error", err.Error())
-		api.Close()
+	servers := []*http.Server{api}
+	if tlsSrv != nil {
+		servers = append(servers, tlsSrv)
+	}
+	for _, srv := range servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			s.log.Warn("drain deadline passed; closing the remaining connections", "error", err.Error())
+			srv.Close()
+		}
 	}
 	s.handler.CloseWebSockets(time.Second) // waits for the disconnect calls started above
 	admin.Close()
@@ -362,15 +459,24 @@ func (s *Server) applyLogLevel(b *config.Bindings) {
 	s.level.Set(lv[b.Log.Level])
 }
 
-func (s *Server) fileHashes() [2][32]byte {
-	var out [2][32]byte
-	for i, f := range []string{s.opts.SpecFile, s.opts.ConfigFile} {
+// fileHashes digests every file whose change reloads the gateway: the
+// spec, the bindings, and the domains' specs and certificates.
+func (s *Server) fileHashes() [32]byte {
+	files := []string{s.opts.SpecFile, s.opts.ConfigFile}
+	if snap := s.handler.Snapshot(); snap != nil {
+		files = append(files, snap.Bindings.WatchedFiles()...)
+	}
+	h := sha256.New()
+	for _, f := range files {
 		if f == "" {
 			continue
 		}
-		if b, err := os.ReadFile(f); err == nil {
-			out[i] = sha256.Sum256(b)
-		}
+		b, _ := os.ReadFile(f)
+		sum := sha256.Sum256(b)
+		h.Write([]byte(f))
+		h.Write(sum[:])
 	}
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
 	return out
 }

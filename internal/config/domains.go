@@ -1,0 +1,139 @@
+package config
+
+import (
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/apigw/apigw/internal/yamlx"
+	"go.yaml.in/yaml/v3"
+)
+
+// TLS terminates HTTPS on a listener of its own, next to the plain one.
+type TLS struct {
+	// Listen is the HTTPS address, such as :8443. Empty: no HTTPS.
+	Listen string `yaml:"listen"`
+	// RedirectHTTP answers plain requests for a domain that has a
+	// certificate with 308 to the same URL over HTTPS.
+	RedirectHTTP bool `yaml:"redirect_http"`
+	// Cert and Key are the certificate for names no domain covers (SNI
+	// absent or unknown). Optional.
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Domain serves a specification at some hosts (digest §9.4): the request's
+// Host picks it, and on HTTPS the SNI name picks its certificate.
+type Domain struct {
+	// Hosts are names such as api.example.com, or *.example.com for any
+	// one label in front of example.com.
+	Hosts []string `yaml:"hosts"`
+	// Spec is the domain's specification (default: the one given with
+	// --spec), relative to this file.
+	Spec string `yaml:"spec"`
+	// Cert and Key are PEM files (relative to this file); both or none.
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+
+	Node *yaml.Node `yaml:"-"`
+}
+
+func checkDomains(root *yaml.Node, b *Bindings, errs *yamlx.List) {
+	section := yamlx.Get(root, "domains")
+	seen := map[string]bool{}
+	for i, d := range b.Domains {
+		var n *yaml.Node
+		if section != nil && i < len(section.Content) {
+			n = section.Content[i]
+		}
+		path := "domains[" + strconv.Itoa(i) + "]"
+		if d == nil {
+			errs.Errorf(n, path, "needs hosts")
+			continue
+		}
+		d.Node = n
+		if len(d.Hosts) == 0 {
+			errs.Errorf(n, path, "needs hosts: the names it answers to")
+		}
+		for _, h := range d.Hosts {
+			name := strings.ToLower(h)
+			if !validHost(name) {
+				errs.Errorf(yamlx.Get(n, "hosts"), yamlx.Join(path, "hosts"), "%q is not a host name (or *.domain)", h)
+			}
+			if seen[name] {
+				errs.Errorf(yamlx.Get(n, "hosts"), yamlx.Join(path, "hosts"), "%s is served by an earlier domain too", h)
+			}
+			seen[name] = true
+		}
+		if (d.Cert == "") != (d.Key == "") {
+			errs.Errorf(n, path, "cert and key go together")
+		}
+		if d.Cert != "" && b.TLS.Listen == "" {
+			errs.Errorf(yamlx.Get(n, "cert"), yamlx.Join(path, "cert"), "a certificate needs tls.listen, the HTTPS address")
+		}
+	}
+	tn := yamlx.Get(root, "tls")
+	if (b.TLS.Cert == "") != (b.TLS.Key == "") {
+		errs.Errorf(tn, "tls", "cert and key go together")
+	}
+	if b.TLS.Listen != "" {
+		if _, _, err := net.SplitHostPort(b.TLS.Listen); err != nil {
+			errs.Errorf(yamlx.Get(tn, "listen"), "tls.listen", "must be host:port or :port, not %q", b.TLS.Listen)
+		}
+	}
+	switch b.Routing.UnknownHost {
+	case "", "reject", "default":
+	default:
+		errs.Errorf(yamlx.Get(yamlx.Get(root, "routing"), "unknown_host"), "routing.unknown_host", "must be reject or default, not %q", b.Routing.UnknownHost)
+	}
+}
+
+func validHost(h string) bool {
+	h = strings.TrimPrefix(h, "*.")
+	if h == "" || len(h) > 253 || strings.Contains(h, "*") {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// resolveDomainFiles makes domain files relative to the bindings file.
+func resolveDomainFiles(b *Bindings, file string) {
+	base := filepath.Dir(file)
+	rel := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
+	for _, d := range b.Domains {
+		if d != nil {
+			rel(&d.Spec)
+			rel(&d.Cert)
+			rel(&d.Key)
+		}
+	}
+	rel(&b.TLS.Cert)
+	rel(&b.TLS.Key)
+}
+
+// WatchedFiles are the files besides the spec and this file whose change
+// reloads the gateway: domain specs and certificates.
+func (b *Bindings) WatchedFiles() []string {
+	var out []string
+	for _, d := range b.Domains {
+		if d != nil {
+			out = append(out, d.Spec, d.Cert, d.Key)
+		}
+	}
+	return append(out, b.TLS.Cert, b.TLS.Key)
+}
