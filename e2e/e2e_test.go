@@ -434,7 +434,9 @@ func TestExampleSpecsValidate(t *testing.T) {
 	}
 	for _, s := range specs {
 		args := []string{"validate", "--spec", s}
-		if cfg := filepath.Join(filepath.Dir(s), "apigw.yaml"); fileExists(cfg) {
+		// examples/domains needs the certificates its mkcert makes; its
+		// own test runs it whole.
+		if cfg := filepath.Join(filepath.Dir(s), "apigw.yaml"); fileExists(cfg) && !fileExists(filepath.Join(filepath.Dir(s), "mkcert")) {
 			args = append(args, "--config", cfg)
 		}
 		if code, out, stderr := runCLI(t, args...); code != 0 {

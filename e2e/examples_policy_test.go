@@ -1,0 +1,104 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestPoliciesExample runs examples/policies as the README says.
+func TestPoliciesExample(t *testing.T) {
+	g := start(t, "--spec", "../examples/policies/api.yaml", "--config", "../examples/policies/apigw.yaml")
+	req, _ := http.NewRequest("OPTIONS", g.URL+"/orders", nil)
+	req.Header.Set("Origin", "http://localhost:3000")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 204 || res.Header.Get("Access-Control-Allow-Origin") != "http://localhost:3000" {
+		t.Errorf("preflight: %d %v", res.StatusCode, res.Header)
+	}
+	post := func(body string) (int, string) {
+		res, err := http.Post(g.URL+"/orders", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if status, body := post(`{"customer":"bob","items":[{"sku":"tea","qty":0}],"coupon":"x"}`); status != 400 ||
+		!strings.Contains(body, `"field":"/items/0/qty"`) || !strings.Contains(body, `"field":"/coupon"`) || !strings.Contains(body, `"field":"/customer"`) {
+		t.Errorf("invalid order: %d %s", status, body)
+	}
+	if status, body := post(`{"customer":"c-7","items":[{"sku":"tea","qty":2}]}`); status != 201 || body != `{"status": "accepted"}` {
+		t.Errorf("valid order: %d %s", status, body)
+	}
+	if status, _, body := get(t, g.URL+"/orders/x?fields=colour"); status != 400 || !strings.Contains(body, `"name":"id"`) || !strings.Contains(body, `"name":"fields"`) {
+		t.Errorf("invalid lookup: %d %s", status, body)
+	}
+	if status, _, body := get(t, g.URL+"/orders/o-1?fields=status,items"); status != 200 || !strings.Contains(body, `"id": "o-1"`) {
+		t.Errorf("lookup: %d %s", status, body)
+	}
+	limited := 0
+	for i := 0; i < 10; i++ {
+		if status, _ := post(`{"customer":"c-7","items":[{"sku":"tea","qty":2}]}`); status == 429 {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Error("10 orders at once were all admitted under a limit of 5 rps")
+	}
+	if status, _, body := get(t, g.URL+"/docs"); status != 200 || !strings.Contains(body, "SwaggerUIBundle") {
+		t.Errorf("docs: %d %.100s", status, body)
+	}
+}
+
+// TestDomainsExample runs examples/domains as the README says: mkcert,
+// then HTTPS on two domains.
+func TestDomainsExample(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"api.yaml", "shop.yaml", "apigw.yaml"} {
+		writeFile(t, dir, f, mustRead(t, "../examples/domains/"+f))
+	}
+	mk := exec.Command("go", "run", "./examples/domains/mkcert", "-out", filepath.Join(dir, "certs"))
+	mk.Dir = ".."
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("mkcert: %v\n%s", err, out)
+	}
+	api, admin, tlsPort := freePort(t), freePort(t), freePort(t)
+	cfg := strings.Replace(mustRead(t, filepath.Join(dir, "apigw.yaml")), "127.0.0.1:8443", fmt.Sprintf("127.0.0.1:%d", tlsPort), 1)
+	writeFile(t, dir, "apigw.yaml", cfg)
+	startOn(t, api, admin, "--spec", filepath.Join(dir, "api.yaml"), "--config", filepath.Join(dir, "apigw.yaml"))
+	caPEM, _ := os.ReadFile(filepath.Join(dir, "certs", "ca.pem"))
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, fmt.Sprintf("127.0.0.1:%d", tlsPort))
+		},
+	}}
+	for host, want := range map[string]string{"api.example.test": "Hello from the API\n", "eu.api.example.test": "Hello from the API\n", "shop.example.test": "Hello from the shop\n"} {
+		res, err := client.Get(fmt.Sprintf("https://%s:%d/hello", host, tlsPort))
+		if err != nil {
+			t.Fatalf("%s: %v", host, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(b) != want || res.Proto != "HTTP/2.0" {
+			t.Errorf("%s: %q over %s", host, b, res.Proto)
+		}
+	}
+}
