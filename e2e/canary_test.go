@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	cws "github.com/coder/websocket"
 )
 
 // TestCanaryRelease: a canary with a weight serves about that share of
@@ -57,6 +61,34 @@ paths:
 	_, _, metrics := get(t, g.Admin+"/metrics")
 	if !strings.Contains(metrics, `release="canary"`) {
 		t.Error("metrics carry no canary release label")
+	}
+
+	// A WebSocket connection picks its release once, at the handshake.
+	wsSpec := writeFile(t, dir, "ws.yaml", `openapi: 3.0.0
+x-yc-apigateway:
+  variables:
+    greeting: {default: stable-hello}
+paths:
+  /ws:
+    x-yc-apigateway-websocket-message:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, http_headers: {Content-Type: text/plain}, content: {'*': '${var.greeting}'}}
+`)
+	gw := start(t, "--spec", wsSpec, "--config", cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, res, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(gw.URL, "http")+"/ws", &cws.DialOptions{HTTPHeader: http.Header{"X-Apigw-Release": {"canary"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if res.Header.Get("X-Yc-Apigateway-Release") != "canary" {
+		t.Errorf("handshake headers: %v", res.Header)
+	}
+	for i := 0; i < 3; i++ {
+		c.Write(ctx, cws.MessageText, []byte("?"))
+		if _, got, err := c.Read(ctx); err != nil || string(got) != "canary-hello" {
+			t.Fatalf("message %d on a canary connection: %q %v", i, got, err)
+		}
 	}
 
 	// Without override, a request cannot choose.

@@ -88,6 +88,9 @@ func (h *Handler) serveWebSocket(x *exchange, w http.ResponseWriter, r *http.Req
 		}
 	}
 	extra := http.Header{hdrConnID: {sess.id}}
+	if x.rec.canary { // the connection's release, picked once
+		extra.Set("X-Yc-Apigateway-Release", "canary")
+	}
 	var first *eventResponse
 	if ws.connect != nil {
 		first = sess.call(ws.connect, http.MethodGet, nil, "", &functions.WebSocketEvent{EventType: "CONNECT"})
