@@ -1,16 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // startS3rver runs the npm s3rver (installed by scripts/test-servers) on a
@@ -27,22 +22,8 @@ func startS3rver(t *testing.T) string {
 // TestObjectStorageRealS3: objects put into a real S3-compatible server are
 // what clients get through the gateway.
 func TestObjectStorageRealS3(t *testing.T) {
-	endpoint := startS3rver(t)
-	ctx := context.Background()
-	client := s3.NewFromConfig(aws.Config{Region: "ru-central1", Credentials: credentials.NewStaticCredentialsProvider("S3RVER", "S3RVER", "")}, func(o *s3.Options) {
-		o.BaseEndpoint, o.UsePathStyle = aws.String(endpoint), true
-		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
-		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
-	})
-	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("site")}); err != nil {
-		t.Fatal(err)
-	}
 	body := strings.Repeat("apigw ", 50_000) // 300 KB
-	for key, b := range map[string]string{"docs/page.txt": body, "404.html": "<h1>gone</h1>"} {
-		if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("site"), Key: aws.String(key), Body: strings.NewReader(b), ContentType: aws.String("text/plain")}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	endpoint := s3rverBucket(t, "site", map[string]string{"docs/page.txt": body, "404.html": "<h1>gone</h1>"})
 	dir := t.TempDir()
 	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /s/{key+}:\n    get:\n      parameters: [{name: key, in: path, required: true}]\n      x-yc-apigateway-integration: {type: object_storage, bucket: site, object: '{key}', error_object: 404.html}\n")
 	cfg := writeFile(t, dir, "apigw.yaml", "object_storage:\n  buckets:\n    site: {endpoint: '"+endpoint+"', access_key_id: S3RVER, secret_access_key: S3RVER}\n")

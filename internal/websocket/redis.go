@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/apigw/apigw/internal/redisx"
 )
 
 // RedisRegistry shares connections between replicas: each connection's Info
@@ -55,21 +57,13 @@ type command struct {
 // NewRedisRegistry connects to Redis (a redis:// URL) and starts following
 // the local hub's connections. Stop it with Close.
 func NewRedisRegistry(ctx context.Context, url, prefix string, local *Hub, log *slog.Logger) (*RedisRegistry, error) {
-	opt, err := redis.ParseURL(url)
+	rdb, err := redisx.Dial(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
+		return nil, err
 	}
-	rdb := redis.NewClient(opt)
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
-	}
-	if prefix == "" {
-		prefix = "apigw:"
-	}
-	r := &RedisRegistry{local: local, rdb: rdb, replica: NewID(), prefix: prefix + "ws:", ttl: 30 * time.Second,
+	r := &RedisRegistry{local: local, rdb: rdb, replica: NewID(), prefix: redisx.Prefix(prefix) + "ws:", ttl: 30 * time.Second,
 		timeout: 3 * time.Second, log: log, waiting: map[string]chan string{}}
 	local.OnAdd = func(c *Conn) { r.store(context.Background(), c) }
 	local.OnRemove = func(c *Conn) { r.rdb.Del(context.Background(), r.key(c.ID)) }

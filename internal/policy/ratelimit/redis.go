@@ -2,10 +2,11 @@ package ratelimit
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/apigw/apigw/internal/redisx"
 )
 
 // Redis is the Store replicas share: each bucket is a Redis hash updated
@@ -41,21 +42,11 @@ return {ok, wait}
 
 // NewRedis connects to Redis (a redis:// URL); keys start with prefix.
 func NewRedis(ctx context.Context, url, prefix string) (*Redis, error) {
-	opt, err := redis.ParseURL(url)
+	rdb, err := redisx.Dial(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
+		return nil, err
 	}
-	rdb := redis.NewClient(opt)
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
-	}
-	if prefix == "" {
-		prefix = "apigw:"
-	}
-	return &Redis{rdb: rdb, prefix: prefix + "ratelimit:"}, nil
+	return &Redis{rdb: rdb, prefix: redisx.Prefix(prefix) + "ratelimit:"}, nil
 }
 
 // Take implements Store.
