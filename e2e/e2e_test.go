@@ -95,7 +95,7 @@ paths:
   /fn:
     get:
       x-yc-apigateway-integration:
-        type: swagger
+        type: grpc
 `)
 	// One run reports the spec's errors and the integrations' errors alike,
 	// in file order.
@@ -104,7 +104,7 @@ paths:
 		broken + `:8:20: paths./users/{id}.get.x-yc-apigateway-integration.http_code: must be an integer, got a string ("two hundred")`,
 		broken + `:9:24: paths./users/{id}.get.x-yc-apigateway-integration.content.*: unknown variable "missing" (declare it under x-yc-apigateway.variables)`,
 		broken + `:12:15: paths./users/{id}.post.x-yc-apigateway-integration: $ref "#/components/x-yc-apigateway-integrations/Nope": "components" not found`,
-		broken + `:16:15: paths./fn.get.x-yc-apigateway-integration.type: integration type "swagger" is not supported by this apigw build yet (supported: cloud_datasphere, cloud_datastreams, cloud_functions, cloud_ydb, cloud_ymq, dummy, http, object_storage, serverless_containers)`,
+		broken + `:16:15: paths./fn.get.x-yc-apigateway-integration.type: unknown integration type "grpc" (supported: cloud_datasphere, cloud_datastreams, cloud_functions, cloud_ydb, cloud_ymq, dummy, http, object_storage, serverless_containers, swagger)`,
 	}
 	if code != 1 || strings.TrimSpace(out) != strings.Join(want, "\n") {
 		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, strings.Join(want, "\n"))
@@ -115,7 +115,7 @@ paths:
 	want = []string{
 		fixed + `:8:20: paths./users/{id}.get.x-yc-apigateway-integration.http_code: must be an integer, got a string ("two hundred")`,
 		fixed + `:12:9: paths./users/{id}.post.x-yc-apigateway-integration: http integration needs url`,
-		fixed + `:16:15: paths./fn.get.x-yc-apigateway-integration.type: integration type "swagger" is not supported by this apigw build yet (supported: cloud_datasphere, cloud_datastreams, cloud_functions, cloud_ydb, cloud_ymq, dummy, http, object_storage, serverless_containers)`,
+		fixed + `:16:15: paths./fn.get.x-yc-apigateway-integration.type: unknown integration type "grpc" (supported: cloud_datasphere, cloud_datastreams, cloud_functions, cloud_ydb, cloud_ymq, dummy, http, object_storage, serverless_containers, swagger)`,
 	}
 	if code != 1 || strings.TrimSpace(out) != strings.Join(want, "\n") {
 		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, strings.Join(want, "\n"))
@@ -133,7 +133,7 @@ paths:
 	}
 	// serve refuses what validate refuses, naming the type and its line.
 	code, _, stderr := runCLI(t, "serve", "--spec", fixed, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
-	if code != 1 || !strings.Contains(stderr, `:16:15: paths./fn.get.x-yc-apigateway-integration.type: integration type "swagger" is not supported`) {
+	if code != 1 || !strings.Contains(stderr, `:16:15: paths./fn.get.x-yc-apigateway-integration.type: unknown integration type "grpc"`) {
 		t.Errorf("serve with an unsupported type: exit %d %q", code, stderr)
 	}
 }

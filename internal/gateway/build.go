@@ -285,14 +285,9 @@ func buildOperation(doc *spec.Document, kd *kinDoc, b *config.Bindings, deps *in
 	declared := params.NewDeclared(op.Parameters, tmpl)
 	guard := ac.Guard(op, declared, errs)
 	in := op.Integration
-	factory, planned := registry.Lookup(in.Type)
-	typeNode := yamlx.Get(in.Node, "type")
-	switch {
-	case factory == nil && planned:
-		errs.Errorf(typeNode, yamlx.Join(in.Path, "type"), "integration type %q is not supported by this apigw build yet (supported: %s)", in.Type, strings.Join(registry.Types(), ", "))
-		return nil
-	case factory == nil:
-		errs.Errorf(typeNode, yamlx.Join(in.Path, "type"), "unknown integration type %q (supported: %s)", in.Type, strings.Join(registry.Types(), ", "))
+	factory := registry.Lookup(in.Type)
+	if factory == nil {
+		errs.Errorf(yamlx.Get(in.Node, "type"), yamlx.Join(in.Path, "type"), "unknown integration type %q (supported: %s)", in.Type, strings.Join(registry.Types(), ", "))
 		return nil
 	}
 	ib := &integration.Build{Doc: doc, Op: op, Declared: declared, Bindings: b, Deps: deps}

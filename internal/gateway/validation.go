@@ -88,7 +88,7 @@ func compileValidation(kd *kinDoc, b *integration.Build, op *spec.Operation, err
 		case form.StatusCode != 0 && (form.StatusCode < 100 || form.StatusCode > 599):
 			errs.Errorf(yamlx.Get(eh, "statusCode"), yamlx.Join(ehPath, "statusCode"), "must be an HTTP status (100-599)")
 		default:
-			factory, _ := registry.Lookup(typ.Value)
+			factory := registry.Lookup(typ.Value)
 			if factory == nil {
 				errs.Errorf(typ, yamlx.Join(ehPath, "x-yc-apigateway-integration.type"), "unknown integration type %q", typ.Value)
 				break

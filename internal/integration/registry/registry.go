@@ -31,18 +31,10 @@ var factories = map[string]integration.Factory{
 	"swagger":               swagger.New,
 }
 
-// planned are documented types that this build does not implement yet. A spec
-// using one is refused at build time, naming the type and its line, instead of
-// failing at request time.
-var planned = map[string]bool{}
-
-// Lookup returns the factory of a type. planned reports a documented type
-// that this build does not implement yet.
-func Lookup(typ string) (f integration.Factory, planned_ bool) {
-	if f, ok := factories[typ]; ok {
-		return f, false
-	}
-	return nil, planned[typ]
+// Lookup returns the factory of a type, or nil: every documented type has
+// one, so a spec naming another is refused at build time with its line.
+func Lookup(typ string) integration.Factory {
+	return factories[typ]
 }
 
 // Types lists the implemented types, sorted.
