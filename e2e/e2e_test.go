@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,9 +48,17 @@ func TestQuickstart(t *testing.T) {
 		t.Errorf("access log lacks the route template:\n%s", g.Logs())
 	}
 	_, _, metrics := get(t, g.Admin+"/metrics")
-	if !strings.Contains(metrics, `apigw_requests_total{method="GET",release="stable",route="/items/{id}",status="200"} 2`) ||
-		!strings.Contains(metrics, `apigw_request_duration_seconds_bucket{method="GET",release="stable",route="/hello"`) {
-		t.Errorf("metrics lack the request series:\n%s", grep(metrics, "apigw_"))
+	for _, series := range []string{
+		`apigw_requests_total{integration="dummy",method="GET",release="stable",route="/items/{id}",status_class="2xx"} 2`,
+		`apigw_request_duration_seconds_bucket{integration="dummy",method="GET",release="stable",route="/hello"`,
+		`apigw_integration_duration_seconds_bucket{integration="http",route="/health"`,
+		`apigw_gateway_errors_total{route="(unmatched)",status="404"} 1`,
+		`apigw_websocket_connections 0`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(metrics, series) {
+			t.Errorf("metrics lack %s:\n%s", series, grep(metrics, "apigw_"))
+		}
 	}
 	if status, _, _ := get(t, g.Admin+"/healthz"); status != 200 {
 		t.Errorf("healthz = %d", status)
@@ -505,5 +514,44 @@ func TestStaticSiteExample(t *testing.T) {
 		if status != tt.status || !strings.Contains(body, tt.has) {
 			t.Errorf("GET %s: %d %.80q, want %d with %q", tt.path, status, body, tt.status, tt.has)
 		}
+	}
+}
+
+var labelRE = regexp.MustCompile(`(\w+)="([^"]*)"`)
+
+// TestMetricsCardinality: whatever paths and methods clients send, the
+// metrics name only the spec's route templates and a fixed set of methods
+// and status classes.
+func TestMetricsCardinality(t *testing.T) {
+	g := start(t, "--spec", "../examples/quickstart/api.yaml")
+	for i := 0; i < 200; i++ {
+		req, _ := http.NewRequest([]string{"GET", "BREW", "PROPFIND"}[i%3], fmt.Sprintf("%s/items/%d?x=%d", g.URL, i, i), nil)
+		if i%2 == 0 {
+			req.URL.Path = fmt.Sprintf("/random/%d/path", i)
+		}
+		if res, err := http.DefaultClient.Do(req); err == nil {
+			res.Body.Close()
+		}
+	}
+	_, _, metrics := get(t, g.Admin+"/metrics")
+	routes, methods := map[string]bool{}, map[string]bool{}
+	for _, line := range strings.Split(metrics, "\n") {
+		if !strings.HasPrefix(line, "apigw_requests_total{") {
+			continue
+		}
+		for _, m := range labelRE.FindAllStringSubmatch(line, -1) {
+			switch m[1] {
+			case "route":
+				routes[m[2]] = true
+			case "method":
+				methods[m[2]] = true
+			}
+		}
+	}
+	if len(routes) > 2 || !routes["/items/{id}"] || !routes["(unmatched)"] {
+		t.Errorf("route labels: %v", routes)
+	}
+	if len(methods) > 2 || !methods["GET"] || !methods["OTHER"] {
+		t.Errorf("method labels: %v", methods)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
 )
@@ -116,9 +118,10 @@ func cacheScope(uriMode bool, r *http.Request, c *integration.Call) string {
 
 // resultCache is a TTL cache with a size bound.
 type resultCache[V any] struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]cached[V]
+	ttl          time.Duration
+	mu           sync.Mutex
+	m            map[string]cached[V]
+	hits, misses prometheus.Counter
 }
 
 type cached[V any] struct {
@@ -128,12 +131,21 @@ type cached[V any] struct {
 
 const maxCacheEntries = 100_000
 
-func newResultCache[V any](ttl time.Duration) *resultCache[V] {
+func newResultCache[V any](kind string, ttl time.Duration) *resultCache[V] {
 	if ttl <= 0 {
 		return nil
 	}
-	return &resultCache[V]{ttl: ttl, m: map[string]cached[V]{}}
+	return &resultCache[V]{ttl: ttl, m: map[string]cached[V]{},
+		hits: CacheLookups.WithLabelValues(kind, "hit"), misses: CacheLookups.WithLabelValues(kind, "miss")}
 }
+
+// CacheLookups counts the authorizer result caches' lookups, by authorizer
+// kind (function, jwt) and result (hit, miss). Caches that are off (no
+// TTL) are not counted.
+var CacheLookups = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "apigw_authorizer_cache_lookups_total",
+	Help: "Authorizer result cache lookups, by authorizer kind and result (hit or miss).",
+}, []string{"kind", "result"})
 
 func (c *resultCache[V]) get(key string, now time.Time) (V, bool) {
 	var zero V
@@ -144,8 +156,10 @@ func (c *resultCache[V]) get(key string, now time.Time) (V, bool) {
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
 	if !ok || now.After(e.expires) {
+		c.misses.Inc()
 		return zero, false
 	}
+	c.hits.Inc()
 	return e.v, true
 }
 

@@ -157,7 +157,7 @@ func (c *Compiler) compile(s *spec.SecurityScheme, errs *yamlx.List) checkerFact
 }
 
 func (c *Compiler) compileFunction(s *spec.SecurityScheme, d *schemeDecl, a *authorizerDecl, apath string, at func(string) *yaml.Node, ttl time.Duration, uriMode bool, errs *yamlx.List) checkerFactory {
-	fc := &functionChecker{scheme: s.Name, uriMode: uriMode, cache: newResultCache[functionResult](ttl), gatewayID: c.Bindings.GatewayID, now: c.now}
+	fc := &functionChecker{scheme: s.Name, uriMode: uriMode, cache: newResultCache[functionResult]("function", ttl), gatewayID: c.Bindings.GatewayID, now: c.now}
 	switch {
 	case d.Type == "http" && strings.EqualFold(d.Scheme, "basic"):
 		fc.in, fc.name, fc.prefix, fc.challenge = "header", "Authorization", "Basic ", `Basic realm="apigw"`
@@ -222,7 +222,7 @@ func (c *Compiler) compileJWT(s *spec.SecurityScheme, d *schemeDecl, a *authoriz
 		jwksURI: a.JWKSURI, configURL: d.OpenIDConnectURL,
 		issuers: a.Issuers, audiences: a.Audiences, requiredClaims: a.RequiredClaims,
 		keyTTL: keyTTL, leeway: ab.JWTLeeway.D(), invalidStatus: status, uriMode: uriMode,
-		cache: newResultCache[*verified](ttl), keys: c.Deps.JWKS, now: c.now,
+		cache: newResultCache[*verified]("jwt", ttl), keys: c.Deps.JWKS, now: c.now,
 	}
 	return func(*params.Declared) checker { return jc }
 }

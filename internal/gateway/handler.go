@@ -91,6 +91,10 @@ type exchange struct {
 	err       error
 	requestID string
 	auth      string // the authorizers' verdict for the access log
+	// inIntegration is the time the integration took; generated marks an
+	// answer the gateway wrote itself (for the error metric).
+	inIntegration time.Duration
+	generated     bool
 }
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
@@ -240,7 +244,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.rec.respMap = op.respMap
 		x.rec.holdAll = op.validation != nil && op.validation.v.ValidatesResponse()
 	}
+	began := time.Now()
 	err := op.Handler.Serve(&x.rec, r, &x.call)
+	x.inIntegration = time.Since(began)
 	h.releaseHeld(x, r, op)
 	if err != nil {
 		h.fail(x, err)
@@ -272,6 +278,7 @@ func (h *Handler) fail(x *exchange, err error) {
 		x.rec.status = 499 // the client is gone: nothing to write
 		return
 	}
+	x.generated = true
 	httperr.WriteDetails(&x.rec, he.Status, he.Message, he.Details)
 }
 
@@ -284,6 +291,7 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 		h.log.Error("panic serving request", "request_id", x.requestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		x.err = fmt.Errorf("panic: %v", p)
 		if x.rec.status == 0 {
+			x.generated = true
 			httperr.Write(&x.rec, http.StatusInternalServerError, "internal gateway error")
 		}
 	}
@@ -299,7 +307,8 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 	if x.rec.canary {
 		release = "canary"
 	}
-	h.metrics.observe(x.route, r.Method, status, release, elapsed)
+	h.metrics.observe(sample{route: x.route, method: r.Method, integration: x.typ, release: release, status: status,
+		gatewayError: x.generated, elapsed: elapsed, inIntegration: x.inIntegration})
 	if h.access.Load() {
 		attrs := []slog.Attr{
 			slog.String("request_id", x.requestID),

@@ -8,27 +8,41 @@ import (
 )
 
 // Metrics are the request metrics of the gateway. Labels carry the route
-// template, never the raw path, and a fixed set of methods, so their
-// cardinality is bounded by the spec, whatever clients send.
+// template, never the raw path, a fixed set of methods, status classes and
+// integration types, so their cardinality is bounded by the spec, whatever
+// clients send.
 type Metrics struct {
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	integration *prometheus.HistogramVec
+	errors      *prometheus.CounterVec
 }
+
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300}
 
 // NewMetrics registers the request metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "apigw_requests_total",
-			Help: "Requests served, by route template, method, status and release (stable or canary).",
-		}, []string{"route", "method", "status", "release"}),
+			Help: "Requests served, by route template, method, status class (2xx...), integration type and release (stable or canary).",
+		}, []string{"route", "method", "status_class", "integration", "release"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "apigw_request_duration_seconds",
-			Help:    "Time from receiving a request to finishing its response, by route template, method and release.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
-		}, []string{"route", "method", "release"}),
+			Help:    "Time from receiving a request to finishing its response, by route template, method, integration type and release.",
+			Buckets: latencyBuckets,
+		}, []string{"route", "method", "integration", "release"}),
+		integration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "apigw_integration_duration_seconds",
+			Help:    "Time spent in the integration (the backend call and the response relay), by route template and integration type.",
+			Buckets: latencyBuckets,
+		}, []string{"route", "integration"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "apigw_gateway_errors_total",
+			Help: "Responses the gateway generated itself (404, 413, 429, 502, 504, ...), by route template and status.",
+		}, []string{"route", "status"}),
 	}
-	reg.MustRegister(m.requests, m.latency)
+	reg.MustRegister(m.requests, m.latency, m.integration, m.errors)
 	return m
 }
 
@@ -37,17 +51,38 @@ var knownMethods = map[string]string{
 	"DELETE": "DELETE", "OPTIONS": "OPTIONS", "TRACE": "TRACE", "CONNECT": "CONNECT",
 }
 
-func (m *Metrics) observe(route, method string, status int, release string, d time.Duration) {
+var statusClasses = [...]string{"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+// sample is what one request contributes to the metrics.
+type sample struct {
+	route, method, integration, release string
+	status                              int
+	gatewayError                        bool // the gateway generated the answer
+	elapsed, inIntegration              time.Duration
+}
+
+func (m *Metrics) observe(s sample) {
 	if m == nil {
 		return
 	}
+	route := s.route
 	if route == "" {
 		route = "(unmatched)"
 	}
-	mm, ok := knownMethods[method]
+	method, ok := knownMethods[s.method]
 	if !ok {
-		mm = "OTHER"
+		method = "OTHER"
 	}
-	m.requests.WithLabelValues(route, mm, strconv.Itoa(status), release).Inc()
-	m.latency.WithLabelValues(route, mm, release).Observe(d.Seconds())
+	class := "5xx"
+	if c := s.status / 100; c >= 1 && c <= 5 {
+		class = statusClasses[c]
+	}
+	m.requests.WithLabelValues(route, method, class, s.integration, s.release).Inc()
+	m.latency.WithLabelValues(route, method, s.integration, s.release).Observe(s.elapsed.Seconds())
+	if s.inIntegration > 0 {
+		m.integration.WithLabelValues(route, s.integration).Observe(s.inIntegration.Seconds())
+	}
+	if s.gatewayError {
+		m.errors.WithLabelValues(route, strconv.Itoa(s.status)).Inc()
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/apigw/apigw/internal/auth"
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/integration"
@@ -217,7 +218,8 @@ func New(opts Options) *Server {
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "apigw_reloads_total", Help: "Snapshot reloads, by result (ok or error).",
 	}, []string{"result"})
-	reg.MustRegister(build, reloads)
+	reg.MustRegister(build, reloads, auth.CacheLookups)
+	reg.MustRegister(websocket.Collectors()...)
 	deps := integration.NewDeps()
 	deps.Functions.Log = log
 	return &Server{

@@ -132,6 +132,7 @@ func Accept(w http.ResponseWriter, r *http.Request, id string, extra http.Header
 	}
 	b.WriteString("\r\n")
 	_, err = nc.Write([]byte(b.String()))
+	openConnections.Inc() // finish decrements, whatever ends the connection
 	c.wmu.Unlock()
 	if err != nil {
 		c.finish(&CloseError{Code: CloseAbnormal, Reason: "the 101 could not be written"}, 0)
@@ -189,6 +190,8 @@ func (c *Conn) Send(op Opcode, data []byte) error {
 		return net.ErrClosed
 	}
 	c.netConn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	messagesOut.Inc()
+	bytesOut.Add(float64(len(data)))
 	max := int(c.opts.Limits.MaxFrame)
 	if max <= 0 {
 		max = len(data) + 1
@@ -235,6 +238,7 @@ func (c *Conn) finish(res *CloseError, frameCode int) {
 		c.wmu.Unlock()
 		c.result = res
 		c.netConn.Close()
+		openConnections.Dec()
 		close(c.closed)
 		if c.onDone != nil {
 			c.onDone(c)
@@ -283,6 +287,8 @@ func (c *Conn) Serve(handle func(Message)) *CloseError {
 			return c.result
 		}
 		c.touch()
+		messagesIn.Inc()
+		bytesIn.Add(float64(len(msg.Data)))
 		handle(msg)
 	}
 }
