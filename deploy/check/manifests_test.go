@@ -153,7 +153,9 @@ func TestManifests(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, k), []byte(cm.Data[k]), 0o644)
 	}
 	var b struct {
-		Limits struct{ ShutdownTimeout string `json:"shutdown_timeout"` } `json:"limits"`
+		Limits struct {
+			ShutdownTimeout string `json:"shutdown_timeout"`
+		} `json:"limits"`
 	}
 	yaml.Unmarshal([]byte(cm.Data["apigw.yaml"]), &b)
 	drain, err := time.ParseDuration(b.Limits.ShutdownTimeout)
