@@ -73,6 +73,8 @@ type Bindings struct {
 	// certificates.
 	TLS     TLS       `yaml:"tls"`
 	Domains []*Domain `yaml:"domains"`
+	// Tracing exports OpenTelemetry traces (read at start).
+	Tracing Tracing `yaml:"tracing"`
 }
 
 // Limits bound what one request may cost.
@@ -342,6 +344,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkYDB(root, b.YDB, &errs)
 	checkSecurityProfiles(root, b.SecurityProfiles, &errs)
 	checkDomains(root, b, &errs)
+	checkTracing(root, &b.Tracing, &errs)
 	checkEndpoints(root, "datasphere", b.DataSphere, &errs)
 	if b.Limits.MaxRequestBody < 0 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_request_body"), "limits.max_request_body", "must be positive")

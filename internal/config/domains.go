@@ -137,3 +137,25 @@ func (b *Bindings) WatchedFiles() []string {
 	}
 	return append(out, b.TLS.Cert, b.TLS.Key)
 }
+
+// Tracing exports OpenTelemetry traces (off unless Endpoint is set).
+type Tracing struct {
+	// Endpoint is the OTLP/HTTP collector's base URL, such as
+	// http://127.0.0.1:4318 (spans go to <endpoint>/v1/traces).
+	Endpoint string `yaml:"endpoint"`
+	// SampleRatio is the share of new traces recorded (default 1); a
+	// request that arrives with a sampled traceparent is always recorded.
+	SampleRatio *float64 `yaml:"sample_ratio"`
+	// ServiceName is service.name (default apigw).
+	ServiceName string `yaml:"service_name"`
+}
+
+func checkTracing(root *yaml.Node, t *Tracing, errs *yamlx.List) {
+	n := yamlx.Get(root, "tracing")
+	if t.Endpoint != "" {
+		checkURL(n, "tracing", "endpoint", t.Endpoint, errs)
+	}
+	if r := t.SampleRatio; r != nil && (*r < 0 || *r > 1) {
+		errs.Errorf(yamlx.Get(n, "sample_ratio"), "tracing.sample_ratio", "must be between 0 and 1")
+	}
+}

@@ -19,7 +19,11 @@ import (
 	"github.com/apigw/apigw/internal/policy/cors"
 	"github.com/apigw/apigw/internal/policy/ratelimit"
 	"github.com/apigw/apigw/internal/router"
+	"github.com/apigw/apigw/internal/tracing"
 	"github.com/apigw/apigw/internal/websocket"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Handler serves requests from the current snapshot. Swap replaces the
@@ -31,6 +35,9 @@ type Handler struct {
 	access  atomic.Bool
 
 	storeWarned atomic.Int64 // when the rate-limit store's failure was last logged
+
+	// tracer records spans when tracing is on (nil: off).
+	tracer trace.Tracer
 
 	// ws holds the open WebSocket connections (outliving snapshots);
 	// wsActive counts the sessions still running (their disconnect calls
@@ -48,6 +55,9 @@ func NewHandler(log *slog.Logger, m *Metrics) *Handler {
 	h.access.Store(true)
 	return h
 }
+
+// SetTracer turns tracing on (before serving).
+func (h *Handler) SetTracer(t trace.Tracer) { h.tracer = t }
 
 // WebSockets is the registry of open connections (for the management API).
 func (h *Handler) WebSockets() *websocket.Hub { return h.ws }
@@ -95,6 +105,7 @@ type exchange struct {
 	// answer the gateway wrote itself (for the error metric).
 	inIntegration time.Duration
 	generated     bool
+	span          trace.Span // the request's server span (tracing on)
 }
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
@@ -105,6 +116,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.rec = recorder{ResponseWriter: w}
 	x.requestID = requestID(r.Header.Get("X-Request-Id"))
 	w.Header()["X-Request-Id"] = []string{x.requestID}
+	if h.tracer != nil {
+		ctx, span := h.tracer.Start(tracing.Extract(r.Context(), r.Header), "HTTP "+r.Method, trace.WithSpanKind(trace.SpanKindServer))
+		r, x.span = r.WithContext(ctx), span
+	}
 	defer h.finish(x, r, start)
 
 	s := h.snap.Load()
@@ -221,7 +236,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Start:       start,
 	}
 	if op.guard != nil {
+		done := h.childSpan(x, &r, "authorize", trace.SpanKindInternal)
 		actx, err := op.guard.Authorize(&x.rec, r, &x.call)
+		done()
 		if err != nil {
 			x.auth = "denied"
 			h.fail(x, err)
@@ -245,11 +262,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.rec.holdAll = op.validation != nil && op.validation.v.ValidatesResponse()
 	}
 	began := time.Now()
+	done := h.childSpan(x, &r, "integration "+op.Type, trace.SpanKindClient)
 	err := op.Handler.Serve(&x.rec, r, &x.call)
+	done()
 	x.inIntegration = time.Since(began)
 	h.releaseHeld(x, r, op)
 	if err != nil {
 		h.fail(x, err)
+	}
+}
+
+// childSpan starts a span under the request's (tracing on) and puts it in
+// *r's context, so that the calls made meanwhile carry it as traceparent;
+// the returned func ends it and restores the request's context.
+func (h *Handler) childSpan(x *exchange, r **http.Request, name string, kind trace.SpanKind) func() {
+	if x.span == nil {
+		return func() {}
+	}
+	parent := *r
+	ctx, span := h.tracer.Start(parent.Context(), name, trace.WithSpanKind(kind))
+	*r = parent.WithContext(ctx)
+	return func() {
+		span.End()
+		*r = parent
 	}
 }
 
@@ -306,6 +341,20 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 	release := "stable"
 	if x.rec.canary {
 		release = "canary"
+	}
+	if x.span != nil {
+		if x.route != "" {
+			x.span.SetName(r.Method + " " + x.route)
+		}
+		x.span.SetAttributes(
+			attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
+			attribute.String("http.route", x.route), attribute.Int("http.response.status_code", status),
+			attribute.String("apigw.integration", x.typ), attribute.String("apigw.release", release),
+			attribute.String("apigw.request_id", x.requestID))
+		if status >= 500 {
+			x.span.SetStatus(codes.Error, http.StatusText(status))
+		}
+		x.span.End()
 	}
 	h.metrics.observe(sample{route: x.route, method: r.Method, integration: x.typ, release: release, status: status,
 		gatewayError: x.generated, elapsed: elapsed, inIntegration: x.inIntegration})

@@ -28,6 +28,7 @@ import (
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/policy/ratelimit"
 	"github.com/apigw/apigw/internal/spec"
+	"github.com/apigw/apigw/internal/tracing"
 	"github.com/apigw/apigw/internal/websocket"
 	"github.com/apigw/apigw/internal/yamlx"
 	"github.com/prometheus/client_golang/prometheus"
@@ -239,6 +240,19 @@ func (s *Server) Run(ctx context.Context) error {
 	b, errs := loadBindings(s.opts)
 	if errs.Err() != nil {
 		return errs.Errors()
+	}
+	if b.Tracing.Endpoint != "" {
+		tracer, stop, err := tracing.Setup(ctx, b.Tracing, s.opts.Version)
+		if err != nil {
+			return err
+		}
+		s.handler.SetTracer(tracer)
+		defer func() { // flush the spans still buffered
+			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			stop(fctx)
+		}()
+		s.log.Info("exporting traces", "endpoint", b.Tracing.Endpoint)
 	}
 	s.wsRegistry = s.handler.WebSockets()
 	if b.Redis.URL != "" {

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/apigw/apigw/internal/tracing"
 )
 
 // Transport is an HTTP/1.1 client for plain-http upstreams that does each
@@ -63,6 +65,7 @@ func New(connect time.Duration) *Transport {
 
 // RoundTrip implements http.RoundTripper.
 func (u *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tracing.Inject(req.Context(), req.Header) // traceparent, when tracing is on
 	if req.URL.Scheme != "http" || req.Header.Get("Upgrade") != "" {
 		return u.fallback.RoundTrip(req)
 	}
