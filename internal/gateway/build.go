@@ -107,6 +107,7 @@ type Operation struct {
 	reqMap      bodyMap          // request x-yc-schema-mapping, by media type
 	respMap     mappings         // response x-yc-schema-mapping, by status and media type
 	validation  *opValidation    // nil: not validated
+	spanName    string           // "integration <type>", the integration's trace span
 }
 
 // Build compiles a snapshot. It returns every problem found (warnings
@@ -299,6 +300,7 @@ func buildOperation(doc *spec.Document, kd *kinDoc, b *config.Bindings, deps *in
 	_, timed := h.(integration.Timed)
 	reqMap, respMap := compileMappings(op, errs)
 	return &Operation{
+		spanName:    "integration " + in.Type,
 		validation:  compileValidation(kd, ib, op, errs),
 		reqMap:      reqMap,
 		respMap:     respMap,

@@ -236,9 +236,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Start:       start,
 	}
 	if op.guard != nil {
-		done := h.childSpan(x, &r, "authorize", trace.SpanKindInternal)
-		actx, err := op.guard.Authorize(&x.rec, r, &x.call)
-		done()
+		ar, span := h.childSpan(x, r, "authorize", trace.SpanKindInternal)
+		actx, err := op.guard.Authorize(&x.rec, ar, &x.call)
+		endSpan(span)
 		if err != nil {
 			x.auth = "denied"
 			h.fail(x, err)
@@ -262,9 +262,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.rec.holdAll = op.validation != nil && op.validation.v.ValidatesResponse()
 	}
 	began := time.Now()
-	done := h.childSpan(x, &r, "integration "+op.Type, trace.SpanKindClient)
-	err := op.Handler.Serve(&x.rec, r, &x.call)
-	done()
+	ir, span := h.childSpan(x, r, op.spanName, trace.SpanKindClient)
+	err := op.Handler.Serve(&x.rec, ir, &x.call)
+	endSpan(span)
 	x.inIntegration = time.Since(began)
 	h.releaseHeld(x, r, op)
 	if err != nil {
@@ -272,19 +272,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// childSpan starts a span under the request's (tracing on) and puts it in
-// *r's context, so that the calls made meanwhile carry it as traceparent;
-// the returned func ends it and restores the request's context.
-func (h *Handler) childSpan(x *exchange, r **http.Request, name string, kind trace.SpanKind) func() {
+// childSpan starts a span under the request's, when tracing is on, and
+// returns r with it in its context, so that the calls made meanwhile carry
+// it as traceparent. Tracing off, it returns r and no span, allocating
+// nothing.
+func (h *Handler) childSpan(x *exchange, r *http.Request, name string, kind trace.SpanKind) (*http.Request, trace.Span) {
 	if x.span == nil {
-		return func() {}
+		return r, nil
 	}
-	parent := *r
-	ctx, span := h.tracer.Start(parent.Context(), name, trace.WithSpanKind(kind))
-	*r = parent.WithContext(ctx)
-	return func() {
-		span.End()
-		*r = parent
+	ctx, span := h.tracer.Start(r.Context(), name, trace.WithSpanKind(kind))
+	return r.WithContext(ctx), span
+}
+
+func endSpan(s trace.Span) {
+	if s != nil {
+		s.End()
 	}
 }
 
