@@ -116,9 +116,12 @@ func (h *Handler) checkRequest(x *exchange, r *http.Request, op *Operation, ps [
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 	}
-	pathParams := make(map[string]string, len(ps))
-	for _, p := range ps {
-		pathParams[p.Name] = p.Value
+	var pathParams map[string]string
+	if ov.v.ReadsParams() {
+		pathParams = make(map[string]string, len(ps))
+		for _, p := range ps {
+			pathParams[p.Name] = p.Value
+		}
 	}
 	problems := ov.v.Request(r.Context(), r, pathParams, body)
 	if len(problems) == 0 {

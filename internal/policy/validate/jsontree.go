@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // tree is a JSON document parsed into one arena: validating a body walks
@@ -56,7 +57,9 @@ type parser struct {
 
 // parseTree parses one JSON value (surrounded by whitespace only).
 func parseTree(body []byte, t *tree) error {
-	p := parser{t: t, s: string(body), stack: t.stack[:0]}
+	// The strings of the tree point into the body: it is not copied, and
+	// not changed while the tree is walked; nothing keeps them after.
+	p := parser{t: t, s: unsafe.String(unsafe.SliceData(body), len(body)), stack: t.stack[:0]}
 	defer func() { t.stack = p.stack[:0] }()
 	t.src, t.nodes, t.kids = p.s, t.nodes[:0], t.kids[:0]
 	p.skip()

@@ -77,6 +77,9 @@ type Validator struct {
 	// request body and responses; a media type missing here (or mapped to
 	// nil) is checked by kin-openapi.
 	compiled map[*openapi3.MediaType]*schema
+	// plainJSON is the compiled schema of the request body's
+	// "application/json", when it has one.
+	plainJSON *schema
 }
 
 // New returns the validator of an operation of doc.
@@ -117,6 +120,9 @@ func New(doc *openapi3.T, template, method string, s *Settings) (*Validator, err
 		if err := compile(rb.Value.Content); err != nil {
 			return nil, err
 		}
+		if mt := rb.Value.Content["application/json"]; mt != nil {
+			v.plainJSON = v.compiled[mt]
+		}
 	}
 	if op.Responses != nil {
 		for _, r := range op.Responses.Map() {
@@ -154,9 +160,16 @@ func (v *Validator) ValidatesResponse() bool { return v.s.ResponseBody || v.s.Re
 // Request checks the request; body is the whole body (read by the
 // caller, who also puts it back for the integration).
 func (v *Validator) Request(ctx context.Context, r *http.Request, pathParams map[string]string, body []byte) []Problem {
-	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: pathParams, Route: v.route, Options: v.opts}
+	var in *openapi3filter.RequestValidationInput // made only when kin-openapi runs
+	input := func() *openapi3filter.RequestValidationInput {
+		if in == nil {
+			in = &openapi3filter.RequestValidationInput{Request: r, PathParams: pathParams, Route: v.route, Options: v.opts}
+		}
+		return in
+	}
 	var out []Problem
 	if v.s.RequestParams {
+		in := input()
 		seen := map[string]bool{}
 		for _, p := range v.route.Operation.Parameters {
 			seen[p.Value.In+"\x00"+p.Value.Name] = true
@@ -177,7 +190,7 @@ func (v *Validator) Request(ctx context.Context, r *http.Request, pathParams map
 		if len(body) == 0 {
 			r.Body = http.NoBody
 		}
-		out = append(out, problems(openapi3filter.ValidateRequestBody(ctx, in, rb.Value))...)
+		out = append(out, problems(openapi3filter.ValidateRequestBody(ctx, input(), rb.Value))...)
 		r.Body = saved
 	}
 	return out
@@ -192,13 +205,17 @@ func (v *Validator) fastBody(rb *openapi3.RequestBody, contentType string, body 
 		}
 		return nil, true
 	}
-	mt := rb.Content.Get(contentType)
-	if mt == nil {
-		return nil, false // kin-openapi says which media types are declared
-	}
-	c := v.compiled[mt]
-	if c == nil || !isJSON(contentType) {
-		return nil, false
+	var c *schema
+	if contentType == "application/json" && v.plainJSON != nil {
+		c = v.plainJSON // the common case, without parsing the media type
+	} else {
+		mt := rb.Content.Get(contentType)
+		if mt == nil {
+			return nil, false // kin-openapi says which media types are declared
+		}
+		if c = v.compiled[mt]; c == nil || !isJSON(contentType) {
+			return nil, false
+		}
 	}
 	probs, err := c.validate(body, inRequest)
 	if err != nil {
@@ -396,3 +413,6 @@ func (v *Validator) ReadsBody() bool {
 	rb := v.route.Operation.RequestBody
 	return v.s.RequestBody && rb != nil && rb.Value != nil
 }
+
+// ReadsParams reports whether Request needs the path parameters.
+func (v *Validator) ReadsParams() bool { return v.s.RequestParams }
