@@ -102,3 +102,27 @@ func TestDomainsExample(t *testing.T) {
 		}
 	}
 }
+
+// TestContainersExample runs examples/containers as the README says: the
+// stand-in container, then the gateway in front of it.
+func TestContainersExample(t *testing.T) {
+	needInterpreter(t, "python3")
+	port := freePort(t)
+	app := exec.Command("python3", "../examples/containers/app.py")
+	app.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
+	startTestServer(t, "the container", app, port)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "apigw.yaml", strings.Replace(mustRead(t, "../examples/containers/apigw.yaml"), "127.0.0.1:8081", fmt.Sprintf("127.0.0.1:%d", port), 1))
+	g := start(t, "--spec", "../examples/containers/api.yaml", "--config", cfg)
+	res, err := http.Post(g.URL+"/orders/42/items?x=1", "text/plain", strings.NewReader("two teas"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`"body": "two teas"`, `"context": {"env": "dev", "item": "42/items"}`, `"method": "POST"`, `"path": "/orders/42/items?x=1"`, `"forwarded_for": "127.0.0.1"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the container's answer %s lacks %s", b, want)
+		}
+	}
+}
