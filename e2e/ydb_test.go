@@ -27,15 +27,14 @@ func startDynalite(t *testing.T) string {
 	return startTestServer(t, "dynalite", exec.Command("node", "-e", script), port)
 }
 
-// TestYDBRealDynamo: PutItem, GetItem, UpdateItem, Scan and DeleteItem
-// through the gateway against a real DynamoDB-compatible server; the item
-// read back directly is the one written.
-func TestYDBRealDynamo(t *testing.T) {
+// moviesTable starts dynalite with an empty table "movies" (key "id", a
+// string) and returns its endpoint and a client of it.
+func moviesTable(t *testing.T) (string, *dynamodb.Client) {
+	t.Helper()
 	endpoint := startDynalite(t)
-	ctx := context.Background()
 	client := dynamodb.NewFromConfig(aws.Config{Region: "ru-central1", Credentials: credentials.NewStaticCredentialsProvider("k", "s", "")},
 		func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	if _, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+	if _, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
 		TableName:            aws.String("movies"),
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
@@ -43,6 +42,15 @@ func TestYDBRealDynamo(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return endpoint, client
+}
+
+// TestYDBRealDynamo: PutItem, GetItem, UpdateItem, Scan and DeleteItem
+// through the gateway against a real DynamoDB-compatible server; the item
+// read back directly is the one written.
+func TestYDBRealDynamo(t *testing.T) {
+	endpoint, client := moviesTable(t)
+	ctx := context.Background()
 	op := func(action, extra string) string {
 		return "      x-yc-apigateway-integration: {type: cloud_ydb, action: " + action + ", database: /ru-central1/b1g/etn, table_name: movies" + extra + "}\n"
 	}
@@ -111,18 +119,7 @@ paths:
 // TestTablesExample runs examples/tables as the README says, against a
 // real DynamoDB-compatible server with the table dev-servers creates.
 func TestTablesExample(t *testing.T) {
-	endpoint := startDynalite(t)
-	ctx := context.Background()
-	client := dynamodb.NewFromConfig(aws.Config{Region: "ru-central1", Credentials: credentials.NewStaticCredentialsProvider("k", "s", "")},
-		func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(endpoint) })
-	if _, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String("movies"),
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
-		BillingMode:          types.BillingModePayPerRequest,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	endpoint, _ := moviesTable(t)
 	cfg := writeFile(t, t.TempDir(), "apigw.yaml", strings.Replace(mustRead(t, "../examples/tables/apigw.yaml"), "http://127.0.0.1:4569", endpoint, 1))
 	g := start(t, "--spec", "../examples/tables/api.yaml", "--config", cfg)
 	call := func(method, path, body string) string {

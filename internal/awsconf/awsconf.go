@@ -30,21 +30,25 @@ import (
 // APIs in place of a SigV4 signature.
 const SubjectTokenHeader = "X-YaCloud-SubjectToken"
 
-// Config returns the SDK configuration for one binding. A service account
-// key is read now (an error names what is wrong with it); its tokens come
-// from the shared cache tokens.
-func Config(region string, c config.Credentials, tokens *yc.Tokens, rt http.RoundTripper) (aws.Config, error) {
+// Config returns the SDK configuration for one binding and its endpoint,
+// parsed (for Endpoint). A service account key is read now (an error names
+// what is wrong with it); its tokens come from the shared cache tokens.
+func Config(region, endpoint string, c config.Credentials, tokens *yc.Tokens, rt http.RoundTripper) (aws.Config, url.URL, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return aws.Config{}, url.URL{}, fmt.Errorf("endpoint: %w", err)
+	}
 	cfg := aws.Config{Region: region, HTTPClient: &http.Client{Transport: rt}}
 	if c.HasKey() {
 		ts, err := tokens.Source(c.ServiceAccountKeyFile, c.ServiceAccountKeyEnv, c.IAMEndpoint)
 		if err != nil {
-			return aws.Config{}, err
+			return aws.Config{}, url.URL{}, err
 		}
 		cfg.Credentials = aws.AnonymousCredentials{} // no signature: the token is the credential
 		cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {
 			return stack.Finalize.Add(subjectToken{ts.Token}, middleware.After)
 		})
-		return cfg, nil
+		return cfg, *u, nil
 	}
 	ak, sk := c.AccessKeyID, c.SecretAccessKey
 	if ak == "" && sk == "" {
@@ -55,7 +59,7 @@ func Config(region string, c config.Credentials, tokens *yc.Tokens, rt http.Roun
 	} else {
 		cfg.Credentials = aws.AnonymousCredentials{}
 	}
-	return cfg, nil
+	return cfg, *u, nil
 }
 
 // subjectToken sets X-YaCloud-SubjectToken on every attempt, so that a
@@ -85,15 +89,6 @@ func (m subjectToken) HandleFinalize(ctx context.Context, in middleware.Finalize
 // of the gateway's CPU while relaying S3 objects). P is the service's
 // EndpointParameters type.
 type Endpoint[P any] struct{ URL url.URL }
-
-// FixedEndpoint parses raw (checked as an http(s) URL with the bindings).
-func FixedEndpoint[P any](raw string) (Endpoint[P], error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return Endpoint[P]{}, err
-	}
-	return Endpoint[P]{URL: *u}, nil
-}
 
 // ResolveEndpoint implements the services' EndpointResolverV2.
 func (e Endpoint[P]) ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error) {

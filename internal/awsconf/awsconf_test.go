@@ -37,7 +37,7 @@ func TestConfigCredentials(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("AWS_ACCESS_KEY_ID", tt.envAK)
 			t.Setenv("AWS_SECRET_ACCESS_KEY", tt.envSK)
-			cfg, err := Config("ru-central1", config.Credentials{AccessKeyID: tt.ak, SecretAccessKey: tt.sk}, nil, http.DefaultTransport)
+			cfg, _, err := Config("ru-central1", "", config.Credentials{AccessKeyID: tt.ak, SecretAccessKey: tt.sk}, nil, http.DefaultTransport)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +91,7 @@ func TestServiceAccountKey(t *testing.T) {
 
 	tokens := yc.NewTokens(http.DefaultClient)
 	creds := config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyFile: keyFile, IAMEndpoint: cloud.IAMEndpoint()}}
-	cfg, err := Config("ru-central1", creds, tokens, http.DefaultTransport)
+	cfg, _, err := Config("ru-central1", "", creds, tokens, http.DefaultTransport)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,11 +124,11 @@ func TestServiceAccountKey(t *testing.T) {
 func TestServiceAccountKeyErrors(t *testing.T) {
 	tokens := yc.NewTokens(http.DefaultClient)
 	missing := config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyFile: filepath.Join(t.TempDir(), "nope.json")}}
-	if _, err := Config("ru-central1", missing, tokens, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), "nope.json") {
+	if _, _, err := Config("ru-central1", "", missing, tokens, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), "nope.json") {
 		t.Errorf("missing key file: %v", err)
 	}
 	t.Setenv("EMPTY_KEY", "")
-	if _, err := Config("ru-central1", config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "EMPTY_KEY"}}, tokens, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), "EMPTY_KEY") {
+	if _, _, err := Config("ru-central1", "", config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "EMPTY_KEY"}}, tokens, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), "EMPTY_KEY") {
 		t.Errorf("empty key env: %v", err)
 	}
 
@@ -139,7 +139,7 @@ func TestServiceAccountKeyErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("STRANGER_KEY", string(keyJSON))
-	cfg, err := Config("ru-central1", config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "STRANGER_KEY", IAMEndpoint: cloud.IAMEndpoint()}}, tokens, http.DefaultTransport)
+	cfg, _, err := Config("ru-central1", "", config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "STRANGER_KEY", IAMEndpoint: cloud.IAMEndpoint()}}, tokens, http.DefaultTransport)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,9 +52,6 @@ func (s *Snapshot) SetCanary(c *Snapshot, weight int, override bool) {
 	s.canary, s.canaryWeight, s.canaryOverride = c, weight, override
 }
 
-// Canary returns the canary release (nil: none) and its weight.
-func (s *Snapshot) Canary() (*Snapshot, int) { return s.canary, s.canaryWeight }
-
 // release picks the snapshot that serves r: once per request (per
 // WebSocket connection), before routing, since variables can change the
 // routes.

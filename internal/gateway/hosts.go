@@ -90,21 +90,6 @@ func (s *Snapshot) Certificate(serverName string) (*tls.Certificate, bool) {
 	return s.hosts.defCert, s.hosts.defCert != nil
 }
 
-// Domains returns the snapshots of the domains (for `apigw routes`).
-func (s *Snapshot) DomainSnapshots() map[string]*Snapshot {
-	if s.hosts == nil {
-		return nil
-	}
-	out := map[string]*Snapshot{}
-	for h, v := range s.hosts.snaps.exact {
-		out[h] = v
-	}
-	for suffix, v := range s.hosts.snaps.wild {
-		out["*"+suffix] = v
-	}
-	return out
-}
-
 // byHost picks the snapshot for r, or answers it: a redirect to HTTPS, or
 // 404 for a host no domain serves (ok false).
 func (t *hostTable) byHost(w http.ResponseWriter, r *http.Request) (*Snapshot, bool) {

@@ -86,17 +86,14 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if it.stream == "" {
 		it.stream = s.StreamName
 	}
-	cfg, err := awsconf.Config(st.Region, st.Credentials, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
+	cfg, u, err := awsconf.Config(st.Region, st.Endpoint, st.Credentials, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
 	if err != nil {
 		errs.Errorf(yamlx.Get(n, "stream_name"), yamlx.Join(p, "stream_name"), "stream %s: %v", s.StreamName, err)
 		return nil, errs
 	}
-	resolver, err := awsconf.FixedEndpoint[kinesis.EndpointParameters](st.Endpoint)
-	if err != nil {
-		errs.Errorf(n, p, "endpoint: %v", err)
-		return nil, errs
-	}
-	it.client = kinesis.NewFromConfig(cfg, func(o *kinesis.Options) { o.BaseEndpoint, o.EndpointResolverV2 = aws.String(st.Endpoint), resolver })
+	it.client = kinesis.NewFromConfig(cfg, func(o *kinesis.Options) {
+		o.BaseEndpoint, o.EndpointResolverV2 = aws.String(st.Endpoint), awsconf.Endpoint[kinesis.EndpointParameters]{URL: u}
+	})
 	return it, errs
 }
 

@@ -74,7 +74,7 @@ func publicBase(endpoint, bucket string, virtualHosted bool) (*url.URL, error) {
 const defaultPresignExpiry = 15 * time.Minute
 
 func newS3Bucket(b *config.Bucket, specName string, tokens *yc.Tokens, rt http.RoundTripper) (*s3Bucket, error) {
-	cfg, err := awsconf.Config(b.Region, b.Credentials, tokens, rt) // anonymous: a public bucket
+	cfg, _, err := awsconf.Config(b.Region, b.Endpoint, b.Credentials, tokens, rt) // anonymous: a public bucket
 	if err != nil {
 		return nil, err
 	}

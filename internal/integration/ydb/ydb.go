@@ -123,17 +123,14 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if endpoint == "" {
 		endpoint = config.DefaultYDBEndpoint(s.Database)
 	}
-	cfg, err := awsconf.Config(y.Region, y.Credentials, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
+	cfg, u, err := awsconf.Config(y.Region, endpoint, y.Credentials, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
 	if err != nil {
 		errs.Errorf(yamlx.Get(n, "database"), yamlx.Join(p, "database"), "database %s: %v", s.Database, err)
 		return nil, errs
 	}
-	resolver, err := awsconf.FixedEndpoint[dynamodb.EndpointParameters](endpoint)
-	if err != nil {
-		errs.Errorf(n, p, "endpoint: %v", err)
-		return nil, errs
-	}
-	it.client = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint, o.EndpointResolverV2 = aws.String(endpoint), resolver })
+	it.client = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.BaseEndpoint, o.EndpointResolverV2 = aws.String(endpoint), awsconf.Endpoint[dynamodb.EndpointParameters]{URL: u}
+	})
 	return it, errs
 }
 

@@ -89,17 +89,14 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if it.url == "" {
 		it.url = s.QueueURL
 	}
-	cfg, err := awsconf.Config(q.Region, q.Credentials, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
+	cfg, u, err := awsconf.Config(q.Region, q.Endpoint, q.Credentials, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
 	if err != nil {
 		errs.Errorf(yamlx.Get(n, "queue_url"), yamlx.Join(p, "queue_url"), "queue %s: %v", s.QueueURL, err)
 		return nil, errs
 	}
-	resolver, err := awsconf.FixedEndpoint[sqs.EndpointParameters](q.Endpoint)
-	if err != nil {
-		errs.Errorf(n, p, "endpoint: %v", err)
-		return nil, errs
-	}
-	it.client = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint, o.EndpointResolverV2 = aws.String(q.Endpoint), resolver })
+	it.client = sqs.NewFromConfig(cfg, func(o *sqs.Options) {
+		o.BaseEndpoint, o.EndpointResolverV2 = aws.String(q.Endpoint), awsconf.Endpoint[sqs.EndpointParameters]{URL: u}
+	})
 	return it, errs
 }
 

@@ -61,7 +61,6 @@ type Server struct {
 	tokens    map[string]bool
 	Exchanges int
 	Invokes   int
-	Fronted   int // requests SubjectTokenFront let through
 }
 
 // New starts a stand-in.
@@ -202,8 +201,7 @@ func (s *Server) ValidToken(token string) bool {
 // compatible server at target: a request must carry an IAM token this
 // stand-in issued in X-YaCloud-SubjectToken and no signature of its own
 // (403 otherwise); the front then signs it for the server with static keys
-// (SigV4, service as in "s3" or "sqs") and forwards it. Fronted counts the
-// requests let through.
+// (SigV4, service as in "s3" or "sqs") and forwards it.
 func (s *Server) SubjectTokenFront(target, service, accessKeyID, secretAccessKey string) *httptest.Server {
 	u, err := url.Parse(target)
 	if err != nil {
@@ -233,9 +231,6 @@ func (s *Server) SubjectTokenFront(target, service, accessKeyID, secretAccessKey
 		case !s.ValidToken(r.Header.Get("X-YaCloud-SubjectToken")):
 			http.Error(w, "X-YaCloud-SubjectToken is missing or not an IAM token", http.StatusForbidden)
 		default:
-			s.mu.Lock()
-			s.Fronted++
-			s.mu.Unlock()
 			proxy.ServeHTTP(w, r)
 		}
 	}))
