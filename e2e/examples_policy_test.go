@@ -126,3 +126,35 @@ func TestContainersExample(t *testing.T) {
 		}
 	}
 }
+
+// TestDataSphereExample runs examples/datasphere as the README says: the
+// stand-in node, then the gateway in front of it.
+func TestDataSphereExample(t *testing.T) {
+	needInterpreter(t, "python3")
+	port := freePort(t)
+	node := exec.Command("python3", "../examples/datasphere/node.py")
+	node.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
+	startTestServer(t, "the DataSphere node", node, port)
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "apigw.yaml", strings.Replace(mustRead(t, "../examples/datasphere/apigw.yaml"), "127.0.0.1:8082", fmt.Sprintf("127.0.0.1:%d", port), 1))
+	g := start(t, "--spec", "../examples/datasphere/api.yaml", "--config", cfg)
+	for _, c := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"area": 60, "rooms": 2}`, 200, `{"currency": "EUR", "model": "linear-v1", "price": 11230.0}`},
+		{`[60, 2]`, 400, `"message":"the request body must be a JSON object of the node's input variables"`},
+		{`{"area": "big"}`, 422, `{"error": "could not convert string to float: 'big'"}`},
+	} {
+		res, err := http.Post(g.URL+"/estimate", "application/json", strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != c.status || !strings.Contains(string(b), c.want) || res.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: %d %s %s, want %d with %s", c.body, res.StatusCode, res.Header.Get("Content-Type"), b, c.status, c.want)
+		}
+	}
+}
