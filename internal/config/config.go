@@ -273,6 +273,10 @@ func LoadFile(file string) (*Bindings, yamlx.List) {
 	}
 	b.File = file
 	resolveDirs(b.Functions, file)
+	if derrs := checkDirs(b.Functions); len(derrs) > 0 {
+		derrs.SetFile(file)
+		return nil, append(errs, derrs...)
+	}
 	resolveBucketDirs(&b.ObjectStorage, file)
 	resolveDomainFiles(b, file)
 	for _, q := range b.Queues {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -121,6 +122,35 @@ func TestParseBindingsOfResourcesErrors(t *testing.T) {
 		_, errs := Parse([]byte(tt.src))
 		if errs.Err() == nil || !strings.Contains(errs.Error(), tt.want) {
 			t.Errorf("Parse(%q) = %v, want %q", tt.src, errs, tt.want)
+		}
+	}
+}
+
+// TestFunctionDirs: a runtime or command function's directory must exist
+// when the bindings load, relative to the bindings file.
+func TestFunctionDirs(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "fn"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ bindings, want string }{
+		{"functions:\n  f: {runtime: python, handler: index.handler, dir: ./fn}\n", ""},
+		{"functions:\n  f: {command: [./run], dir: fn}\n", ""},
+		{"functions:\n  f: {url: 'http://x', dir: ./missing}\n", ""}, // an invoke URL has no directory
+		{"functions:\n  f: {runtime: python, handler: index.handler, dir: ./missing}\n", ":2:53: functions.f.dir: " + filepath.Join(dir, "missing") + " is not a directory"},
+		{"functions:\n  f: {command: [./run], dir: apigw.yaml}\n", "functions.f.dir: " + filepath.Join(dir, "apigw.yaml") + " is not a directory"},
+	} {
+		file := filepath.Join(dir, "apigw.yaml")
+		if err := os.WriteFile(file, []byte(c.bindings), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, errs := LoadFile(file)
+		got := ""
+		if err := errs.Err(); err != nil {
+			got = err.Error()
+		}
+		if c.want == "" && got != "" || c.want != "" && !strings.Contains(got, c.want) {
+			t.Errorf("%q: got %q, want %q", c.bindings, got, c.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -118,6 +119,25 @@ func checkFunctions(root *yaml.Node, fns map[string]*Function, errs *yamlx.List)
 			errs.Errorf(at("memory_mb"), yamlx.Join(path, "memory_mb"), "must be positive")
 		}
 	}
+}
+
+// checkDirs refuses a runtime or command function whose directory is not
+// there: the mistake would otherwise surface as a 502 on the first request.
+func checkDirs(fns map[string]*Function) yamlx.List {
+	var errs yamlx.List
+	for key, f := range fns {
+		if f == nil || (f.Kind() != "runtime" && f.Kind() != "command") {
+			continue
+		}
+		at := f.Node
+		if n := yamlx.Get(f.Node, "dir"); n != nil {
+			at = n
+		}
+		if fi, err := os.Stat(f.Dir); err != nil || !fi.IsDir() {
+			errs.Errorf(at, yamlx.Join(yamlx.Join("functions", key), "dir"), "%s is not a directory", f.Dir)
+		}
+	}
+	return errs
 }
 
 // resolveDirs makes relative function directories relative to the bindings
