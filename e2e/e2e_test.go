@@ -43,8 +43,10 @@ func TestQuickstart(t *testing.T) {
 			t.Errorf("GET %s: %d %q, want %d %q", tt.path, status, body, tt.status, tt.body)
 		}
 	}
-	// The access log has one JSON line per request with the route template.
-	if !g.waitLog(`"route":"/items/{id}"`, 2*time.Second) || !strings.Contains(g.Logs(), `"operation_id":"getItem"`) {
+	// The access log has one JSON line per request with the route template
+	// and the bindings' gateway_id.
+	if !g.waitLog(`"route":"/items/{id}"`, 2*time.Second) || !strings.Contains(g.Logs(), `"operation_id":"getItem"`) ||
+		!strings.Contains(g.Logs(), `"gateway_id":"quickstart"`) {
 		t.Errorf("access log lacks the route template:\n%s", g.Logs())
 	}
 	_, _, metrics := get(t, g.Admin+"/metrics")

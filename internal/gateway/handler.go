@@ -100,6 +100,7 @@ type exchange struct {
 	typ       string
 	err       error
 	requestID string
+	gatewayID string // the serving snapshot's gateway_id, for the access log
 	auth      string // the authorizers' verdict for the access log
 	// inIntegration is the time the integration took; generated marks an
 	// answer the gateway wrote itself (for the error metric).
@@ -140,6 +141,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.canary != nil {
 		s, x.rec.canary = s.release(r)
 	}
+	x.gatewayID = s.Bindings.GatewayID
 	if s.security != nil {
 		v := s.security.Check(r.Context(), r, s.limits)
 		if v.Err != nil {
@@ -363,6 +365,7 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 	if h.access.Load() {
 		attrs := []slog.Attr{
 			slog.String("request_id", x.requestID),
+			slog.String("gateway_id", x.gatewayID),
 			slog.String("method", r.Method),
 			slog.String("host", r.Host),
 			slog.String("path", r.URL.Path),
