@@ -82,7 +82,19 @@ http {
 	cmd := exec.Command(bin, "-p", dir, "-c", cfg, "-g", "daemon off;")
 	out, _ := os.Create(filepath.Join(dir, "stderr"))
 	cmd.Stdout, cmd.Stderr = out, out
+	// Killing the master alone would leave its worker running. SIGTERM lets
+	// the master stop and reap the worker (it removes its pid file last);
+	// the process group is killed in case it does not. Cleanups run
+	// last-in first-out, so this comes before startTestServer's kill.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	startTestServer(t, "nginx", cmd, port)
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		for i := 0; i < 100 && fileExists(filepath.Join(dir, "nginx.pid")); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	})
 }
 
 // TestReplicasBehindNginx: three gateway processes behind nginx share
