@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/apigw/apigw/internal/headers"
+	"github.com/apigw/apigw/internal/tracing"
 )
 
 // Request is what an event is made of: the client's request as the gateway
@@ -241,12 +242,15 @@ var gatewaySet = map[string]bool{"X-Request-Id": true, "X-Forwarded-For": true, 
 // EventHeaders are the headers a function sees: the client's end-to-end
 // headers (Cookie and Authorization included, as on the cloud's gateway
 // path), Host as the client sent it, and the headers the gateway adds
-// (§9.1). Names are canonical Title-Case.
+// (§9.1). Names are canonical Title-Case. With tracing on, Traceparent
+// names the integration's span, so that the function's own spans join the
+// request's trace, as an http backend's do.
 func EventHeaders(q *Request) http.Header {
 	r := q.HTTP
 	h := headers.EndToEnd(r.Header, gatewaySet)
 	h["Host"] = []string{r.Host}
 	headers.SetForwarded(h, r, q.ClientIP, q.RemoteAddr, q.RequestID, q.GatewayID)
+	tracing.Inject(r.Context(), h)
 	return h
 }
 

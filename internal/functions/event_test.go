@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden event files")
@@ -158,5 +160,28 @@ func TestEncodeBody(t *testing.T) {
 		if got != tt.want || b64 != tt.b64 {
 			t.Errorf("EncodeBody(%q, %q) = %q, %v; want %q, %v", tt.ct, tt.body, got, b64, tt.want, tt.b64)
 		}
+	}
+}
+
+// TestEventTraceparent: with a span in the request's context (tracing on),
+// the event's Traceparent names that span; without one, a client's
+// traceparent passes through like any other end-to-end header.
+func TestEventTraceparent(t *testing.T) {
+	const client = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	r := httptest.NewRequest("GET", "/x", nil)
+	r.Header.Set("Traceparent", client)
+	q := &Request{HTTP: r, Version: "1.0", Template: "/x", RequestID: "r1"}
+	if got := EventHeaders(q).Get("Traceparent"); got != client {
+		t.Errorf("tracing off: Traceparent %q, want the client's %q", got, client)
+	}
+	sc := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID:    trace.TraceID{0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd, 0x84, 0x48, 0xeb, 0x21, 0x1c, 0x80, 0x31, 0x9c},
+		SpanID:     trace.SpanID{1, 2, 3, 4, 5, 6, 7, 8},
+		TraceFlags: trace.FlagsSampled,
+	})
+	q.HTTP = r.WithContext(trace.ContextWithSpanContext(r.Context(), sc))
+	h := EventHeaders(q)
+	if want := "00-0af7651916cd43dd8448eb211c80319c-0102030405060708-01"; h.Get("Traceparent") != want || len(h["Traceparent"]) != 1 {
+		t.Errorf("tracing on: Traceparent %q, want the integration span's %q", h["Traceparent"], want)
 	}
 }
