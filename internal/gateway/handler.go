@@ -81,7 +81,7 @@ func (h *Handler) CloseWebSockets(timeout time.Duration) {
 // Swap makes s the snapshot for new requests and returns the previous one.
 func (h *Handler) Swap(s *Snapshot) *Snapshot {
 	h.access.Store(*s.Bindings.Log.Access)
-	h.ws.GatewayID = s.Bindings.GatewayID
+	h.ws.SetGatewayID(s.Bindings.GatewayID)
 	return h.snap.Swap(s)
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -46,7 +47,9 @@ type Registry interface {
 
 // Hub is the in-process Registry.
 type Hub struct {
-	GatewayID string
+	// gatewayID is the bindings' gateway_id, which a reload may change
+	// while the management API reads it.
+	gatewayID atomic.Pointer[string]
 	// OnAdd and OnRemove let a shared registry follow the connections (set
 	// before the first Add).
 	OnAdd, OnRemove func(*Conn)
@@ -57,7 +60,14 @@ type Hub struct {
 var _ Registry = (*Hub)(nil)
 
 // NewHub returns an empty hub.
-func NewHub(gatewayID string) *Hub { return &Hub{GatewayID: gatewayID, conns: map[string]*Conn{}} }
+func NewHub(gatewayID string) *Hub {
+	h := &Hub{conns: map[string]*Conn{}}
+	h.SetGatewayID(gatewayID)
+	return h
+}
+
+// SetGatewayID sets the gateway_id that Get reports.
+func (h *Hub) SetGatewayID(id string) { h.gatewayID.Store(&id) }
 
 // Add registers a connection until it ends.
 func (h *Hub) Add(c *Conn) {
@@ -108,7 +118,7 @@ func (h *Hub) Get(_ context.Context, id string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	return Info{ID: c.ID, GatewayID: h.GatewayID, Identity: Identity{c.SourceIP, c.UserAgent},
+	return Info{ID: c.ID, GatewayID: *h.gatewayID.Load(), Identity: Identity{c.SourceIP, c.UserAgent},
 		ConnectedAt: c.ConnectedAt.UTC(), LastActiveAt: c.LastActive().UTC()}, nil
 }
 
