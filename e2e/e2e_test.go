@@ -56,6 +56,7 @@ func TestQuickstart(t *testing.T) {
 		`apigw_integration_duration_seconds_bucket{integration="http",route="/health"`,
 		`apigw_gateway_errors_total{route="(unmatched)",status="404"} 1`,
 		`apigw_websocket_connections 0`,
+		`apigw_websocket_disconnections_total 0`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(metrics, series) {

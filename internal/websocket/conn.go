@@ -190,8 +190,7 @@ func (c *Conn) Send(op Opcode, data []byte) error {
 		return net.ErrClosed
 	}
 	c.netConn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	messagesOut.Inc()
-	bytesOut.Add(float64(len(data)))
+	countMessage(dirOut, op, len(data))
 	max := int(c.opts.Limits.MaxFrame)
 	if max <= 0 {
 		max = len(data) + 1
@@ -239,6 +238,7 @@ func (c *Conn) finish(res *CloseError, frameCode int) {
 		c.result = res
 		c.netConn.Close()
 		openConnections.Dec()
+		disconnections.Inc()
 		close(c.closed)
 		if c.onDone != nil {
 			c.onDone(c)
@@ -287,8 +287,7 @@ func (c *Conn) Serve(handle func(Message)) *CloseError {
 			return c.result
 		}
 		c.touch()
-		messagesIn.Inc()
-		bytesIn.Add(float64(len(msg.Data)))
+		countMessage(dirIn, msg.Op, len(msg.Data))
 		handle(msg)
 	}
 }
