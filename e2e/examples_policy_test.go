@@ -103,17 +103,25 @@ func TestDomainsExample(t *testing.T) {
 	}
 }
 
+// startBehindPython runs an example whose backend is a Python stand-in,
+// as the README says: examples/<name>/<script> on a free port (PORT), then
+// the gateway with the example's bindings, their address of the stand-in
+// (addr) moved to that port.
+func startBehindPython(t *testing.T, name, script, addr string) *gateway {
+	t.Helper()
+	needInterpreter(t, "python3")
+	port := freePort(t)
+	backend := exec.Command("python3", "../examples/"+name+"/"+script)
+	backend.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
+	startTestServer(t, name+"/"+script, backend, port)
+	cfg := writeFile(t, t.TempDir(), "apigw.yaml", strings.Replace(mustRead(t, "../examples/"+name+"/apigw.yaml"), addr, fmt.Sprintf("127.0.0.1:%d", port), 1))
+	return start(t, "--spec", "../examples/"+name+"/api.yaml", "--config", cfg)
+}
+
 // TestContainersExample runs examples/containers as the README says: the
 // stand-in container, then the gateway in front of it.
 func TestContainersExample(t *testing.T) {
-	needInterpreter(t, "python3")
-	port := freePort(t)
-	app := exec.Command("python3", "../examples/containers/app.py")
-	app.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
-	startTestServer(t, "the container", app, port)
-	dir := t.TempDir()
-	cfg := writeFile(t, dir, "apigw.yaml", strings.Replace(mustRead(t, "../examples/containers/apigw.yaml"), "127.0.0.1:8081", fmt.Sprintf("127.0.0.1:%d", port), 1))
-	g := start(t, "--spec", "../examples/containers/api.yaml", "--config", cfg)
+	g := startBehindPython(t, "containers", "app.py", "127.0.0.1:8081")
 	res, err := http.Post(g.URL+"/orders/42/items?x=1", "text/plain", strings.NewReader("two teas"))
 	if err != nil {
 		t.Fatal(err)
@@ -130,14 +138,7 @@ func TestContainersExample(t *testing.T) {
 // TestDataSphereExample runs examples/datasphere as the README says: the
 // stand-in node, then the gateway in front of it.
 func TestDataSphereExample(t *testing.T) {
-	needInterpreter(t, "python3")
-	port := freePort(t)
-	node := exec.Command("python3", "../examples/datasphere/node.py")
-	node.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", port))
-	startTestServer(t, "the DataSphere node", node, port)
-	dir := t.TempDir()
-	cfg := writeFile(t, dir, "apigw.yaml", strings.Replace(mustRead(t, "../examples/datasphere/apigw.yaml"), "127.0.0.1:8082", fmt.Sprintf("127.0.0.1:%d", port), 1))
-	g := start(t, "--spec", "../examples/datasphere/api.yaml", "--config", cfg)
+	g := startBehindPython(t, "datasphere", "node.py", "127.0.0.1:8082")
 	for _, c := range []struct {
 		body   string
 		status int
