@@ -58,16 +58,16 @@ func compileValidation(kd *kinDoc, b *integration.Build, op *spec.Operation, err
 	if s == nil || !s.Active() {
 		return nil
 	}
-	if op.Method == spec.AnyMethod {
-		errs.Warnf(n, path, "x-yc-apigateway-any-method operations are not validated: OpenAPI gives them no method to look up")
-		return nil
-	}
 	t, err := kd.get()
 	if err != nil {
 		errs.Errorf(n, path, "the spec cannot be loaded for validation: %v", err)
 		return nil
 	}
 	v, err := validate.New(t, op.Template, op.Method, s)
+	if err != nil && op.Method == spec.AnyMethod {
+		errs.Warnf(n, path, "%v", err) // served, as the cloud would, without validation
+		return nil
+	}
 	if err != nil {
 		errs.Errorf(n, path, "%v", err)
 		return nil

@@ -230,3 +230,64 @@ paths:
 		t.Errorf("failing handler: %d %q, want the default 400", res.status, res.body)
 	}
 }
+
+// TestAnyMethodValidation: an x-yc-apigateway-any-method operation is
+// validated whatever the request's method, next to the path's own methods.
+func TestAnyMethodValidation(t *testing.T) {
+	const src = `openapi: 3.0.0
+paths:
+  /things/{id}:
+    parameters:
+      - {name: id, in: path, required: true, schema: {type: integer}}
+    get:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': got}}
+    x-yc-apigateway-any-method:
+      x-yc-apigateway-validator: {validateRequestBody: true, validateRequestParameters: true}
+      parameters:
+        - {name: dry, in: query, schema: {type: boolean}}
+      requestBody:
+        required: true
+        content:
+          application/json: {schema: {type: object, required: [name], properties: {name: {type: string}}}}
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': any}}
+`
+	srv := serve(t, src, "")
+	jsonType := map[string]string{"Content-Type": "application/json"}
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"POST", "/things/1", `{"name":"x"}`, 200},
+		{"PUT", "/things/1?dry=true", `{"name":"x"}`, 200},
+		{"BREW", "/things/1", `{"name":"x"}`, 200},
+		{"POST", "/things/1", `{"title":"x"}`, 400},            // the body lacks name
+		{"PATCH", "/things/one", `{"name":"x"}`, 400},          // the path parameter is no integer
+		{"DELETE", "/things/1?dry=maybe", `{"name":"x"}`, 400}, // nor is dry a boolean
+		{"GET", "/things/one", ``, 200},                        // GET is its own, unvalidated operation
+	} {
+		res := do(t, c.method, srv.URL+c.path, jsonType, strings.NewReader(c.body))
+		if res.status != c.status {
+			t.Errorf("%s %s %s: %d %q, want %d", c.method, c.path, c.body, res.status, res.body, c.status)
+		}
+	}
+
+	// A path item with every method OpenAPI 3.0 has still validates its
+	// any-method operation (kin-openapi also knows CONNECT).
+	var full strings.Builder
+	full.WriteString("openapi: 3.0.0\npaths:\n  /full:\n")
+	for _, m := range []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"} {
+		full.WriteString("    " + m + ":\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n")
+	}
+	full.WriteString(`    x-yc-apigateway-any-method:
+      x-yc-apigateway-validator: {validateRequestBody: true}
+      requestBody: {required: true, content: {application/json: {schema: {type: object}}}}
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}
+`)
+	srv = serve(t, full.String(), "")
+	if res := do(t, "BREW", srv.URL+"/full", jsonType, strings.NewReader(`[1]`)); res.status != 400 {
+		t.Errorf("BREW /full with an array body: %d %q, want 400", res.status, res.body)
+	}
+	if res := do(t, "BREW", srv.URL+"/full", jsonType, strings.NewReader(`{}`)); res.status != 200 {
+		t.Errorf("BREW /full with an object body: %d %q, want 200", res.status, res.body)
+	}
+}

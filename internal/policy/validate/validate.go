@@ -55,10 +55,22 @@ func (s *Settings) Active() bool {
 }
 
 // Load reads the spec (variables substituted) into kin-openapi's model.
+// kin-openapi knows nothing of x-yc-apigateway-any-method, so each such
+// operation is loaded, in a copy of the spec, under a standard method its
+// path item leaves free; New finds it there.
 func Load(root *yaml.Node) (*openapi3.T, error) {
 	src, err := yaml.Marshal(root)
 	if err != nil {
 		return nil, err
+	}
+	var copied yaml.Node
+	if err := yaml.Unmarshal(src, &copied); err != nil {
+		return nil, err
+	}
+	if moveAnyMethods(&copied) {
+		if src, err = yaml.Marshal(&copied); err != nil {
+			return nil, err
+		}
 	}
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(src)
@@ -82,11 +94,66 @@ type Validator struct {
 	plainJSON *schema
 }
 
-// New returns the validator of an operation of doc.
+const (
+	anyMethodKey = "x-yc-apigateway-any-method"
+	// anyMethodAs, in a path item of Load's copy, names the method its
+	// any-method operation was moved to.
+	anyMethodAs = "x-apigw-any-method-as"
+)
+
+// freeMethods are the slots an any-method operation may take, the least
+// used first. A path item that defines all of them leaves the any-method
+// operation only non-standard methods; it is not validated.
+var freeMethods = []string{"trace", "connect", "options", "head", "patch", "delete", "put", "post", "get"}
+
+// moveAnyMethods moves every path item's any-method operation of the
+// document node n under a free method and records which; it reports
+// whether it moved any.
+func moveAnyMethods(n *yaml.Node) bool {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	paths := yamlx.Get(n, "paths")
+	if paths == nil || paths.Kind != yaml.MappingNode {
+		return false
+	}
+	moved := false
+	for i := 1; i < len(paths.Content); i += 2 {
+		item := paths.Content[i]
+		if item.Kind != yaml.MappingNode {
+			continue
+		}
+		k := yamlx.KeyNode(item, anyMethodKey)
+		if k == nil {
+			continue
+		}
+		for _, m := range freeMethods {
+			if yamlx.Get(item, m) == nil {
+				k.Value = m
+				item.Content = append(item.Content,
+					&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: anyMethodAs},
+					&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: m})
+				moved = true
+				break
+			}
+		}
+	}
+	return moved
+}
+
+// New returns the validator of an operation of doc; method "*" is the path
+// item's x-yc-apigateway-any-method operation.
 func New(doc *openapi3.T, template, method string, s *Settings) (*Validator, error) {
 	item := doc.Paths.Value(template)
 	if item == nil {
 		return nil, fmt.Errorf("path %s not found by the schema loader", template)
+	}
+	if method == "*" {
+		as, _ := item.Extensions[anyMethodAs].(string)
+		if as == "" {
+			return nil, fmt.Errorf("x-yc-apigateway-any-method of %s is not validated: its path item defines every standard method", template)
+		}
+		method = strings.ToUpper(as)
 	}
 	op := item.GetOperation(method)
 	if op == nil {
