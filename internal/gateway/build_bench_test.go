@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -56,18 +54,7 @@ func BenchmarkBuild5000(b *testing.B) {
 // after the run, next to the heap before it, shows whether serving grows
 // memory (it should stay flat: the request path only looks up).
 func BenchmarkServe5000(b *testing.B) {
-	bind, _ := config.Parse(nil)
-	doc, errs := spec.Load("api.yaml", largeSpec(5000), nil)
-	if doc == nil {
-		b.Fatal(errs)
-	}
-	snap, errs := Build(doc, bind, integration.NewDeps())
-	if snap == nil {
-		b.Fatal(errs)
-	}
-	h := NewHandler(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-	h.Swap(snap)
-	h.access.Store(false)
+	h := benchHandler(b, largeSpec(5000))
 	heap := func() float64 {
 		runtime.GC()
 		var m runtime.MemStats
@@ -93,5 +80,5 @@ func BenchmarkServe5000(b *testing.B) {
 	}
 	b.ReportMetric(heap()-before, "heap-growth-MiB")
 	b.ReportMetric(before, "heap-MiB")
-	runtime.KeepAlive(snap)
+	runtime.KeepAlive(h)
 }

@@ -2,16 +2,10 @@ package gateway
 
 import (
 	"bufio"
-	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-
-	"github.com/apigw/apigw/internal/config"
-	"github.com/apigw/apigw/internal/integration"
-	"github.com/apigw/apigw/internal/spec"
 )
 
 // BenchmarkHTTPProxy: one GET through the http integration to a backend on
@@ -47,23 +41,12 @@ func BenchmarkHTTPProxy(b *testing.B) {
 		}
 	}()
 	backendURL := "http://" + l.Addr().String()
-	bind, _ := config.Parse(nil)
-	doc, errs := spec.Load("api.yaml", []byte(`openapi: 3.0.0
+	h := benchHandler(b, []byte(`openapi: 3.0.0
 paths:
   /proxy:
     get:
       x-yc-apigateway-integration: {type: http, url: '`+backendURL+`/'}
-`), nil)
-	if doc == nil {
-		b.Fatal(errs)
-	}
-	snap, errs := Build(doc, bind, integration.NewDeps())
-	if snap == nil {
-		b.Fatal(errs)
-	}
-	h := NewHandler(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
-	h.Swap(snap)
-	h.access.Store(false)
+`))
 	req := httptest.NewRequest("GET", "/proxy", nil)
 	b.ReportAllocs()
 	for b.Loop() {
