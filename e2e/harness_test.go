@@ -159,15 +159,26 @@ func (g *gateway) stop(sig os.Signal, within time.Duration) (exitCode int, err e
 	}
 }
 
+// get GETs url with header (name, value, ...) set.
 func get(t *testing.T, url string, header ...string) (int, http.Header, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
+	return send(t, "GET", url, "", header...)
+}
+
+// send makes one request with body and header (name, value, ...) set and
+// returns the status, headers and body of the answer.
+func send(t *testing.T, method, url, body string, header ...string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)

@@ -3,8 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -86,19 +84,9 @@ func TestReplicasExample(t *testing.T) {
 		}
 	}
 
-	get := func(u string) (int, string) {
-		t.Helper()
-		res, err := http.Get(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
-	}
 	const hellos = 30
 	for i := range hellos {
-		if code, body := get(fmt.Sprintf("%s/hello/n%d", base, i)); code != 200 || body != fmt.Sprintf("hello, n%d\n", i) {
+		if code, _, body := get(t, fmt.Sprintf("%s/hello/n%d", base, i)); code != 200 || body != fmt.Sprintf("hello, n%d\n", i) {
 			t.Fatalf("hello through nginx: %d %q", code, body)
 		}
 	}
@@ -106,7 +94,7 @@ func TestReplicasExample(t *testing.T) {
 	// separate budgets would admit 15 of these 20 at once.
 	admitted, began := 0, time.Now()
 	for range 20 {
-		if code, _ := get(base + "/limited"); code == 200 {
+		if code, _, _ := get(t, base+"/limited"); code == 200 {
 			admitted++
 		}
 	}
@@ -128,7 +116,7 @@ func TestReplicasExample(t *testing.T) {
 				}
 			}
 		}
-		_, body := get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=%s", prom, url.QueryEscape(q)))
+		_, _, body := get(t, fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=%s", prom, url.QueryEscape(q)))
 		if err := json.Unmarshal([]byte(body), &r); err != nil {
 			t.Fatalf("prometheus answered %s", body)
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os/exec"
 	"strings"
 	"testing"
@@ -71,15 +69,8 @@ paths:
 	cfg := writeFile(t, dir, "apigw.yaml", fmt.Sprintf("ydb:\n  /ru-central1/b1g/etn: {endpoint: %s, access_key_id: k, secret_access_key: s}\n", endpoint))
 	g := start(t, "--spec", spec, "--config", cfg)
 	call := func(method, path, body string) (int, string) {
-		req, _ := http.NewRequest(method, g.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		status, _, b := send(t, method, g.URL+path, body, "Content-Type", "application/json")
+		return status, b
 	}
 	movie := `{"id":"m1","title":"Солярис","year":1972,"score":8.1,"tags":["sci-fi",{"lang":"ru"}],"color":true,"sequel":null}`
 	if status, body := call("POST", "/movies", movie); status != 200 || body != `{"color":true,"id":"m1","score":8.1,"sequel":null,"tags":["sci-fi",{"lang":"ru"}],"title":"Солярис","year":1972}` {
@@ -123,18 +114,11 @@ func TestTablesExample(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "apigw.yaml", strings.Replace(mustRead(t, "../examples/tables/apigw.yaml"), "http://127.0.0.1:4569", endpoint, 1))
 	g := start(t, "--spec", "../examples/tables/api.yaml", "--config", cfg)
 	call := func(method, path, body string) string {
-		req, _ := http.NewRequest(method, g.URL+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+		status, _, b := send(t, method, g.URL+path, body, "Content-Type", "application/json")
+		if status != 200 {
+			t.Fatalf("%s %s: %d %s", method, path, status, b)
 		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		if res.StatusCode != 200 {
-			t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
-		}
-		return string(b)
+		return b
 	}
 	call("POST", "/movies", `{"id":"m1","title":"Solaris","year":1972}`)
 	if got := call("PATCH", "/movies/m1?rating=5", ""); got != `{"id":"m1","rating":"5","title":"Solaris","year":1972}` {

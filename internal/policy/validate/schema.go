@@ -277,14 +277,7 @@ func (c *schema) check(w *walk, i int32) {
 	}
 	if len(c.enum) > 0 {
 		v := w.t.value(i)
-		found := false
-		for _, e := range c.enum {
-			if reflect.DeepEqual(e, v) {
-				found = true
-				break
-			}
-		}
-		if !found {
+		if !slices.ContainsFunc(c.enum, func(e any) bool { return reflect.DeepEqual(e, v) }) {
 			c.fail(w, "value is not one of the allowed values "+enumText(c.enum))
 		}
 	}
@@ -460,17 +453,8 @@ func (c *schema) combinators(w *walk, i int32) {
 	for _, s := range c.allOf {
 		s.check(w, i)
 	}
-	if len(c.anyOf) > 0 {
-		ok := false
-		for _, s := range c.anyOf {
-			if s.valid(w, i) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			c.fail(w, "doesn't match any schema from \"anyOf\"")
-		}
+	if len(c.anyOf) > 0 && !slices.ContainsFunc(c.anyOf, func(s *schema) bool { return s.valid(w, i) }) {
+		c.fail(w, "doesn't match any schema from \"anyOf\"")
 	}
 	if len(c.oneOf) > 0 {
 		n := 0
