@@ -143,8 +143,22 @@ paths:
 	if code, out, _ := runCLI(t, "validate", "--spec", "../examples/quickstart/api.yaml", "--config", "../examples/quickstart/apigw.yaml"); code != 0 || out != "ok\n" {
 		t.Errorf("valid spec: exit %d %q", code, out)
 	}
+	// Unknown keys in x-yc-* objects warn: validate passes unless --strict.
+	drift := writeFile(t, dir, "drift.yaml", "openapi: 3.0.0\npaths:\n  /a:\n    get:\n      x-yc-apigateway-ratelimit: {allRequests: {rps: 1}}\n"+
+		"      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}, httpHeaders: {A: b}}\n")
+	warns := []string{
+		drift + `:5:7: paths./a.get.x-yc-apigateway-ratelimit: warning: x-yc-apigateway-ratelimit is not an extension of an operation, ignored; did you mean "x-yc-apigateway-rate-limit"?`,
+		drift + `:6:86: paths./a.get.x-yc-apigateway-integration: warning: unknown key "httpHeaders", ignored; did you mean "http_headers"?`,
+	}
+	code, out, stderr := runCLI(t, "validate", "--spec", drift)
+	if code != 0 || out != "ok, with 2 warnings\n" || strings.TrimSpace(stderr) != strings.Join(warns, "\n") {
+		t.Errorf("warnings: exit %d %q, stderr:\n%s\nwant:\n%s", code, out, stderr, strings.Join(warns, "\n"))
+	}
+	if code, out, _ := runCLI(t, "validate", "--strict", "--spec", drift); code != 1 || out != "2 warnings; --strict fails on them\n" {
+		t.Errorf("--strict: exit %d %q", code, out)
+	}
 	// serve refuses what validate refuses, naming the type and its line.
-	code, _, stderr := runCLI(t, "serve", "--spec", fixed, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
+	code, _, stderr = runCLI(t, "serve", "--spec", fixed, "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
 	if code != 1 || !strings.Contains(stderr, `:16:15: paths./fn.get.x-yc-apigateway-integration.type: unknown integration type "grpc"`) {
 		t.Errorf("serve with an unsupported type: exit %d %q", code, stderr)
 	}

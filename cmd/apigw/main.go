@@ -1,7 +1,7 @@
 // Command apigw serves a Yandex Cloud API Gateway specification.
 //
 //	apigw serve    --spec api.yaml [--config apigw.yaml] [--listen ADDR] [--admin ADDR] [--var name=value ...]
-//	apigw validate --spec api.yaml [--config apigw.yaml] [--var name=value ...]
+//	apigw validate --spec api.yaml [--config apigw.yaml] [--strict] [--var name=value ...]
 //	apigw routes   --spec api.yaml [--config apigw.yaml] [--var name=value ...]
 //	apigw version
 package main
@@ -29,7 +29,7 @@ const usage = `apigw serves a Yandex Cloud API Gateway specification (OpenAPI 3.
 
 Usage:
   apigw serve    --spec api.yaml [--config apigw.yaml] [--listen ADDR] [--admin ADDR] [--var name=value ...]
-  apigw validate --spec api.yaml [--config apigw.yaml] [--var name=value ...]
+  apigw validate --spec api.yaml [--config apigw.yaml] [--strict] [--var name=value ...]
   apigw routes   --spec api.yaml [--config apigw.yaml] [--var name=value ...]
   apigw version
 
@@ -71,6 +71,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		opts.Vars[name] = value
 		return nil
 	})
+	strict := false
+	if cmd == "validate" {
+		fs.BoolVar(&strict, "strict", false, "fail (exit 1) on warnings too, such as unknown keys in x-yc-* objects (for CI)")
+	}
 	if cmd == "serve" {
 		fs.StringVar(&opts.Listen, "listen", "", "API listen address (default :8080, or listen in the bindings)")
 		fs.StringVar(&opts.Admin, "admin", "", "admin listen address for /healthz, /readyz, /metrics (default 127.0.0.1:9090)")
@@ -94,21 +98,40 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case "validate":
-		return validate(opts, stdout, stderr)
+		return validate(opts, strict, stdout, stderr)
 	default:
 		return routes(opts, stdout, stderr)
 	}
 }
 
-func validate(opts server.Options, stdout, stderr io.Writer) int {
+// validate prints every warning (stderr) and error (stdout) of the spec and
+// the bindings. Warnings do not fail it, as the gateway serves such a spec;
+// with strict they do.
+func validate(opts server.Options, strict bool, stdout, stderr io.Writer) int {
 	snap, errs := server.Load(opts, integration.NewDeps())
-	printList(stderr, errs.Warnings())
+	warnings := errs.Warnings()
+	printList(stderr, warnings)
 	if snap == nil {
 		printList(stdout, errs.Errors())
 		return 1
 	}
-	fmt.Fprintln(stdout, "ok")
+	switch {
+	case len(warnings) == 0:
+		fmt.Fprintln(stdout, "ok")
+	case strict:
+		fmt.Fprintf(stdout, "%s; --strict fails on them\n", plural(len(warnings), "warning"))
+		return 1
+	default:
+		fmt.Fprintf(stdout, "ok, with %s\n", plural(len(warnings), "warning"))
+	}
 	return 0
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func routes(opts server.Options, stdout, stderr io.Writer) int {

@@ -121,9 +121,11 @@ func (c *Compiler) compile(s *spec.SecurityScheme, errs *yamlx.List) checkerFact
 		return nil
 	}
 	var a authorizerDecl
-	if e := yamlx.Decode(&d.Authorizer, &a, apath); len(e) > 0 {
+	if e := yamlx.DecodeExtension(&d.Authorizer, &a, apath); len(e) > 0 {
 		errs.Add(e...)
-		return nil
+		if e.Err() != nil {
+			return nil
+		}
 	}
 	at := func(key string) *yaml.Node {
 		if n := yamlx.Get(&d.Authorizer, key); n != nil {

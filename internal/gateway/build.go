@@ -151,10 +151,10 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		}
 		limits := limitScopes{gateway: gatewayScope}
 		if pi.RateLimit != nil {
-			if l, e := ratelimit.Compile(pi.RateLimit, yamlx.Join(pi.Path, "x-yc-apigateway-rate-limit")); l != nil {
+			l, e := ratelimit.Compile(pi.RateLimit, yamlx.Join(pi.Path, "x-yc-apigateway-rate-limit"))
+			errs.Add(e...)
+			if l != nil {
 				limits.path = ratelimit.NewScope("path "+pi.Template, l)
-			} else {
-				errs.Add(e...)
 			}
 		}
 		var allow []string
@@ -212,11 +212,10 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 // smartWebSecurity.securityProfileId names in the bindings, else the
 // bindings' "default" profile, else none.
 func securityProfile(doc *spec.Document, b *config.Bindings, errs *yamlx.List) *security.Profile {
-	sws := doc.Gateway.SmartWebSecurity
-	idNode := yamlx.Get(sws, "securityProfileId")
+	idNode := doc.Gateway.SecurityProfileNode
 	id := "default"
-	if idNode != nil {
-		id = idNode.Value
+	if doc.Gateway.SecurityProfileID != "" {
+		id = doc.Gateway.SecurityProfileID
 	}
 	p := b.SecurityProfiles[id]
 	if p == nil {

@@ -21,7 +21,7 @@ func TestBuildErrors(t *testing.T) {
 		{"dummy without http_code", op("{type: dummy, content: {'*': x}}"), []string{"api.yaml:6:36: paths./a/{id}.get.x-yc-apigateway-integration: dummy integration needs http_code"}},
 		{"dummy http_code out of range", op("{type: dummy, http_code: 99, content: {'*': x}}"), []string{"6:61: paths./a/{id}.get.x-yc-apigateway-integration.http_code: http_code must be between 100 and 599"}},
 		{"dummy http_code of the wrong type", op("{type: dummy, http_code: two hundred, content: {'*': x}}"), []string{"6:61: paths./a/{id}.get.x-yc-apigateway-integration.http_code: must be an integer, got a string (\"two hundred\")"}},
-		{"unknown key in an integration", op("{type: dummy, http_code: 200, contnet: {'*': x}}"), []string{"6:66: paths./a/{id}.get.x-yc-apigateway-integration: unknown key \"contnet\" (allowed: content, httpCode, http_code, http_headers, service_account_id, type)"}},
+		{"a mistyped required key warns and still fails", op("{type: dummy, http_code: 200, contnet: {'*': x}}"), []string{"6:36: paths./a/{id}.get.x-yc-apigateway-integration: dummy integration needs content"}},
 		{"dummy content not a media type", op("{type: dummy, http_code: 200, content: {'json': x}}"), []string{"6:76: paths./a/{id}.get.x-yc-apigateway-integration.content: \"json\" is neither a media type"}},
 		{"http without url", op("{type: http}"), []string{"6:36: paths./a/{id}.get.x-yc-apigateway-integration: http integration needs url"}},
 		{"http url without scheme", op("{type: http, url: 'backend/x'}"), []string{"6:54: paths./a/{id}.get.x-yc-apigateway-integration.url: url \"backend/x\" needs a scheme"}},
@@ -87,7 +87,7 @@ func TestBuildSecurityErrors(t *testing.T) {
 		{"jwt without keys", "{type: openIdConnect, x-yc-apigateway-authorizer: {type: jwt, identitySource: {in: header, name: A}}}", "needs jwksUri, or openIdConnectUrl"},
 		{"bad caching mode", "{type: http, scheme: basic, x-yc-apigateway-authorizer: {type: function, function_id: f, authorizer_result_caching_mode: host}}", "must be path or uri"},
 		{"unknown authorizer type", "{type: http, scheme: basic, x-yc-apigateway-authorizer: {type: iam}}", "authorizer type must be function or jwt"},
-		{"unknown authorizer key", "{type: http, scheme: basic, x-yc-apigateway-authorizer: {type: function, function_id: f, ttl: 5}}", `unknown key "ttl"`},
+		{"both spellings of the service account", "{type: http, scheme: basic, x-yc-apigateway-authorizer: {type: function, function_id: f, service_account_id: a, serviceAccountId: b}}", `"service_account_id" and "serviceAccountId" are the same setting`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
@@ -100,5 +100,84 @@ func TestBuildSecurityErrors(t *testing.T) {
 				t.Fatalf("Build = %v, want an error containing %q", errs, tt.want)
 			}
 		})
+	}
+}
+
+// TestBuildToleratesUnknownExtensionKeys loads keys that published specs
+// carry and the cloud ignores: each is a warning naming the closest known
+// key, and the gateway serves.
+func TestBuildToleratesUnknownExtensionKeys(t *testing.T) {
+	src := `openapi: 3.0.0
+x-yc-apigateway:
+  serviceAccountId: sa-gw
+  securityProfileId: prof-1
+  cors: {origin: '*', allowHeaders: [X-Key], headers: [X-Other]}
+  rateLimit: {allRequests: {rps: 100}, burst: 10}
+  variables:
+    env: {default: dev, descripton: typo}
+components:
+  securitySchemes:
+    key:
+      type: apiKey
+      in: header
+      name: X-Key
+      x-yc-apigateway-authorizer:
+        type: function
+        function_id: auth
+        serviceAccountId: sa-auth
+        authorizer_result_ttl: 5
+paths:
+  /a:
+    get:
+      x-yc-apigateway-integration:
+        type: http
+        url: http://127.0.0.1:1/
+        timeout_ms: 500
+        http_method: GET
+  /b:
+    get:
+      security: [{key: []}]
+      x-yc-apigateway-integration:
+        type: dummy
+        http_code: 200
+        content: {'*': ok}
+        contnt_type: text/plain
+  /c:
+    get:
+      x-yc-apigateway-integration:
+        type: cloud-functions
+        function_id: fn
+        function-id: fn
+`
+	doc, errs := spec.Load("api.yaml", []byte(src), nil)
+	if errs.Err() != nil {
+		t.Fatalf("spec: %v", errs)
+	}
+	b, _ := config.Parse([]byte("functions: {default: {url: 'http://127.0.0.1:1/'}}\nsecurity_profiles: {prof-1: {}}\n"))
+	snap, berrs := Build(doc, b, integration.NewDeps())
+	if snap == nil {
+		t.Fatalf("Build refused the spec: %v", berrs)
+	}
+	all := append(errs, berrs...).Dedup()
+	all.Sort()
+	var got []string
+	for _, w := range all.Warnings() {
+		got = append(got, w.Error())
+	}
+	want := []string{
+		`api.yaml:5:23: x-yc-apigateway.cors: warning: unknown key "allowHeaders", ignored; did you mean "allowedHeaders"?`,
+		`api.yaml:5:46: x-yc-apigateway.cors: warning: unknown key "headers", ignored; did you mean "allowedHeaders"?`,
+		`api.yaml:6:40: x-yc-apigateway.rateLimit: warning: unknown key "burst", ignored`,
+		`api.yaml:8:25: x-yc-apigateway.variables.env: warning: unknown key "descripton", ignored; did you mean "description"?`,
+		`api.yaml:19:9: components.securitySchemes.key.x-yc-apigateway-authorizer: warning: unknown key "authorizer_result_ttl", ignored; did you mean "authorizer_result_ttl_in_seconds"?`,
+		`api.yaml:26:9: paths./a.get.x-yc-apigateway-integration: warning: unknown key "timeout_ms", ignored; did you mean "timeouts"?`,
+		`api.yaml:35:9: paths./b.get.x-yc-apigateway-integration: warning: unknown key "contnt_type", ignored`,
+		`api.yaml:41:9: paths./c.get.x-yc-apigateway-integration: warning: unknown key "function-id", ignored; did you mean "function_id"?`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if doc.Gateway.ServiceAccountID != "sa-gw" || doc.Gateway.SecurityProfileID != "prof-1" {
+		t.Errorf("aliases: service account %q, profile %q", doc.Gateway.ServiceAccountID, doc.Gateway.SecurityProfileID)
 	}
 }

@@ -79,7 +79,7 @@ func compileValidation(kd *kinDoc, b *integration.Build, op *spec.Operation, err
 			Integration yaml.Node `yaml:"x-yc-apigateway-integration"`
 			StatusCode  int       `yaml:"statusCode"`
 		}
-		errs.Add(yamlx.Decode(eh, &form, ehPath)...)
+		errs.Add(yamlx.DecodeExtension(eh, &form, ehPath)...)
 		in := yamlx.Get(eh, "x-yc-apigateway-integration")
 		typ := yamlx.Get(in, "type")
 		switch {

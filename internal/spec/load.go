@@ -98,6 +98,8 @@ func load(src []byte, values map[string]string) (*Document, yamlx.List) {
 
 	r := &resolver{root: root}
 	r.checkRefs(root, "", &errs)
+	checkExtensions(root, "", "the document", rootExtensions, &errs)
+	checkExtensions(yamlx.Get(root, "components"), "components", "components", componentExtensions, &errs)
 
 	doc.Gateway = readGateway(gw, r, &errs)
 
@@ -123,27 +125,40 @@ func readGateway(gw *yaml.Node, r *resolver, errs *yamlx.List) Gateway {
 	}
 	var raw struct {
 		ServiceAccountID      string    `yaml:"service_account_id"`
-		ServiceAccountIDCamel string    `yaml:"serviceAccountId"`
-		ServiceAccount        string    `yaml:"service_account"`
 		IgnoreTrailingSlashes *bool     `yaml:"ignoreTrailingSlashes"`
 		Validator             yaml.Node `yaml:"validator"`
 		CORS                  yaml.Node `yaml:"cors"`
 		RateLimit             yaml.Node `yaml:"rateLimit"`
-		SmartWebSecurity      yaml.Node `yaml:"smartWebSecurity"`
-		Variables             yaml.Node `yaml:"variables"`
+		SmartWebSecurity      *struct {
+			SecurityProfileID string `yaml:"securityProfileId"`
+		} `yaml:"smartWebSecurity"`
+		// The overview table of the cloud lists securityProfileId directly
+		// here; its example nests it under smartWebSecurity.
+		SecurityProfileID string    `yaml:"securityProfileId"`
+		Variables         yaml.Node `yaml:"variables"`
 	}
-	if e := yamlx.Decode(gw, &raw, "x-yc-apigateway"); len(e) > 0 {
-		errs.Add(e...)
+	e := yamlx.DecodeExtension(gw, &raw, "x-yc-apigateway")
+	errs.Add(e...)
+	if e.Err() != nil {
 		return g
 	}
-	g.ServiceAccountID = firstNonEmpty(raw.ServiceAccountID, raw.ServiceAccountIDCamel, raw.ServiceAccount)
+	g.ServiceAccountID = raw.ServiceAccountID
 	if raw.IgnoreTrailingSlashes != nil {
 		g.IgnoreTrailingSlashes = *raw.IgnoreTrailingSlashes
 	}
 	g.Validator = resolveObject(r, nodeOrNil(&raw.Validator), "x-yc-apigateway.validator", errs)
 	g.CORS = resolveObject(r, nodeOrNil(&raw.CORS), "x-yc-apigateway.cors", errs)
 	g.RateLimit = resolveObject(r, nodeOrNil(&raw.RateLimit), "x-yc-apigateway.rateLimit", errs)
-	g.SmartWebSecurity = nodeOrNil(&raw.SmartWebSecurity)
+	top := yamlx.Get(gw, "securityProfileId")
+	nested := yamlx.Get(yamlx.Get(gw, "smartWebSecurity"), "securityProfileId")
+	switch {
+	case top != nil && nested != nil && top.Value != nested.Value:
+		errs.Errorf(top, "x-yc-apigateway.securityProfileId", "names profile %q, while smartWebSecurity.securityProfileId names %q: give one", top.Value, nested.Value)
+	case nested != nil:
+		g.SecurityProfileID, g.SecurityProfileNode = nested.Value, nested
+	case top != nil:
+		g.SecurityProfileID, g.SecurityProfileNode = top.Value, top
+	}
 	return g
 }
 
@@ -153,15 +168,6 @@ func nodeOrNil(n *yaml.Node) *yaml.Node {
 		return nil
 	}
 	return n
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // resolveObject resolves an extension object that may be a $ref and must end
@@ -215,6 +221,7 @@ func readPaths(paths *yaml.Node, r *resolver, errs *yamlx.List) []*PathItem {
 			continue
 		}
 		pi := &PathItem{Template: k.Value, Node: k, Path: base}
+		checkExtensions(item, base, "a path item", pathItemExtensions, errs)
 		common := readParameters(yamlx.Get(item, "parameters"), r, yamlx.Join(base, "parameters"), errs)
 		for j := 0; j+1 < len(item.Content); j += 2 {
 			key, val := item.Content[j], item.Content[j+1]
@@ -277,6 +284,7 @@ func readOperation(n *yaml.Node, r *resolver, pi *PathItem, method, path string,
 		return nil
 	}
 	op := &Operation{Method: method, Template: pi.Template, Path: path, Node: n}
+	checkExtensions(n, path, "an operation", operationExtensions, errs)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		if !operationKeys[k.Value] && !strings.HasPrefix(k.Value, "x-") {

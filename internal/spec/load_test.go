@@ -93,9 +93,9 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{"4:10: x-yc-apigateway.variables.env: variable needs a scalar default"},
 		},
 		{
-			desc: "unknown key in x-yc-apigateway",
-			src:  "openapi: 3.0.0\nx-yc-apigateway:\n  ignoreTrailingSlash: false\npaths: {}\n",
-			want: []string{"3:3: x-yc-apigateway: unknown key \"ignoreTrailingSlash\""},
+			desc: "two security profiles",
+			src:  "openapi: 3.0.0\nx-yc-apigateway:\n  securityProfileId: a\n  smartWebSecurity: {securityProfileId: b}\npaths: {}\n",
+			want: []string{"3:22: x-yc-apigateway.securityProfileId: names profile \"a\", while smartWebSecurity.securityProfileId names \"b\": give one"},
 		},
 		{
 			desc: "wrong type in x-yc-apigateway",
@@ -266,4 +266,17 @@ func nodeText(t *testing.T, n *yaml.Node) string {
 		t.Fatal(err)
 	}
 	return v.Content["*"]
+}
+
+func TestUnknownGatewayKeysWarn(t *testing.T) {
+	doc, errs := Load("api.yaml", []byte("openapi: 3.0.0\nx-yc-apigateway:\n  ignoreTrailingSlash: false\n  service_account: sa1\n  smartWebSecurity: {securityProfileId: p1}\npaths: {}\n"), nil)
+	if errs.Err() != nil || len(errs) != 1 {
+		t.Fatalf("errs: %v", errs)
+	}
+	if want := `api.yaml:3:3: x-yc-apigateway: warning: unknown key "ignoreTrailingSlash", ignored; did you mean "ignoreTrailingSlashes"?`; errs[0].Error() != want {
+		t.Errorf("got  %s\nwant %s", errs[0], want)
+	}
+	if !doc.Gateway.IgnoreTrailingSlashes || doc.Gateway.ServiceAccountID != "sa1" || doc.Gateway.SecurityProfileID != "p1" {
+		t.Errorf("gateway: %+v", doc.Gateway)
+	}
 }

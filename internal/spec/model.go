@@ -44,7 +44,11 @@ type Gateway struct {
 	CORS                  *yaml.Node
 	Validator             *yaml.Node
 	RateLimit             *yaml.Node
-	SmartWebSecurity      *yaml.Node
+	// SecurityProfileID is the Smart Web Security profile protecting the
+	// gateway (smartWebSecurity.securityProfileId, or securityProfileId
+	// directly here); SecurityProfileNode is where it is written.
+	SecurityProfileID   string
+	SecurityProfileNode *yaml.Node
 }
 
 // PathItem is one entry of paths.

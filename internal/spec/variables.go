@@ -32,8 +32,9 @@ func readVariables(gw *yaml.Node, supplied map[string]string, errs *yamlx.List) 
 				Enum        []yaml.Node
 				Description string
 			}
-			if e := yamlx.Decode(v, &raw, path); len(e) > 0 {
-				errs.Add(e...)
+			e := yamlx.DecodeExtension(v, &raw, path)
+			errs.Add(e...)
+			if e.Err() != nil {
 				continue
 			}
 			if raw.Default.Kind != yaml.ScalarNode || raw.Default.ShortTag() == "!!null" {

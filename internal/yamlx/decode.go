@@ -14,6 +14,8 @@ import (
 // Decode decodes n into v (a pointer to a struct) strictly: every mapping key
 // must name a field (through its yaml tag), recursively. Type mismatches are
 // reported at the offending node. path is the spec path of n, used in errors.
+// The bindings file is decoded this way: it is apigw's own, and a typo there
+// must never silently become a default.
 //
 // yaml.v3 can reject unknown fields only for a whole document and only with a
 // line number; checking keys ourselves gives line, column and the dotted path.
@@ -30,6 +32,137 @@ func Decode(n *yaml.Node, v any, path string) List {
 	return errs
 }
 
+// Aliases are other spellings of a key that the cloud accepts wherever the
+// canonical key is allowed (alias → canonical): its parameter tables and its
+// examples spell the service account both ways, and older client libraries
+// write service_account. DecodeExtension reads them as the canonical key.
+var Aliases = map[string]string{
+	"serviceAccountId": "service_account_id",
+	"service_account":  "service_account_id",
+}
+
+// DecodeExtension decodes an x-yc-* object of the spec the way the cloud
+// reads it: a key that v does not know is a warning naming the closest known
+// key, and is ignored; a key of Aliases decodes as its canonical key (giving
+// both is an error). Published specs carry keys that the documentation does
+// not list and that the cloud ignores: refusing them would block specs that
+// work there, while the warning still shows a typo.
+func DecodeExtension(n *yaml.Node, v any, path string) List {
+	var errs List
+	n = lenient(Deref(n), reflect.TypeOf(v), path, &errs)
+	if len(errs.Errors()) > 0 {
+		return errs
+	}
+	if err := n.Decode(v); err != nil {
+		errs.Add(typeErrors(n, path, err)...)
+	}
+	return errs
+}
+
+// lenient returns n, or a copy of it without the keys t does not know and
+// with aliases renamed, warning about each dropped key. Nodes that need no
+// change are shared, so positions stay those of the document.
+func lenient(n *yaml.Node, t reflect.Type, path string, errs *List) *yaml.Node {
+	if n == nil || t == nil || decodesItself(t) {
+		return n
+	}
+	t = indirect(t)
+	// out is nil until the first change; then it holds the content so far.
+	var out []*yaml.Node
+	changed := false
+	start := func(i int) {
+		if !changed {
+			out = append(make([]*yaml.Node, 0, len(n.Content)), n.Content[:i]...)
+			changed = true
+		}
+	}
+	keep := func(nodes ...*yaml.Node) {
+		if changed {
+			out = append(out, nodes...)
+		}
+	}
+	child := func(v *yaml.Node, t reflect.Type, path string) *yaml.Node {
+		d := Deref(v)
+		if c := lenient(d, t, path, errs); c != d {
+			return c
+		}
+		return v
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return n
+		}
+		fields, order := fieldNames(t)
+		seen := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			name := k.Value
+			ft, ok := fields[name]
+			if canon := Aliases[name]; !ok && canon != "" {
+				if ft, ok = fields[canon]; ok {
+					renamed := *k
+					renamed.Value, name = canon, canon
+					k = &renamed
+					start(i)
+				}
+			}
+			if !ok {
+				errs.Warnf(k, path, "unknown key %q, ignored%s", k.Value, didYouMean(k.Value, order))
+				start(i)
+				continue
+			}
+			if prev := seen[name]; prev != nil {
+				errs.Errorf(n.Content[i], path, "%q and %q are the same setting: give one of them", prev.Value, n.Content[i].Value)
+				continue
+			}
+			seen[name] = n.Content[i]
+			c := child(v, ft, Join(path, name))
+			if c != v {
+				start(i)
+			}
+			keep(k, c)
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return n
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			c := child(v, t.Elem(), Join(path, k.Value))
+			if c != v {
+				start(i)
+			}
+			keep(k, c)
+		}
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return n
+		}
+		for i, item := range n.Content {
+			c := child(item, t.Elem(), path+"["+strconv.Itoa(i)+"]")
+			if c != item {
+				start(i)
+			}
+			keep(c)
+		}
+	}
+	if !changed {
+		return n
+	}
+	cp := *n
+	cp.Content = out
+	return &cp
+}
+
+// didYouMean is the suggestion part of an unknown-key message.
+func didYouMean(key string, known []string) string {
+	if s := Suggest(key, known); s != "" {
+		return fmt.Sprintf("; did you mean %q?", s)
+	}
+	return ""
+}
+
 // Deref follows YAML aliases (*anchor) to the node they point at.
 func Deref(n *yaml.Node) *yaml.Node {
 	for n != nil && n.Kind == yaml.AliasNode {
@@ -43,9 +176,11 @@ func Deref(n *yaml.Node) *yaml.Node {
 
 var nodeType = reflect.TypeOf(yaml.Node{})
 
-// fieldNames maps the yaml keys of a struct type to the field types.
-func fieldNames(t reflect.Type) map[string]reflect.Type {
+// fieldNames maps the yaml keys of a struct type to the field types, and
+// lists the keys in field order.
+func fieldNames(t reflect.Type) (map[string]reflect.Type, []string) {
 	out := map[string]reflect.Type{}
+	var order []string
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		if !f.IsExported() {
@@ -57,17 +192,20 @@ func fieldNames(t reflect.Type) map[string]reflect.Type {
 			continue
 		}
 		if strings.Contains(opts, "inline") {
-			for k, v := range fieldNames(indirect(f.Type)) {
+			inner, innerOrder := fieldNames(indirect(f.Type))
+			for k, v := range inner {
 				out[k] = v
 			}
+			order = append(order, innerOrder...)
 			continue
 		}
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
 		out[name] = f.Type
+		order = append(order, name)
 	}
-	return out
+	return out, order
 }
 
 func indirect(t reflect.Type) reflect.Type {
@@ -80,29 +218,29 @@ func indirect(t reflect.Type) reflect.Type {
 // unmarshaler types decode themselves; their keys are their own business.
 var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 
+// decodesItself reports the types whose keys are not checked: those that
+// unmarshal themselves, and raw nodes.
+func decodesItself(t reflect.Type) bool {
+	return t.Implements(unmarshalerType) || reflect.PointerTo(indirect(t)).Implements(unmarshalerType) || indirect(t) == nodeType
+}
+
 func checkKeys(n *yaml.Node, t reflect.Type, path string, errs *List) {
 	n = Deref(n)
-	if n == nil || t == nil {
-		return
-	}
-	if t.Implements(unmarshalerType) || reflect.PointerTo(indirect(t)).Implements(unmarshalerType) {
+	if n == nil || t == nil || decodesItself(t) {
 		return
 	}
 	t = indirect(t)
-	if t == nodeType {
-		return
-	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			return // the type error is reported by Decode
 		}
-		fields := fieldNames(t)
+		fields, order := fieldNames(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			ft, ok := fields[k.Value]
 			if !ok {
-				errs.Errorf(k, path, "unknown key %q%s", k.Value, suggest(k.Value, fields))
+				errs.Errorf(k, path, "unknown key %q%s (allowed: %s)", k.Value, didYouMean(k.Value, order), allowed(order))
 				continue
 			}
 			checkKeys(val, ft, Join(path, k.Value), errs)
@@ -124,14 +262,11 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, errs *List) {
 	}
 }
 
-// suggest names the allowed keys so that a typo is fixed in one look.
-func suggest(key string, fields map[string]reflect.Type) string {
-	names := make([]string, 0, len(fields))
-	for k := range fields {
-		names = append(names, k)
-	}
+// allowed names the allowed keys so that a typo is fixed in one look.
+func allowed(keys []string) string {
+	names := append([]string(nil), keys...)
 	sort.Strings(names)
-	return " (allowed: " + strings.Join(names, ", ") + ")"
+	return strings.Join(names, ", ")
 }
 
 var (

@@ -117,12 +117,17 @@ func (l List) Sort() {
 }
 
 // Dedup drops repeated entries (the same message at the same place), which
-// two stages may both find.
+// two stages may both find, or one component reached through several $refs
+// gives once per use: only the first use's path is kept.
 func (l List) Dedup() List {
 	seen := map[string]bool{}
 	out := l[:0:0]
 	for _, e := range l {
-		if k := e.Error(); !seen[k] {
+		k := e.Error()
+		if e.Line > 0 {
+			k = fmt.Sprintf("%s:%d:%d:%t:%s", e.File, e.Line, e.Col, e.Warning, e.Msg)
+		}
+		if !seen[k] {
 			seen[k] = true
 			out = append(out, e)
 		}

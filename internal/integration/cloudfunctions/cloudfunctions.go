@@ -44,8 +44,8 @@ var _ integration.Handler = (*Integration)(nil)
 // binding.
 func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, yamlx.List) {
 	var s settings
-	errs := yamlx.Decode(n, &s, path)
-	if len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &s, path)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	it := &Integration{functionID: s.FunctionID, version: "0.1", gatewayID: b.Bindings.GatewayID}

@@ -48,8 +48,8 @@ func (*Integration) AppliesDeadline() {}
 // New decodes a serverless_containers integration and resolves its binding.
 func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, yamlx.List) {
 	var s settings
-	errs := yamlx.Decode(n, &s, path)
-	if len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &s, path)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	it := &Integration{gatewayID: b.Bindings.GatewayID}

@@ -41,8 +41,8 @@ var _ integration.Handler = (*Integration)(nil)
 // New decodes a cloud_datasphere integration and resolves its binding.
 func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, yamlx.List) {
 	var s settings
-	errs := yamlx.Decode(n, &s, path)
-	if len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &s, path)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	if s.FolderID == "" {

@@ -46,8 +46,8 @@ var _ integration.Handler = (*Integration)(nil)
 // New decodes a cloud_datastreams integration and resolves its stream.
 func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yamlx.List) {
 	var s settings
-	errs := yamlx.Decode(n, &s, p)
-	if len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &s, p)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	if s.Action != "PutRecord" {

@@ -52,8 +52,8 @@ func (*Integration) AppliesDeadline() {}
 // New decodes and checks an http integration.
 func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, yamlx.List) {
 	var c config
-	errs := yamlx.Decode(n, &c, path)
-	if len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &c, path)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	it := &Integration{

@@ -34,7 +34,6 @@ type settings struct {
 	ErrorObject       yaml.Node `yaml:"error_object"`
 	DefaultObject     string    `yaml:"default_object"`
 	ServiceAccountID  string    `yaml:"service_account_id"`
-	ServiceAccount    string    `yaml:"service_account"`
 	PresignedRedirect bool      `yaml:"presigned_redirect"`
 }
 
@@ -55,8 +54,8 @@ var _ integration.Handler = (*Integration)(nil)
 // New decodes an object_storage integration and resolves its bucket.
 func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yamlx.List) {
 	var s settings
-	errs := yamlx.Decode(n, &s, p)
-	if len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &s, p)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	it := &Integration{bucket: s.Bucket, object: params.Compile(s.Object, b.Declared)}
@@ -80,7 +79,7 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 			Object     string `yaml:"object"`
 			StatusCode int    `yaml:"statusCode"`
 		}
-		errs.Add(yamlx.Decode(eo, &form, yamlx.Join(p, "error_object"))...)
+		errs.Add(yamlx.DecodeExtension(eo, &form, yamlx.Join(p, "error_object"))...)
 		if form.Object == "" {
 			errs.Errorf(eo, yamlx.Join(p, "error_object"), "needs object")
 		}

@@ -71,7 +71,8 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	var s struct {
 		Type string `yaml:"type"`
 	}
-	if errs := yamlx.Decode(n, &s, p); len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &s, p)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	var spec bytes.Buffer
@@ -89,7 +90,7 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 <script>window.ui = SwaggerUIBundle({url: location.pathname + "?asset=openapi.json", dom_id: "#swagger-ui", deepLinking: true});</script>
 </body></html>
 `
-	return &Integration{page: []byte(page), spec: spec.Bytes()}, nil
+	return &Integration{page: []byte(page), spec: spec.Bytes()}, errs
 }
 
 // Serve answers the page, an asset or the specification.

@@ -80,8 +80,8 @@ func jsonTemplate(n *yaml.Node, field, src, path string, d *params.Declared, err
 // New decodes a cloud_ydb integration and resolves its database.
 func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yamlx.List) {
 	var s settings
-	errs := yamlx.Decode(n, &s, p)
-	if len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &s, p)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	if !actions[s.Action] {

@@ -47,8 +47,8 @@ var _ integration.Handler = (*Integration)(nil)
 // New decodes a cloud_ymq integration and resolves its queue.
 func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yamlx.List) {
 	var s settings
-	errs := yamlx.Decode(n, &s, p)
-	if len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &s, p)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	if s.Action != "SendMessage" {

@@ -46,8 +46,8 @@ func Compile(n *yaml.Node, path string) (*Rule, yamlx.List) {
 		return nil, nil
 	}
 	var s settings
-	errs := yamlx.Decode(n, &s, path)
-	if len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &s, path)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	r := &Rule{status: http.StatusOK}

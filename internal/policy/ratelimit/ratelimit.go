@@ -36,8 +36,8 @@ func Compile(n *yaml.Node, path string) (*Limit, yamlx.List) {
 			RPM *int `yaml:"rpm"`
 		} `yaml:"allRequests"`
 	}
-	errs := yamlx.Decode(n, &s, path)
-	if len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &s, path)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	ar := yamlx.Get(n, "allRequests")

@@ -34,7 +34,7 @@ func TestCompile(t *testing.T) {
 		{src: "{allRequests: {rps: 0}}", wantErr: "positive"},
 		{src: "{allRequests: {rps: many}}", wantErr: "rl.allRequests.rps"},
 		{src: "{}", wantErr: "needs allRequests"},
-		{src: "{allRequests: {rps: 1}, perClient: true}", wantErr: `unknown key "perClient"`},
+		{src: "{allRequests: {rps: 1}, burst: 5}", rate: 1, burst: 1}, // ignored, with a warning
 	}
 	for _, tt := range tests {
 		l, errs := Compile(node(t, tt.src), "rl")

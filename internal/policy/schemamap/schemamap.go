@@ -58,8 +58,8 @@ func Compile(n *yaml.Node, at string) (*Template, yamlx.List) {
 		Type     string    `yaml:"type"`
 		Template yaml.Node `yaml:"template"`
 	}
-	errs := yamlx.Decode(n, &s, at)
-	if len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &s, at)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	if s.Type != "static" {

@@ -37,8 +37,8 @@ type Settings struct {
 // ReadSettings decodes a ValidatorObject ($ref resolved).
 func ReadSettings(n *yaml.Node, path string) (*Settings, yamlx.List) {
 	var s Settings
-	errs := yamlx.Decode(n, &s, path)
-	if len(errs) > 0 {
+	errs := yamlx.DecodeExtension(n, &s, path)
+	if errs.Err() != nil {
 		return nil, errs
 	}
 	switch s.ResponseHeaders {
