@@ -253,7 +253,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if op.reqMap != nil {
-		if err := mapRequest(r, op.reqMap); err != nil {
+		if err := mapRequest(r, op.reqMap, deadline); err != nil {
 			h.fail(x, err)
 			return
 		}

@@ -2,11 +2,14 @@ package gateway
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
@@ -15,7 +18,8 @@ import (
 	"github.com/apigw/apigw/internal/yamlx"
 )
 
-// bodyMap is the schema mappings of one body, by media type.
+// bodyMap is the schema mappings of one body, by media type. The key ""
+// holds the template that x-yc-mapping-index selects for every media type.
 type bodyMap map[string]*schemamap.Template
 
 // mappings is an operation's response schema mappings, by status.
@@ -26,6 +30,9 @@ type mappings map[int]bodyMap
 func (m bodyMap) match(contentType string) *schemamap.Template {
 	if m == nil {
 		return nil
+	}
+	if t := m[""]; t != nil {
+		return t
 	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
@@ -72,12 +79,18 @@ func compileMappings(op *spec.Operation, errs *yamlx.List) (bodyMap, mappings) {
 			resp[code] = b
 		}
 	}
+	for code, mt := range op.MappingIndex {
+		if t := resp[code][strings.ToLower(mt)]; t != nil {
+			resp[code][""] = t
+		}
+	}
 	return req, resp
 }
 
 // mapRequest rewrites a JSON request body through the operation's
-// request mapping, when its media type has one.
-func mapRequest(r *http.Request, m bodyMap) error {
+// request mapping, when its media type has one. deadline (when set) bounds
+// a jq program.
+func mapRequest(r *http.Request, m bodyMap, deadline time.Time) error {
 	tpl := m.match(r.Header.Get("Content-Type"))
 	if tpl == nil {
 		return nil
@@ -86,13 +99,52 @@ func mapRequest(r *http.Request, m bodyMap) error {
 	if err != nil {
 		return err
 	}
-	out, err := tpl.Apply(body)
+	out, err := applyMapping(r.Context(), tpl, body, deadline)
 	if err != nil {
-		return httperr.Wrap(http.StatusBadRequest, "the request body cannot be mapped by x-yc-schema-mapping: "+err.Error(), err)
+		return mappingError(err, "request", http.StatusBadRequest)
 	}
 	r.Body = io.NopCloser(bytes.NewReader(out))
 	r.ContentLength = int64(len(out))
 	r.Header.Set("Content-Length", strconv.Itoa(len(out)))
 	r.Header.Set("Content-Type", "application/json")
 	return nil
+}
+
+// applyMapping applies tpl to body. A jq program is bounded by the
+// execution deadline: integrations that apply it themselves leave the
+// request's context without it.
+func applyMapping(ctx context.Context, tpl *schemamap.Template, body []byte, deadline time.Time) ([]byte, error) {
+	if tpl.UsesJQ() && !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
+	}
+	return tpl.Apply(ctx, body)
+}
+
+// mappingError turns a failed mapping of the request or the response
+// body into the gateway's answer: a body that is not JSON is the client's
+// (400) or the integration's (502) fault; a jq expression that fails is
+// the spec's, a 500 that names the expression (and the message of an
+// error(...) it raised; other jq messages may quote the body, so they go
+// to the log only).
+func mappingError(err error, side string, notJSON int) error {
+	var ee *schemamap.EvalError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return httperr.Wrap(http.StatusGatewayTimeout, "execution timeout expired while mapping the "+side+" body", err)
+	case errors.As(err, &ee):
+		msg := "the " + side + " body could not be mapped: x-yc-schema-mapping expression ${" + ee.Expr + "} failed"
+		if raised, ok := ee.Raised(); ok {
+			msg += ": " + raised
+		}
+		return httperr.Wrap(http.StatusInternalServerError, msg, err)
+	case errors.Is(err, schemamap.ErrNotJSON):
+		what := "the request body"
+		if side == "response" {
+			what = "the integration's response"
+		}
+		return httperr.Wrap(notJSON, what+" cannot be mapped by x-yc-schema-mapping: "+err.Error(), err)
+	}
+	return httperr.Wrap(http.StatusInternalServerError, "x-yc-schema-mapping failed", err)
 }

@@ -348,3 +348,117 @@ paths:
 		t.Errorf("schema then status mapping: %d %q", res.status, res.body)
 	}
 }
+
+// TestJQMapping runs the cloud's own jq examples: the documented string
+// template with x-yc-mapping-index, and the Workflows tutorial's
+// ${.|tojson}; a jq error is the spec's fault, a 500 that names the
+// expression.
+func TestJQMapping(t *testing.T) {
+	var got atomic.Value
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(string(b))
+		w.Header().Set("Content-Type", "text/plain") // JSON all the same
+		w.Write([]byte(`{"executionId":"e-1","status":"RUNNING"}`))
+	}))
+	t.Cleanup(backend.Close)
+	src := `openapi: "3.0.0"
+info: {version: 1.0.0, title: Test API}
+paths:
+  /test:
+    get:
+      summary: Number
+      operationId: Number
+      responses:
+        200:
+          description: Another example
+          content:
+            application/json:
+              schema:
+                type: object
+                x-yc-schema-mapping:
+                  type: static
+                  template: "${.numbers.firstNumber}"
+          x-yc-status-mapping: 201
+        x-yc-mapping-index:
+          200: application/json
+      x-yc-apigateway-integration:
+        http_code: 200
+        http_headers:
+          Content-Type: application/json
+          Content-Length: '10'
+        type: dummy
+        content:
+          application/json: '{"numbers":{"firstNumber": 12, "secondNumber": 32}}'
+  /webhook:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema:
+              x-yc-schema-mapping:
+                type: static
+                template:
+                  input:
+                    inputJson: ${.|tojson}
+      responses:
+        200:
+          content:
+            application/json:
+              schema: {x-yc-schema-mapping: {type: static, template: {id: '${.executionId}', running: '${.status == "RUNNING"}'}}}
+        x-yc-mapping-index: {200: application/json}
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/workflows/v1/execution/start'}
+  /strict:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {x-yc-schema-mapping: {type: static, template: {n: '${.n + 1}', who: '${.who // error("who is required")}'}}}
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/'}
+`
+	srv := serve(t, src, "")
+	if res := do(t, "GET", srv.URL+"/test", nil, nil); res.status != 201 || res.body != "12" || res.header.Get("Content-Length") != "2" {
+		t.Errorf("the documented jq template: %d %q %v", res.status, res.body, res.header)
+	}
+	res := do(t, "POST", srv.URL+"/webhook", map[string]string{"Content-Type": "application/json"}, strings.NewReader(`{"event": "push", "n": 1.50}`))
+	if want := `{"input":{"inputJson":"{\"event\":\"push\",\"n\":1.50}"}}`; got.Load() != want {
+		t.Errorf("the integration got %q, want %q", got.Load(), want)
+	}
+	// The backend answered text/plain: x-yc-mapping-index applies the
+	// application/json mapping to 200 anyway.
+	if res.status != 200 || res.body != `{"id":"e-1","running":true}` || res.header.Get("Content-Type") != "application/json" {
+		t.Errorf("mapped response: %d %q %v", res.status, res.body, res.header)
+	}
+	res = do(t, "POST", srv.URL+"/strict", map[string]string{"Content-Type": "application/json"}, strings.NewReader(`{"n": 1}`))
+	if res.status != 500 || !strings.Contains(res.body, `x-yc-schema-mapping expression ${.who // error(\"who is required\")} failed: who is required`) {
+		t.Errorf("error(...): %d %q", res.status, res.body)
+	}
+	res = do(t, "POST", srv.URL+"/strict", map[string]string{"Content-Type": "application/json"}, strings.NewReader(`{"n": "secret-text", "who": "x"}`))
+	if res.status != 500 || !strings.Contains(res.body, `${.n + 1} failed"`) || strings.Contains(res.body, "secret-text") {
+		t.Errorf("a type error: %d %q (the body's data must stay in the log)", res.status, res.body)
+	}
+}
+
+func TestJQMappingLoadErrors(t *testing.T) {
+	op := func(tpl string) string {
+		return "openapi: 3.0.0\npaths:\n  /a:\n    post:\n      requestBody: {content: {application/json: {schema: {x-yc-schema-mapping: {type: static, template: " + tpl + "}}}}}\n" +
+			"      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n"
+	}
+	for tpl, want := range map[string]string{
+		`{secret: '${$ENV.AWS_SECRET_ACCESS_KEY}'}`: `api.yaml:5:117: paths./a.post.requestBody.content.application/json.schema.x-yc-schema-mapping.template.secret: ${$ENV.AWS_SECRET_ACCESS_KEY}: $ENV is not allowed in a mapping: it reads the gateway's environment, not the body`,
+		`{x: '${.a | nosuch}'}`:                     `api.yaml:5:112: paths./a.post.requestBody.content.application/json.schema.x-yc-schema-mapping.template.x: ${.a | nosuch}: function not defined: nosuch/0`,
+	} {
+		doc, errs := spec.Load("api.yaml", []byte(op(tpl)), nil)
+		if errs.Err() != nil {
+			t.Fatal(errs)
+		}
+		snap, errs := Build(doc, config.Default(), integration.NewDeps())
+		if snap != nil || errs.Err() == nil || errs.Errors()[0].Error() != want {
+			t.Errorf("%s:\n got %v\nwant %s", tpl, errs, want)
+		}
+	}
+	doc, errs := spec.Load("api.yaml", []byte("openapi: 3.0.0\npaths:\n  /a:\n    get:\n      responses:\n        200: {content: {text/plain: {schema: {type: string}}}}\n        x-yc-mapping-index: {200: text/plain}\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n"), nil)
+	if errs.Err() == nil || !strings.Contains(errs.Error(), "7:35: paths./a.get.responses.x-yc-mapping-index.200: responses.200.content.text/plain has no x-yc-schema-mapping to select") {
+		t.Errorf("an index without a mapping: %v %v", doc != nil, errs)
+	}
+}

@@ -140,10 +140,10 @@ func (h *Handler) releaseHeld(x *exchange, r *http.Request, op *Operation) {
 	}
 	hdr := x.rec.Header()
 	if tpl != nil {
-		out, err := tpl.Apply(body)
+		out, err := applyMapping(r.Context(), tpl, body, x.call.Deadline)
 		if err != nil {
 			resetHeader(hdr)
-			h.fail(x, httperr.Wrap(http.StatusBadGateway, "the integration's response cannot be mapped by x-yc-schema-mapping: "+err.Error(), err))
+			h.fail(x, mappingError(err, "response", http.StatusBadGateway))
 			return
 		}
 		body = out

@@ -307,6 +307,7 @@ func readOperation(n *yaml.Node, r *resolver, pi *PathItem, method, path string,
 		op.RequestMapping = readMappings(yamlx.Get(rb, "content"), r, yamlx.Join(path, "requestBody.content"))
 	}
 	if rs := yamlx.Deref(yamlx.Get(n, "responses")); rs != nil && rs.Kind == yaml.MappingNode {
+		checkExtensions(rs, yamlx.Join(path, "responses"), "responses", responsesExtensions, errs)
 		for i := 0; i+1 < len(rs.Content); i += 2 {
 			code, err := strconv.Atoi(rs.Content[i].Value)
 			res, rerr := r.resolve(rs.Content[i+1])
@@ -320,6 +321,7 @@ func readOperation(n *yaml.Node, r *resolver, pi *PathItem, method, path string,
 				op.ResponseMapping[code] = m
 			}
 		}
+		op.MappingIndex = readMappingIndex(yamlx.Get(rs, "x-yc-mapping-index"), op.ResponseMapping, yamlx.Join(path, "responses.x-yc-mapping-index"), errs)
 	}
 
 	ipath := yamlx.Join(path, "x-yc-apigateway-integration")
@@ -369,6 +371,40 @@ func readMappings(content *yaml.Node, r *resolver, path string) map[string]Mappi
 			}
 			out[mt] = Mapping{Node: m, Path: yamlx.Join(yamlx.Join(path, mt), "schema.x-yc-schema-mapping")}
 		}
+	}
+	return out
+}
+
+// readMappingIndex reads responses.x-yc-mapping-index: for a status, the
+// media type whose x-yc-schema-mapping applies to that status's answers
+// whatever their Content-Type (digest §12). Each entry must name a mapping
+// the responses declare.
+func readMappingIndex(n *yaml.Node, mappings map[int]map[string]Mapping, path string, errs *yamlx.List) map[int]string {
+	n = yamlx.Deref(n)
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		errs.Errorf(n, path, "must map a status to a media type, such as {200: application/json}, got %s", yamlx.KindName(n))
+		return nil
+	}
+	out := map[int]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], yamlx.Deref(n.Content[i+1])
+		code, err := strconv.Atoi(k.Value)
+		if err != nil || code < 100 || code > 599 {
+			errs.Errorf(k, path, "a key must be a response status such as 200, not %q", k.Value)
+			continue
+		}
+		if v.Kind != yaml.ScalarNode {
+			errs.Errorf(v, yamlx.Join(path, k.Value), "must be a media type, such as application/json")
+			continue
+		}
+		if _, ok := mappings[code][v.Value]; !ok {
+			errs.Errorf(v, yamlx.Join(path, k.Value), "responses.%d.content.%s has no x-yc-schema-mapping to select", code, v.Value)
+			continue
+		}
+		out[code] = v.Value
 	}
 	return out
 }

@@ -92,7 +92,11 @@ type Operation struct {
 	// media type ($refs resolved); nil when none.
 	RequestMapping  map[string]Mapping
 	ResponseMapping map[int]map[string]Mapping
-	Node            *yaml.Node
+	// MappingIndex is responses.x-yc-mapping-index: for a status, the media
+	// type of ResponseMapping that applies whatever the answer's
+	// Content-Type; nil when none.
+	MappingIndex map[int]string
+	Node         *yaml.Node
 }
 
 // Mapping is one x-yc-schema-mapping object and its spec path.

@@ -1,56 +1,77 @@
-// Package schemamap applies x-yc-schema-mapping (digest §5.6): a static
-// template describing a JSON body, whose strings may read the original
-// body through ${.path} expressions. A template is compiled once; a
-// request only walks it.
+// Package schemamap applies x-yc-schema-mapping (digest §5.6, §12): a static
+// template describing a JSON body, whose strings read the original body
+// through ${...} jq expressions.
+//
+// A template is compiled once; a request parses the body into a pooled
+// arena (jsontree) and writes the new body straight from it. Plain paths
+// (${.a.b[0]}, and such a path piped to tojson or tostring) are read from
+// the arena; any other expression runs on gojq, over the body decoded once
+// for it. The output is what gojq would print for the whole template:
+// compact, object keys sorted, numbers exactly as the body wrote them.
 package schemamap
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
+	"errors"
 	"fmt"
-	"io"
-	"regexp"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
+	"github.com/apigw/apigw/internal/jsontree"
 	"github.com/apigw/apigw/internal/yamlx"
 	"go.yaml.in/yaml/v3"
 )
 
 // Template is a compiled mapping.
-type Template struct{ root node }
+type Template struct {
+	root node
+	jq   bool // some expression runs on gojq
+}
 
-type node interface{ eval(in any) any }
+// UsesJQ reports whether an expression of the template is a jq program
+// (which a context bounds), not only plain paths.
+func (t *Template) UsesJQ() bool { return t.jq }
 
-type literal struct{ v any }
+// node is one part of a template: it appends its JSON to b.
+type node interface {
+	write(a *applier, b []byte) ([]byte, error)
+}
+
+// expr is one ${...}: a plain path or a jq program.
+type expr interface {
+	// appendJSON appends the expression's value as JSON.
+	appendJSON(a *applier, b []byte) ([]byte, error)
+	// appendText appends its string form: a string as it is, anything else
+	// as JSON (jq's tostring).
+	appendText(a *applier, b []byte) ([]byte, error)
+}
+
+// literal is a value written in the template, encoded at compile time.
+type literal []byte
+
+// object is a template mapping; its keys are sorted (and encoded) at
+// compile time.
 type object struct {
-	keys []string
+	keys [][]byte // `"name":`
 	vals []node
 }
+
 type array []node
 
-// whole is a string that is exactly one ${.path}: the value keeps its JSON
+// whole is a string that is exactly one ${...}: the value keeps its JSON
 // type.
-type whole struct{ p path }
+type whole struct{ e expr }
 
 // text is a string with expressions inside longer text: each is replaced
 // by its string form.
 type text struct {
 	parts []string // literal parts, len(exprs)+1
-	exprs []path
+	exprs []expr
 }
-
-// path is a jq-like path: field names and array indices.
-type path []step
-type step struct {
-	field string
-	index int // when field == "" (and isIndex)
-	isIdx bool
-}
-
-// exprRE finds ${...}; a body path starts with "." (${var.x} is a spec
-// variable, substituted when the spec loaded).
-var exprRE = regexp.MustCompile(`\$\{(\.[^}]*)\}`)
 
 // Compile reads an x-yc-schema-mapping object: {type: static, template}.
 func Compile(n *yaml.Node, at string) (*Template, yamlx.List) {
@@ -71,27 +92,38 @@ func Compile(n *yaml.Node, at string) (*Template, yamlx.List) {
 	if errs.Err() != nil {
 		return nil, errs
 	}
-	root := compile(&s.Template, yamlx.Join(at, "template"), &errs)
+	t := &Template{}
+	t.root = t.compile(&s.Template, yamlx.Join(at, "template"), &errs)
 	if errs.Err() != nil {
 		return nil, errs
 	}
-	return &Template{root: root}, errs
+	return t, errs
 }
 
-func compile(n *yaml.Node, at string, errs *yamlx.List) node {
+func (t *Template) compile(n *yaml.Node, at string, errs *yamlx.List) node {
 	n = yamlx.Deref(n)
 	switch n.Kind {
 	case yaml.MappingNode:
-		o := &object{}
+		type member struct {
+			key string
+			val node
+		}
+		var ms []member
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			o.keys = append(o.keys, n.Content[i].Value)
-			o.vals = append(o.vals, compile(n.Content[i+1], yamlx.Join(at, n.Content[i].Value), errs))
+			k := n.Content[i].Value
+			ms = append(ms, member{k, t.compile(n.Content[i+1], yamlx.Join(at, k), errs)})
+		}
+		slices.SortStableFunc(ms, func(x, y member) int { return strings.Compare(x.key, y.key) })
+		o := &object{}
+		for _, m := range ms {
+			o.keys = append(o.keys, append(appendString(nil, m.key), ':'))
+			o.vals = append(o.vals, m.val)
 		}
 		return o
 	case yaml.SequenceNode:
 		a := make(array, 0, len(n.Content))
 		for i, c := range n.Content {
-			a = append(a, compile(c, fmt.Sprintf("%s[%d]", at, i), errs))
+			a = append(a, t.compile(c, fmt.Sprintf("%s[%d]", at, i), errs))
 		}
 		return a
 	case yaml.ScalarNode:
@@ -100,149 +132,176 @@ func compile(n *yaml.Node, at string, errs *yamlx.List) node {
 			if err := n.Decode(&v); err != nil {
 				errs.Errorf(n, at, "%v", err)
 			}
-			return literal{v}
+			return encodeLiteral(v, n.Value)
 		}
-		locs := exprRE.FindAllStringSubmatchIndex(n.Value, -1)
-		if len(locs) == 0 {
-			return literal{n.Value}
+		spans, err := findExprs(n.Value)
+		if err != nil {
+			errs.Errorf(n, at, "%v", err)
+			return literal("null")
 		}
-		var paths []path
-		for _, l := range locs {
-			p, err := parsePath(n.Value[l[2]:l[3]])
+		if len(spans) == 0 {
+			return literal(appendString(nil, n.Value))
+		}
+		exprs := make([]expr, 0, len(spans))
+		for _, sp := range spans {
+			src := n.Value[sp.from:sp.to]
+			e, err := compileExpr(src)
 			if err != nil {
-				errs.Errorf(n, at, "%v", err)
-				return literal{nil}
+				offset := 0
+				var se *syntaxError
+				if errors.As(err, &se) {
+					offset = se.offset
+				}
+				errs.Errorf(exprNode(n, sp.from+offset), at, "${%s}: %v", src, err)
+				return literal("null")
 			}
-			paths = append(paths, p)
+			if _, ok := e.(*jqExpr); ok {
+				t.jq = true
+			}
+			exprs = append(exprs, e)
 		}
-		if len(locs) == 1 && locs[0][0] == 0 && locs[0][1] == len(n.Value) {
-			return whole{paths[0]}
+		if len(spans) == 1 && spans[0].from == 2 && spans[0].to == len(n.Value)-1 {
+			return whole{exprs[0]}
 		}
-		t := &text{exprs: paths}
+		tx := &text{exprs: exprs}
 		prev := 0
-		for _, l := range locs {
-			t.parts = append(t.parts, n.Value[prev:l[0]])
-			prev = l[1]
+		for _, sp := range spans {
+			tx.parts = append(tx.parts, n.Value[prev:sp.from-2])
+			prev = sp.to + 1
 		}
-		t.parts = append(t.parts, n.Value[prev:])
-		return t
+		tx.parts = append(tx.parts, n.Value[prev:])
+		return tx
 	}
 	errs.Errorf(n, at, "unsupported template node")
-	return literal{nil}
+	return literal("null")
 }
 
-// parsePath reads .a.b[0]."c d" (the whole input is ".").
-func parsePath(s string) (path, error) {
-	var p path
-	rest := s
-	for rest != "" {
-		switch {
-		case strings.HasPrefix(rest, "["):
-			end := strings.IndexByte(rest, ']')
-			if end < 0 {
-				return nil, fmt.Errorf("${%s}: unclosed [", s)
-			}
-			inner := rest[1:end]
-			if i, err := strconv.Atoi(inner); err == nil && i >= 0 {
-				p = append(p, step{index: i, isIdx: true})
-			} else if uq, err := strconv.Unquote(inner); err == nil {
-				p = append(p, step{field: uq})
-			} else {
-				return nil, fmt.Errorf("${%s}: [%s] is neither an index nor a quoted name", s, inner)
-			}
-			rest = rest[end+1:]
-		case strings.HasPrefix(rest, "."):
-			rest = rest[1:]
-			if rest == "" || rest[0] == '[' {
-				continue
-			}
-			if rest[0] == '"' {
-				end := strings.IndexByte(rest[1:], '"')
-				if end < 0 {
-					return nil, fmt.Errorf("${%s}: unclosed quote", s)
-				}
-				p = append(p, step{field: rest[1 : end+1]})
-				rest = rest[end+2:]
-				continue
-			}
-			end := strings.IndexAny(rest, ".[")
-			if end < 0 {
-				end = len(rest)
-			}
-			p = append(p, step{field: rest[:end]})
-			rest = rest[end:]
-		default:
-			return nil, fmt.Errorf("${%s}: expected .name or [index] at %q", s, rest)
-		}
+// encodeLiteral encodes a YAML scalar that is not a string (raw is its
+// text, for the types JSON has no form for, such as a timestamp).
+func encodeLiteral(v any, raw string) literal {
+	switch v := v.(type) {
+	case nil:
+		return literal("null")
+	case bool:
+		return literal(strconv.AppendBool(nil, v))
+	case int:
+		return literal(strconv.AppendInt(nil, int64(v), 10))
+	case int64:
+		return literal(strconv.AppendInt(nil, v, 10))
+	case uint64:
+		return literal(strconv.AppendUint(nil, v, 10))
+	case float64:
+		return literal(appendFloat(nil, v))
+	case string:
+		return literal(appendString(nil, v))
+	case time.Time:
+		return literal(appendString(nil, raw))
 	}
-	return p, nil
+	return literal(appendString(nil, raw))
 }
 
-func (p path) get(in any) any {
-	v := in
-	for _, st := range p {
-		switch c := v.(type) {
-		case map[string]any:
-			if st.isIdx {
-				return nil
-			}
-			v = c[st.field]
-		case []any:
-			if !st.isIdx || st.index >= len(c) {
-				return nil
-			}
-			v = c[st.index]
-		default:
-			return nil
-		}
+// appendFloat writes a float the way jq does: NaN is null, infinities
+// are clamped to the largest finite values.
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) {
+		return append(b, "null"...)
 	}
-	return v
+	f = min(max(f, -math.MaxFloat64), math.MaxFloat64)
+	format := byte('f')
+	if x := math.Abs(f); x != 0 && x < 1e-6 || x >= 1e21 {
+		format = 'e'
+	}
+	return strconv.AppendFloat(b, f, format, -1, 64)
 }
 
-func (l literal) eval(any) any { return l.v }
-func (o *object) eval(in any) any {
-	out := make(map[string]any, len(o.keys))
+// applier is one application of a template: the parsed body, and its
+// generic form once a jq program needs it.
+type applier struct {
+	ctx     context.Context
+	t       *jsontree.Tree
+	input   any
+	decoded bool
+	scratch [][]int32 // sorted member lists, by nesting depth
+	depth   int
+	text    []byte // a value's text before it is quoted
+}
+
+// value is the body as gojq takes it (numbers as json.Number, so that they
+// pass through exactly), decoded on first use.
+func (a *applier) value() any {
+	if !a.decoded {
+		a.input, a.decoded = a.generic(0), true
+	}
+	return a.input
+}
+
+func (l literal) write(_ *applier, b []byte) ([]byte, error) { return append(b, l...), nil }
+
+func (o *object) write(a *applier, b []byte) ([]byte, error) {
+	b = append(b, '{')
 	for i, k := range o.keys {
-		out[k] = o.vals[i].eval(in)
-	}
-	return out
-}
-func (a array) eval(in any) any {
-	out := make([]any, len(a))
-	for i, n := range a {
-		out[i] = n.eval(in)
-	}
-	return out
-}
-func (w whole) eval(in any) any { return w.p.get(in) }
-func (t *text) eval(in any) any {
-	var b strings.Builder
-	for i, p := range t.exprs {
-		b.WriteString(t.parts[i])
-		switch v := p.get(in).(type) {
-		case nil:
-			b.WriteString("null")
-		case string:
-			b.WriteString(v)
-		default:
-			raw, _ := json.Marshal(v)
-			b.Write(raw)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, k...)
+		var err error
+		if b, err = o.vals[i].write(a, b); err != nil {
+			return nil, err
 		}
 	}
-	b.WriteString(t.parts[len(t.parts)-1])
-	return b.String()
+	return append(b, '}'), nil
 }
 
-// Apply maps a JSON body to the template's body.
-func (t *Template) Apply(body []byte) ([]byte, error) {
-	var in any
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber() // numbers pass through exactly
-	if err := dec.Decode(&in); err != nil {
-		return nil, fmt.Errorf("the body is not JSON: %v", err)
+func (arr array) write(a *applier, b []byte) ([]byte, error) {
+	b = append(b, '[')
+	for i, n := range arr {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = n.write(a, b); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("the body is not JSON: data after the value")
+	return append(b, ']'), nil
+}
+
+func (w whole) write(a *applier, b []byte) ([]byte, error) { return w.e.appendJSON(a, b) }
+
+func (t *text) write(a *applier, b []byte) ([]byte, error) {
+	s := make([]byte, 0, 64)
+	for i, e := range t.exprs {
+		s = append(s, t.parts[i]...)
+		var err error
+		if s, err = e.appendText(a, s); err != nil {
+			return nil, err
+		}
 	}
-	return json.Marshal(t.root.eval(in))
+	s = append(s, t.parts[len(t.parts)-1]...)
+	return appendString(b, s), nil
+}
+
+// ErrNotJSON is the error Apply returns for a body that is not JSON.
+var ErrNotJSON = errors.New("the body is not JSON")
+
+// appliers are reused with their arena and scratch buffers.
+var appliers = sync.Pool{New: func() any { return &applier{t: new(jsontree.Tree)} }}
+
+// Apply maps a JSON body to the template's body. Its errors are ErrNotJSON
+// (wrapped, with the reason) or an *EvalError of a jq expression; ctx
+// bounds the jq programs.
+func (t *Template) Apply(ctx context.Context, body []byte) ([]byte, error) {
+	a := appliers.Get().(*applier)
+	defer func() {
+		// Nothing of this body may outlive the call: the arena's strings
+		// point into it.
+		a.ctx, a.input, a.decoded, a.depth = nil, nil, false, 0
+		appliers.Put(a)
+	}()
+	if err := jsontree.Parse(body, a.t); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
+	}
+	a.ctx = ctx
+	// Room for the body and its escapes, should it be quoted whole.
+	return t.root.write(a, make([]byte, 0, len(body)+len(body)/4+64))
 }

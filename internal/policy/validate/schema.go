@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/apigw/apigw/internal/jsontree"
 )
 
 // schema is an OpenAPI 3.0 schema compiled for validation: its keywords
@@ -265,8 +267,8 @@ func (w *walk) problem(child, msg string) {
 
 // check validates node i.
 func (c *schema) check(w *walk, i int32) {
-	n := &w.t.nodes[i]
-	if n.kind == jNull {
+	n := &w.t.Nodes[i]
+	if n.Kind == jsontree.Null {
 		// OpenAPI 3.0: null is a value only where nullable says so,
 		// whatever the type (kin-openapi agrees).
 		if !c.nullable {
@@ -276,18 +278,18 @@ func (c *schema) check(w *walk, i int32) {
 		return
 	}
 	if len(c.enum) > 0 {
-		v := w.t.value(i)
+		v := w.t.Value(i)
 		if !slices.ContainsFunc(c.enum, func(e any) bool { return reflect.DeepEqual(e, v) }) {
 			c.fail(w, "value is not one of the allowed values "+enumText(c.enum))
 		}
 	}
-	switch n.kind {
-	case jTrue, jFalse:
+	switch n.Kind {
+	case jsontree.True, jsontree.False:
 		if c.types != 0 && c.types&typeBoolean == 0 {
 			c.typeFail(w)
 		}
-	case jNumber:
-		x := n.num
+	case jsontree.Number:
+		x := n.Num
 		switch {
 		case c.types == 0, c.types&typeNumber != 0:
 		case c.types&typeInteger != 0:
@@ -300,19 +302,19 @@ func (c *schema) check(w *walk, i int32) {
 			return
 		}
 		c.number(w, x)
-	case jString:
+	case jsontree.String:
 		if c.types != 0 && c.types&typeString == 0 {
 			c.typeFail(w)
 			return
 		}
-		c.str(w, n.str)
-	case jArray:
+		c.str(w, n.Str)
+	case jsontree.Array:
 		if c.types != 0 && c.types&typeArray == 0 {
 			c.typeFail(w)
 			return
 		}
 		c.array(w, n)
-	case jObject:
+	case jsontree.Object:
 		if c.types != 0 && c.types&typeObject == 0 {
 			c.typeFail(w)
 			return
@@ -366,8 +368,8 @@ func (c *schema) str(w *walk, x string) {
 	}
 }
 
-func (c *schema) array(w *walk, n *jnode) {
-	kids := w.t.children(n)
+func (c *schema) array(w *walk, n *jsontree.Node) {
+	kids := w.t.Children(n)
 	if len(kids) < c.minItems {
 		c.fail(w, fmt.Sprintf("minimum number of items is %d", c.minItems))
 	}
@@ -377,7 +379,7 @@ func (c *schema) array(w *walk, n *jnode) {
 	if c.unique {
 		values := make([]any, len(kids))
 		for i, k := range kids {
-			values[i] = w.t.value(k)
+			values[i] = w.t.Value(k)
 		}
 	dup:
 		for i := range values {
@@ -398,8 +400,8 @@ func (c *schema) array(w *walk, n *jnode) {
 	}
 }
 
-func (c *schema) object(w *walk, n *jnode) {
-	kids := w.t.children(n)
+func (c *schema) object(w *walk, n *jsontree.Node) {
+	kids := w.t.Children(n)
 	if len(kids) < c.minProps {
 		c.fail(w, fmt.Sprintf("there must be at least %d properties", c.minProps))
 	}
@@ -409,7 +411,7 @@ func (c *schema) object(w *walk, n *jnode) {
 	for _, name := range c.required {
 		found := false
 		for _, k := range kids {
-			if w.t.nodes[k].key == name {
+			if w.t.Nodes[k].Key == name {
 				found = true
 				break
 			}
@@ -425,7 +427,7 @@ func (c *schema) object(w *walk, n *jnode) {
 		}
 	}
 	for _, k := range kids {
-		name := w.t.nodes[k].key
+		name := w.t.Nodes[k].Key
 		p, declared := c.property(name)
 		switch {
 		case declared && p != nil:
@@ -498,7 +500,7 @@ func (c *schema) fail(w *walk, msg string) { w.problem("", msg) }
 func (c *schema) validate(body []byte, dir direction) ([]Problem, error) {
 	t := trees.Get().(*tree)
 	defer trees.Put(t)
-	if err := parseTree(body, t); err != nil {
+	if err := jsontree.Parse(body, &t.Tree); err != nil {
 		return nil, err
 	}
 	w := walk{t: t, dir: dir, path: t.path[:0]}
@@ -528,6 +530,12 @@ func escapePointer(key string) string {
 // trees are reused arenas: a request parses its body into one that the
 // previous request grew.
 var trees = sync.Pool{New: func() any { return new(tree) }}
+
+// tree is a parsed body with the walk's path stack, both kept for reuse.
+type tree struct {
+	jsontree.Tree
+	path []step
+}
 
 func article(s string) string {
 	if s != "" && strings.ContainsRune("aeiou", rune(s[0])) {

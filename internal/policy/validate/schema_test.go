@@ -106,25 +106,3 @@ func TestReadOnlyWriteOnly(t *testing.T) {
 		}
 	}
 }
-
-// FuzzParseTree: the arena parser accepts exactly what encoding/json
-// decodes, and yields the same value.
-func FuzzParseTree(f *testing.F) {
-	for _, s := range append(differentialValues, `{"a":"\u00e9\ud83d\ude00\ud800x","b":[1e2,-0.5e-3,{}]}`, "\"\xff\"", `[1,]`, `01`, `1e400`, ` {"a" : [ true , false ] } `, `"\u12"`) {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var want any
-		wantErr := json.Unmarshal(data, &want)
-		var tr tree
-		err := parseTree(data, &tr)
-		if (err == nil) != (wantErr == nil) {
-			t.Fatalf("%q: parseTree error %v, encoding/json error %v", data, err, wantErr)
-		}
-		if err == nil {
-			if got := tr.value(0); !reflect.DeepEqual(got, want) {
-				t.Fatalf("%q: parsed %#v, encoding/json %#v", data, got, want)
-			}
-		}
-	})
-}

@@ -1,4 +1,8 @@
-package validate
+// Package jsontree parses a JSON document into one arena: reading a body
+// (validating it, mapping it) walks the arena without the maps and
+// interfaces of encoding/json's generic decoding, which cost more than the
+// work itself. Strings share the body's memory unless they hold escapes.
+package jsontree
 
 import (
 	"errors"
@@ -9,35 +13,35 @@ import (
 	"unsafe"
 )
 
-// tree is a JSON document parsed into one arena: validating a body walks
-// it without the maps and interfaces of encoding/json's generic decoding,
-// which cost more than the checks themselves. Strings share the body's
-// memory unless they hold escapes.
-type tree struct {
-	src   string
-	nodes []jnode
+// Tree is a parsed document: Nodes[0] is the root. It can be reused for
+// the next document (Parse resets it), which is what a sync.Pool of trees
+// is for.
+type Tree struct {
+	Nodes []Node
 	kids  []int32 // children of objects and arrays, each node's contiguous
-	path  []step  // the walk's path stack, kept with the arena for reuse
-	stack []int32 // the parser's stack of children, likewise
+	stack []int32 // the parser's stack of children, kept for reuse
 }
 
-type jkind uint8
+// Kind is a JSON value's type.
+type Kind uint8
 
+// The kinds of values.
 const (
-	jNull jkind = iota
-	jFalse
-	jTrue
-	jNumber
-	jString
-	jArray
-	jObject
+	Null Kind = iota
+	False
+	True
+	Number
+	String
+	Array
+	Object
 )
 
-type jnode struct {
-	kind  jkind
-	key   string // the member name, for a value inside an object
-	str   string // a string's value, a number's text
-	num   float64
+// Node is one value.
+type Node struct {
+	Kind  Kind
+	Key   string // the member name, for a value inside an object
+	Str   string // a string's value, a number's text
+	Num   float64
 	first int32 // kids[first:first+count]
 	count int32
 }
@@ -45,23 +49,26 @@ type jnode struct {
 // maxDepth is encoding/json's nesting limit.
 const maxDepth = 10000
 
-var errSyntax = errors.New("invalid JSON")
+// ErrSyntax is what every parse error wraps.
+var ErrSyntax = errors.New("invalid JSON")
 
 type parser struct {
-	t     *tree
+	t     *Tree
 	s     string
 	i     int
 	depth int
 	stack []int32 // children being collected
 }
 
-// parseTree parses one JSON value (surrounded by whitespace only).
-func parseTree(body []byte, t *tree) error {
+// Parse parses one JSON value (surrounded by whitespace only) into t. The
+// strings of the tree point into body: body must not change while the tree
+// is read, and nothing may keep them after unless it copies them.
+func Parse(body []byte, t *Tree) error {
 	// The strings of the tree point into the body: it is not copied, and
 	// not changed while the tree is walked; nothing keeps them after.
 	p := parser{t: t, s: unsafe.String(unsafe.SliceData(body), len(body)), stack: t.stack[:0]}
 	defer func() { t.stack = p.stack[:0] }()
-	t.src, t.nodes, t.kids = p.s, t.nodes[:0], t.kids[:0]
+	t.Nodes, t.kids = t.Nodes[:0], t.kids[:0]
 	p.skip()
 	if _, err := p.value(); err != nil {
 		return err
@@ -74,7 +81,7 @@ func parseTree(body []byte, t *tree) error {
 }
 
 func (p *parser) errorf(format string, a ...any) error {
-	return fmt.Errorf("%w at offset %d: %s", errSyntax, p.i, fmt.Sprintf(format, a...))
+	return fmt.Errorf("%w at offset %d: %s", ErrSyntax, p.i, fmt.Sprintf(format, a...))
 }
 
 func (p *parser) skip() {
@@ -88,9 +95,9 @@ func (p *parser) skip() {
 	}
 }
 
-func (p *parser) add(n jnode) int32 {
-	p.t.nodes = append(p.t.nodes, n)
-	return int32(len(p.t.nodes) - 1)
+func (p *parser) add(n Node) int32 {
+	p.t.Nodes = append(p.t.Nodes, n)
+	return int32(len(p.t.Nodes) - 1)
 }
 
 func (p *parser) value() (int32, error) {
@@ -99,23 +106,23 @@ func (p *parser) value() (int32, error) {
 	}
 	switch c := p.s[p.i]; {
 	case c == '{':
-		return p.container(jObject, '}')
+		return p.container(Object, '}')
 	case c == '[':
-		return p.container(jArray, ']')
+		return p.container(Array, ']')
 	case c == '"':
 		s, err := p.str()
 		if err != nil {
 			return 0, err
 		}
-		return p.add(jnode{kind: jString, str: s}), nil
+		return p.add(Node{Kind: String, Str: s}), nil
 	case c == '-' || c >= '0' && c <= '9':
 		return p.number()
 	case p.literal("true"):
-		return p.add(jnode{kind: jTrue}), nil
+		return p.add(Node{Kind: True}), nil
 	case p.literal("false"):
-		return p.add(jnode{kind: jFalse}), nil
+		return p.add(Node{Kind: False}), nil
 	case p.literal("null"):
-		return p.add(jnode{kind: jNull}), nil
+		return p.add(Node{Kind: Null}), nil
 	}
 	return 0, p.errorf("unexpected character %q", p.s[p.i])
 }
@@ -128,13 +135,13 @@ func (p *parser) literal(word string) bool {
 	return false
 }
 
-func (p *parser) container(kind jkind, end byte) (int32, error) {
+func (p *parser) container(kind Kind, end byte) (int32, error) {
 	p.depth++
 	if p.depth > maxDepth {
 		return 0, p.errorf("nested too deeply")
 	}
 	p.i++ // { or [
-	self := p.add(jnode{kind: kind})
+	self := p.add(Node{Kind: kind})
 	base := len(p.stack)
 	p.skip()
 	if p.i < len(p.s) && p.s[p.i] == end {
@@ -142,7 +149,7 @@ func (p *parser) container(kind jkind, end byte) (int32, error) {
 	} else {
 		for {
 			var key string
-			if kind == jObject {
+			if kind == Object {
 				p.skip()
 				if p.i >= len(p.s) || p.s[p.i] != '"' {
 					return 0, p.errorf("expected a member name")
@@ -162,7 +169,7 @@ func (p *parser) container(kind jkind, end byte) (int32, error) {
 			if err != nil {
 				return 0, err
 			}
-			p.t.nodes[child].key = key
+			p.t.Nodes[child].Key = key
 			p.stack = append(p.stack, child)
 			p.skip()
 			if p.i >= len(p.s) {
@@ -179,7 +186,7 @@ func (p *parser) container(kind jkind, end byte) (int32, error) {
 			return 0, p.errorf("expected ',' or %q", end)
 		}
 	}
-	n := &p.t.nodes[self]
+	n := &p.t.Nodes[self]
 	n.first, n.count = int32(len(p.t.kids)), int32(len(p.stack)-base)
 	p.t.kids = append(p.t.kids, p.stack[base:]...)
 	p.stack = p.stack[:base]
@@ -217,14 +224,14 @@ func (p *parser) number() (int32, error) {
 	}
 	text := p.s[start:p.i]
 	if small, ok := smallInt(text); ok { // most numbers: no float parsing
-		return p.add(jnode{kind: jNumber, str: text, num: small}), nil
+		return p.add(Node{Kind: Number, Str: text, Num: small}), nil
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil {
 		// Out of float64's range: encoding/json refuses it too.
 		return 0, p.errorf("number %s out of range", text)
 	}
-	return p.add(jnode{kind: jNumber, str: text, num: f}), nil
+	return p.add(Node{Kind: Number, Str: text, Num: f}), nil
 }
 
 // smallInt reads an integer of up to 15 digits, which float64 holds
@@ -301,7 +308,7 @@ func unescape(s string) (string, error) {
 		switch {
 		case c == '\\':
 			if i+1 >= len(s) {
-				return "", fmt.Errorf("%w: bad escape", errSyntax)
+				return "", fmt.Errorf("%w: bad escape", ErrSyntax)
 			}
 			switch e := s[i+1]; e {
 			case '"', '\\', '/':
@@ -320,7 +327,7 @@ func unescape(s string) (string, error) {
 			case 'u':
 				r, ok := hex4(s, i+2)
 				if !ok {
-					return "", fmt.Errorf("%w: bad \\u escape", errSyntax)
+					return "", fmt.Errorf("%w: bad \\u escape", ErrSyntax)
 				}
 				i += 6
 				if utf16.IsSurrogate(r) {
@@ -334,7 +341,7 @@ func unescape(s string) (string, error) {
 				}
 				b = utf8.AppendRune(b, r)
 			default:
-				return "", fmt.Errorf("%w: bad escape \\%c", errSyntax, e)
+				return "", fmt.Errorf("%w: bad escape \\%c", ErrSyntax, e)
 			}
 		case c < utf8.RuneSelf:
 			b, i = append(b, c), i+1
@@ -357,32 +364,31 @@ func hex4(s string, i int) (rune, bool) {
 	return rune(v), true
 }
 
-// children returns a container's children.
-func (t *tree) children(n *jnode) []int32 { return t.kids[n.first : n.first+n.count] }
+// Children returns a container's children, in document order.
+func (t *Tree) Children(n *Node) []int32 { return t.kids[n.first : n.first+n.count] }
 
-// value converts a node to encoding/json's generic form (for enum and
-// uniqueItems comparisons, which are rare).
-func (t *tree) value(i int32) any {
-	n := &t.nodes[i]
-	switch n.kind {
-	case jFalse:
+// Value converts a node to encoding/json's generic form (float64 numbers).
+func (t *Tree) Value(i int32) any {
+	n := &t.Nodes[i]
+	switch n.Kind {
+	case False:
 		return false
-	case jTrue:
+	case True:
 		return true
-	case jNumber:
-		return n.num
-	case jString:
-		return n.str
-	case jArray:
+	case Number:
+		return n.Num
+	case String:
+		return n.Str
+	case Array:
 		out := make([]any, 0, n.count)
-		for _, c := range t.children(n) {
-			out = append(out, t.value(c))
+		for _, c := range t.Children(n) {
+			out = append(out, t.Value(c))
 		}
 		return out
-	case jObject:
+	case Object:
 		out := make(map[string]any, n.count)
-		for _, c := range t.children(n) {
-			out[t.nodes[c].key] = t.value(c)
+		for _, c := range t.Children(n) {
+			out[t.Nodes[c].Key] = t.Value(c)
 		}
 		return out
 	}
