@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/apigw/apigw/internal/headers"
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
 )
@@ -183,18 +184,42 @@ func (c *resultCache[V]) put(key string, v V, now, notAfter time.Time) {
 	c.m[key] = cached[V]{v, exp}
 }
 
-// extract reads a credential: from a header, a query parameter or a
-// cookie. ok is false when it is absent or empty.
-func extract(r *http.Request, in, name string) (string, bool) {
+// source is where a scheme's credential is: a header, a query parameter
+// or a cookie. A header the gateway sets itself (X-Forwarded-For and the
+// others of headers.Forwarded) is read as the integration will receive
+// it, since the cloud's front adds them before security is checked: a
+// published spec guards routes with an apiKey scheme on X-Forwarded-For
+// whose function authorizer allows listed client IPs.
+type source struct {
+	in, name  string
+	gateway   bool // name is a header the gateway sets
+	gatewayID string
+}
+
+func newSource(in, name, gatewayID string) source {
+	s := source{in: in, name: name, gatewayID: gatewayID}
+	if in == "header" {
+		s.name = http.CanonicalHeaderKey(name)
+		s.gateway = headers.SetByGateway(s.name)
+	}
+	return s
+}
+
+// extract reads the credential; ok is false when it is absent or empty.
+func (s *source) extract(r *http.Request, c *integration.Call) (string, bool) {
 	var v string
-	switch in {
+	switch s.in {
 	case "header":
-		v = r.Header.Get(name)
+		if s.gateway {
+			v, _ = headers.Forwarded(s.name, r, c.ClientIP, c.RemoteAddr, c.RequestID, s.gatewayID)
+		} else {
+			v = r.Header.Get(s.name)
+		}
 	case "query":
-		v = r.URL.Query().Get(name)
+		v = r.URL.Query().Get(s.name)
 	case "cookie":
-		if c, err := r.Cookie(name); err == nil {
-			v = c.Value
+		if ck, err := r.Cookie(s.name); err == nil {
+			v = ck.Value
 		}
 	}
 	return v, strings.TrimSpace(v) != ""

@@ -162,11 +162,11 @@ func (c *Compiler) compileFunction(s *spec.SecurityScheme, d *schemeDecl, a *aut
 	fc := &functionChecker{scheme: s.Name, uriMode: uriMode, cache: newResultCache[functionResult]("function", ttl), gatewayID: c.Bindings.GatewayID, now: c.now}
 	switch {
 	case d.Type == "http" && strings.EqualFold(d.Scheme, "basic"):
-		fc.in, fc.name, fc.prefix, fc.challenge = "header", "Authorization", "Basic ", `Basic realm="apigw"`
+		fc.src, fc.prefix, fc.challenge = newSource("header", "Authorization", ""), "Basic ", `Basic realm="apigw"`
 	case d.Type == "http" && strings.EqualFold(d.Scheme, "bearer"):
-		fc.in, fc.name, fc.prefix, fc.challenge = "header", "Authorization", "Bearer ", `Bearer realm="apigw"`
+		fc.src, fc.prefix, fc.challenge = newSource("header", "Authorization", ""), "Bearer ", `Bearer realm="apigw"`
 	case d.Type == "apiKey" && (d.In == "header" || d.In == "query" || d.In == "cookie") && d.Name != "":
-		fc.in, fc.name = d.In, d.Name
+		fc.src = newSource(d.In, d.Name, c.Bindings.GatewayID)
 	default:
 		errs.Errorf(s.Node, s.Path, "a function authorizer needs a scheme of type http (basic or bearer) or apiKey (in header, query or cookie, with a name)")
 		return nil
@@ -220,7 +220,7 @@ func (c *Compiler) compileJWT(s *spec.SecurityScheme, d *schemeDecl, a *authoriz
 		status = http.StatusForbidden
 	}
 	jc := &jwtChecker{
-		scheme: s.Name, in: src.In, name: src.Name, prefix: src.Prefix,
+		scheme: s.Name, src: newSource(src.In, src.Name, c.Bindings.GatewayID), prefix: src.Prefix,
 		jwksURI: a.JWKSURI, configURL: d.OpenIDConnectURL,
 		issuers: a.Issuers, audiences: a.Audiences, requiredClaims: a.RequiredClaims,
 		keyTTL: keyTTL, leeway: ab.JWTLeeway.D(), invalidStatus: status, uriMode: uriMode,

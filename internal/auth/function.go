@@ -17,7 +17,7 @@ import (
 // bearer or apiKey scheme.
 type functionChecker struct {
 	scheme    string
-	in, name  string // where the credential is: header Authorization, or the apiKey's place
+	src       source // where the credential is: header Authorization, or the apiKey's place
 	prefix    string // "Basic " or "Bearer " for http schemes (case-insensitive)
 	challenge string
 	target    *functions.Target
@@ -47,7 +47,7 @@ type authorizerEvent struct {
 }
 
 func (f *functionChecker) check(r *http.Request, c *integration.Call, _ []string) (map[string]any, *failure) {
-	cred, ok := extract(r, f.in, f.name)
+	cred, ok := f.src.extract(r, c)
 	if ok && f.prefix != "" && !hasPrefixFold(cred, f.prefix) {
 		ok = false
 	}

@@ -15,7 +15,7 @@ import (
 // jwtChecker is a JWT authorizer (§4.3) on an openIdConnect scheme.
 type jwtChecker struct {
 	scheme         string
-	in, name       string
+	src            source
 	prefix         string
 	jwksURI        string // "" when discovered from configURL
 	configURL      string
@@ -37,7 +37,7 @@ type verified struct {
 }
 
 func (j *jwtChecker) check(r *http.Request, c *integration.Call, required []string) (map[string]any, *failure) {
-	raw, ok := extract(r, j.in, j.name)
+	raw, ok := j.src.extract(r, c)
 	if ok && j.prefix != "" {
 		if !strings.HasPrefix(raw, j.prefix) {
 			ok = false

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -135,5 +136,83 @@ paths:
 	authz.srv.Close()
 	if res := do(t, "GET", srv.URL+"/c", map[string]string{"Cookie": "sid=down"}, nil); res.status != 500 || !strings.Contains(res.body, "authorizer function could not be invoked") {
 		t.Errorf("authorizer down: %d %s", res.status, res.body)
+	}
+}
+
+// TestAuthorizerSeesGatewayHeaders runs the published IP authorizer
+// (yc-serverless-apigw-ip-authorizer): an apiKey scheme on X-Forwarded-For,
+// which the cloud's front always sets, and a function that allows the last
+// address of it, the one that connected. A client's own X-Forwarded-For is
+// kept in front of that address, never taken for it.
+func TestAuthorizerSeesGatewayHeaders(t *testing.T) {
+	authz := newFakeFunction(t)
+	allow := "127.0.0.1"
+	authz.set(func(ev map[string]any) (int, string) {
+		hops := strings.Split(get(ev, "headers", "X-Forwarded-For").(string), ",")
+		remote := strings.TrimSpace(hops[len(hops)-1])
+		return 200, fmt.Sprintf(`{"isAuthorized": %t}`, remote == allow)
+	})
+	src := `openapi: 3.0.0
+info: {title: IP-authorized service, version: 1.0.0}
+paths:
+  /restricted:
+    get:
+      security:
+        - IPAuth: []
+      x-yc-apigateway-integration:
+        type: dummy
+        content:
+          '*': Access allowed!
+        http_code: 200
+        http_headers:
+          Content-Type: text/plain
+  /jwt:
+    get:
+      security: [{byHeader: []}]
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+components:
+  securitySchemes:
+    IPAuth:
+      type: apiKey # API Key scheme allows to use custom header for authentication
+      in: header
+      name: X-Forwarded-For # Always present in request
+      x-yc-apigateway-authorizer:
+        type: function
+        function_id: auth-fn
+        tag: "$latest"
+        service_account_id: sa-gateway
+        authorizer_result_ttl_in_seconds: 5
+    byHeader:
+      type: openIdConnect
+      x-yc-apigateway-authorizer:
+        type: jwt
+        jwksUri: http://127.0.0.1:1/jwks
+        identitySource: {in: header, name: x-real-remote-address}
+`
+	srv := serve(t, src, "functions:\n  auth-fn: {url: '"+authz.srv.URL+"'}\n")
+	if res := do(t, "GET", srv.URL+"/restricted", nil, nil); res.status != 200 || res.body != "Access allowed!" {
+		t.Errorf("no X-Forwarded-For of the client's own: %d %q, want the gateway's header to authorize", res.status, res.body)
+	}
+	ev, _ := authz.last()
+	if xff := get(ev, "headers", "X-Forwarded-For"); xff != "127.0.0.1" {
+		t.Errorf("the authorizer's event has X-Forwarded-For %v", xff)
+	}
+	// A client that claims an allowed address is still known by its own:
+	// the claim stays in front, and the result cached for the real address
+	// is not reused for a different header.
+	allow = "10.9.8.7"
+	res := do(t, "GET", srv.URL+"/restricted", map[string]string{"X-Forwarded-For": "10.9.8.7"}, nil)
+	if res.status != 403 {
+		t.Errorf("a spoofed X-Forwarded-For: %d, want 403", res.status)
+	}
+	ev, _ = authz.last()
+	if xff := get(ev, "headers", "X-Forwarded-For"); xff != "10.9.8.7, 127.0.0.1" {
+		t.Errorf("the authorizer's event has X-Forwarded-For %v", xff)
+	}
+	// The JWT authorizer reads X-Real-Remote-Address as the gateway sets it:
+	// a credential is there (not a JWT, so 401 for a malformed token rather
+	// than for a missing one).
+	if res := do(t, "GET", srv.URL+"/jwt", map[string]string{"X-Real-Remote-Address": ""}, nil); res.status != 401 || !strings.Contains(res.body, "malformed token") {
+		t.Errorf("jwt on a gateway header: %d %q", res.status, res.body)
 	}
 }

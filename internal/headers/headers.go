@@ -5,6 +5,7 @@ package headers
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -59,23 +60,54 @@ func AppendForwardedFor(h http.Header, clientIP string) string {
 	return clientIP
 }
 
-// SetForwarded sets the headers the gateway adds to a request it forwards
-// (digest §9.1): X-Forwarded-For with the client IP appended, X-Request-Id,
+// Forwarded is the value the gateway gives header name (canonical) on a
+// request it forwards (digest §9.1), and whether name is one of those
+// headers: X-Forwarded-For with the client IP appended, X-Request-Id,
 // X-Real-Remote-Address, X-Serverless-Gateway-Id (when there is an ID), and
 // X-Forwarded-Proto unless the request carried one (the gateway may sit
-// behind a TLS-terminating balancer). in is the client's request.
-func SetForwarded(h http.Header, in *http.Request, clientIP, remoteAddr, requestID, gatewayID string) {
-	h["X-Forwarded-For"] = []string{AppendForwardedFor(in.Header, clientIP)}
-	h["X-Request-Id"] = []string{requestID}
-	h["X-Real-Remote-Address"] = []string{remoteAddr}
-	if gatewayID != "" {
-		h["X-Serverless-Gateway-Id"] = []string{gatewayID}
-	}
-	if _, ok := h["X-Forwarded-Proto"]; !ok {
-		proto := "http"
-		if in.TLS != nil {
-			proto = "https"
+// behind a TLS-terminating balancer). in is the client's request. A
+// client's own copy of the others is replaced.
+//
+// The cloud's front adds these before security is checked, so an
+// authorizer that reads one (an apiKey scheme on X-Forwarded-For) must see
+// this value, not the client's.
+func Forwarded(name string, in *http.Request, clientIP, remoteAddr, requestID, gatewayID string) (string, bool) {
+	switch name {
+	case "X-Forwarded-For":
+		return AppendForwardedFor(in.Header, clientIP), true
+	case "X-Request-Id":
+		return requestID, true
+	case "X-Real-Remote-Address":
+		return remoteAddr, true
+	case "X-Serverless-Gateway-Id":
+		return gatewayID, gatewayID != ""
+	case "X-Forwarded-Proto":
+		if v, ok := in.Header["X-Forwarded-Proto"]; ok && len(v) > 0 {
+			return v[0], true
 		}
-		h["X-Forwarded-Proto"] = []string{proto}
+		if in.TLS != nil {
+			return "https", true
+		}
+		return "http", true
+	}
+	return "", false
+}
+
+// forwardedNames are the headers Forwarded knows, in the order they are
+// set.
+var forwardedNames = []string{"X-Forwarded-For", "X-Request-Id", "X-Real-Remote-Address", "X-Serverless-Gateway-Id", "X-Forwarded-Proto"}
+
+// SetByGateway reports whether the gateway sets header name (canonical)
+// on the requests it forwards.
+func SetByGateway(name string) bool { return slices.Contains(forwardedNames, name) }
+
+// SetForwarded sets the headers the gateway adds to a request it forwards:
+// each of Forwarded's. h holds the end-to-end headers of the client's
+// request in.
+func SetForwarded(h http.Header, in *http.Request, clientIP, remoteAddr, requestID, gatewayID string) {
+	for _, name := range forwardedNames {
+		if v, ok := Forwarded(name, in, clientIP, remoteAddr, requestID, gatewayID); ok {
+			h[name] = []string{v}
+		}
 	}
 }
