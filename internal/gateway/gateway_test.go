@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -255,6 +256,88 @@ func TestBodyLimit(t *testing.T) {
 	res := do(t, "PUT", srv.URL+"/methods", nil, bytes.NewReader(make([]byte, 2048)))
 	if res.status != 413 || !strings.Contains(res.body, "larger than 1024 bytes") {
 		t.Errorf("413 by Content-Length: %d %s", res.status, res.body)
+	}
+}
+
+// TestChunkedBodyLimit: a body of unknown length is held to the limit on
+// every route, whether or not its integration reads it: a dummy answer
+// and a CORS preflight are refused with 413, and an http integration never
+// sees any of it. Within the limit it goes on with its length known.
+func TestChunkedBodyLimit(t *testing.T) {
+	var calls atomic.Int64
+	var got atomic.Value
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		b, _ := io.ReadAll(r.Body)
+		got.Store(fmt.Sprintf("%d %d %v", len(b), r.ContentLength, r.TransferEncoding))
+	}))
+	t.Cleanup(up.Close)
+	src := `openapi: 3.0.0
+paths:
+  /dummy:
+    x-yc-apigateway-cors: {origin: '*', methods: [POST]}
+    post:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+  /proxy:
+    post:
+      x-yc-apigateway-integration: {type: http, url: "` + up.URL + `/"}
+`
+	srv := serve(t, src, "limits: {max_request_body: 1KB}\n")
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	// send writes a request with a chunked body of n bytes over a new
+	// connection and returns the response and, for a 413, whether the
+	// gateway then closed the connection.
+	send := func(method, path string, n int, extra string) (*http.Response, string, bool) {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		go func() {
+			fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n%s\r\n", method, path, extra)
+			chunk := bytes.Repeat([]byte("a"), 512)
+			for sent := 0; sent < n; sent += len(chunk) {
+				if _, err := fmt.Fprintf(c, "%x\r\n%s\r\n", len(chunk), chunk); err != nil {
+					return // the gateway stopped reading: what a refusal looks like
+				}
+			}
+			io.WriteString(c, "0\r\n\r\n")
+		}()
+		br := bufio.NewReader(c)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		closed := false
+		if res.StatusCode == 413 {
+			_, err := br.ReadByte()
+			closed = err == io.EOF
+		}
+		return res, string(body), closed
+	}
+	for _, tt := range []struct{ method, path, extra string }{
+		{"POST", "/dummy", ""},
+		{"OPTIONS", "/dummy", "Origin: http://a.example\r\nAccess-Control-Request-Method: POST\r\n"},
+		{"POST", "/proxy", ""},
+	} {
+		res, body, closed := send(tt.method, tt.path, 3*1024, tt.extra)
+		if res.StatusCode != 413 || res.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, "larger than 1024 bytes") || !closed {
+			t.Errorf("%s %s with 3 KB chunked: %d %q, connection closed %v", tt.method, tt.path, res.StatusCode, body, closed)
+		}
+	}
+	if calls.Load() != 0 {
+		t.Errorf("the upstream was called %d times with a body over the limit", calls.Load())
+	}
+	res, body, _ := send("POST", "/dummy", 1024, "")
+	if res.StatusCode != 200 || body != "ok" {
+		t.Errorf("1 KB chunked to /dummy: %d %q", res.StatusCode, body)
+	}
+	if res, _, _ := send("POST", "/proxy", 1024, ""); res.StatusCode != 200 || got.Load() != "1024 1024 []" {
+		t.Errorf("1 KB chunked to /proxy: %d, the upstream got %v", res.StatusCode, got.Load())
 	}
 }
 

@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -167,6 +169,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.route = rt.Template.Raw
+	if !h.limitBody(x, w, r, s.maxBody) {
+		return
+	}
 	if rt.cors != nil {
 		if cors.IsPreflight(r) {
 			x.typ = "cors-preflight"
@@ -210,13 +215,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	if r.ContentLength > s.maxBody {
-		h.fail(x, httperr.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", s.maxBody)))
-		return
-	}
-	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(&x.rec, r.Body, s.maxBody)
-	}
 	var deadline time.Time
 	if s.execTimeout > 0 {
 		deadline = start.Add(s.execTimeout)
@@ -272,6 +270,44 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.fail(x, err)
 	}
+}
+
+// limitBody holds the request body to the limit on every route, before
+// anything answers it (a preflight or a dummy answer included): a body
+// declared too large is refused at once; a body of unknown length
+// (chunked) is read here, whole, and refused past the limit, so nothing of
+// it reaches an integration; it then goes on with its length known. A
+// refusal closes the connection, as the rest of the body is never read.
+func (h *Handler) limitBody(x *exchange, w http.ResponseWriter, r *http.Request, limit int64) bool {
+	tooLarge := func() bool {
+		w.Header().Set("Connection", "close")
+		h.fail(x, httperr.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit)))
+		return false
+	}
+	switch {
+	case r.Body == nil || r.Body == http.NoBody:
+		return true
+	case r.ContentLength > limit:
+		return tooLarge()
+	case r.ContentLength >= 0:
+		// The server never reads past the declared length; the reader
+		// only guards against a body that lies about it.
+		r.Body = http.MaxBytesReader(&x.rec, r.Body, limit)
+		return true
+	}
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	switch {
+	case n > limit:
+		return tooLarge()
+	case err != nil:
+		w.Header().Set("Connection", "close")
+		h.fail(x, httperr.Wrap(http.StatusBadRequest, "could not read the request body", err))
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
+	r.ContentLength, r.TransferEncoding = n, nil
+	return true
 }
 
 // childSpan starts a span under the request's, when tracing is on, and
