@@ -100,44 +100,117 @@ func (k *Key) JWT(aud string, now time.Time) (string, error) {
 	return signing + "." + enc.EncodeToString(sig), nil
 }
 
-// TokenSource hands out IAM tokens for a key, exchanging a new JWT when the
-// cached token is close to expiry (concurrent callers share one exchange).
+// TokenSource hands out IAM tokens for a key. A token is exchanged once and
+// cached; from Margin before it expires a new one is exchanged in the
+// background while the current one keeps serving, so a slow IAM endpoint
+// never delays a request that has a valid token. Without one, callers wait
+// for a single exchange (however many they are), bounded by Timeout and by
+// their own context; no lock is held while it runs. A failed exchange is
+// not retried for RetryAfter, so an IAM outage does not turn every request
+// into an exchange.
 type TokenSource struct {
 	Key      *Key
 	Endpoint string // DefaultIAMEndpoint when empty
 	Client   *http.Client
 	// Margin: refresh when less than this is left (default 5 minutes).
 	Margin time.Duration
-	Now    func() time.Time
+	// Timeout bounds one exchange (default 10 s).
+	Timeout time.Duration
+	// RetryAfter: how long a failed exchange's error is returned before
+	// another is tried (default 1 s).
+	RetryAfter time.Duration
+	Now        func() time.Time
 
 	mu        sync.Mutex
 	token     string
 	expiresAt time.Time
 	exchanges int
+	flight    *exchangeCall // the exchange under way, nil when none
+	failed    error         // the last exchange's error, until retryAt
+	retryAt   time.Time
 }
+
+// exchangeCall is one exchange that several callers may wait for.
+type exchangeCall struct {
+	done  chan struct{}
+	token string
+	err   error
+}
+
+// ErrRefused wraps the error of an exchange that the IAM endpoint
+// answered with an error status (the key is unknown, revoked, or not the
+// account's), as opposed to one that could not reach it.
+var ErrRefused = errors.New("the IAM endpoint refused the key")
 
 // Token returns a valid IAM token.
 func (s *TokenSource) Token(ctx context.Context) (string, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
-	margin := s.Margin
-	if margin == 0 {
-		margin = 5 * time.Minute
+	if s.token != "" && now.Before(s.expiresAt) {
+		tok := s.token
+		if !now.Add(s.margin()).Before(s.expiresAt) && s.flight == nil && now.After(s.retryAt) {
+			s.startLocked() // refresh early; the current token serves meanwhile
+		}
+		s.mu.Unlock()
+		return tok, nil
 	}
-	if s.token != "" && now.Add(margin).Before(s.expiresAt) {
-		return s.token, nil
-	}
-	token, exp, err := s.exchange(ctx, now)
-	if err != nil {
+	if s.failed != nil && now.Before(s.retryAt) {
+		err := s.failed
+		s.mu.Unlock()
 		return "", err
 	}
-	s.token, s.expiresAt = token, exp
-	s.exchanges++
-	return token, nil
+	call := s.flight
+	if call == nil {
+		call = s.startLocked()
+	}
+	s.mu.Unlock()
+	select {
+	case <-call.done:
+		return call.token, call.err
+	case <-ctx.Done():
+		return "", fmt.Errorf("waiting for an IAM token: %w", ctx.Err())
+	}
 }
 
-// Exchanges reports how many JWT exchanges happened (tests, metrics).
+// startLocked starts an exchange in the background. s.mu is held.
+func (s *TokenSource) startLocked() *exchangeCall {
+	call := &exchangeCall{done: make(chan struct{})}
+	s.flight = call
+	go func() {
+		timeout := s.Timeout
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		token, exp, err := s.exchange(ctx, s.now())
+		s.mu.Lock()
+		s.flight = nil
+		if err != nil {
+			retry := s.RetryAfter
+			if retry <= 0 {
+				retry = time.Second
+			}
+			s.failed, s.retryAt = err, s.now().Add(retry)
+		} else {
+			s.token, s.expiresAt, s.failed = token, exp, nil
+			s.exchanges++
+		}
+		s.mu.Unlock()
+		call.token, call.err = token, err
+		close(call.done)
+	}()
+	return call
+}
+
+func (s *TokenSource) margin() time.Duration {
+	if s.Margin == 0 {
+		return 5 * time.Minute
+	}
+	return s.Margin
+}
+
+// Exchanges reports how many JWT exchanges succeeded (tests, metrics).
 func (s *TokenSource) Exchanges() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -177,7 +250,7 @@ func (s *TokenSource) exchange(ctx context.Context, now time.Time) (string, time
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	if res.StatusCode != http.StatusOK {
-		return "", time.Time{}, fmt.Errorf("IAM token exchange: %s: %.300s", res.Status, raw)
+		return "", time.Time{}, fmt.Errorf("%w: IAM token exchange: %s: %.300s", ErrRefused, res.Status, raw)
 	}
 	var out struct {
 		IAMToken  string    `json:"iamToken"`
