@@ -17,6 +17,7 @@ import (
 // Compiler builds the guards of one snapshot. Schemes are compiled once
 // (their result caches are shared by every operation that requires them).
 type Compiler struct {
+	Doc      *spec.Document // for the spec's top-level service account
 	Bindings *config.Bindings
 	Deps     *integration.Deps
 	Now      func() time.Time
@@ -180,7 +181,10 @@ func (c *Compiler) compileFunction(s *spec.SecurityScheme, d *schemeDecl, a *aut
 		tag = "$latest"
 	}
 	dynamic := strings.Contains(tag, "{") // a {param} tag: bind every tag of the function
-	target, err := c.Deps.Functions.Target(c.Bindings, a.FunctionID, tag, dynamic, int64(c.Bindings.Limits.MaxResponseBody))
+	ib := &integration.Build{Doc: c.Doc, Bindings: c.Bindings, Deps: c.Deps}
+	tokens, e := ib.AccountTokens(c.Bindings.KeylessYandex(a.FunctionID), a.ServiceAccountID, &d.Authorizer, apath)
+	errs.Add(e...)
+	target, err := c.Deps.Functions.Target(c.Bindings, a.FunctionID, tag, dynamic, int64(c.Bindings.Limits.MaxResponseBody), tokens)
 	if err != nil {
 		errs.Errorf(at("function_id"), yamlx.Join(apath, "function_id"), "%v", err)
 		return nil

@@ -5,7 +5,8 @@
 // Credentials, in order: static keys from the bindings (SigV4); a service
 // account key, whose IAM token goes in X-YaCloud-SubjectToken with no
 // signature (what Yandex Cloud's Object Storage, Message Queue, Data
-// Streams and Document API accept); AWS_ACCESS_KEY_ID and
+// Streams and Document API accept); the service account the spec names,
+// when it is bound (service_accounts:), likewise; AWS_ACCESS_KEY_ID and
 // AWS_SECRET_ACCESS_KEY from the environment; else anonymous.
 package awsconf
 
@@ -33,16 +34,19 @@ const SubjectTokenHeader = "X-YaCloud-SubjectToken"
 // Config returns the SDK configuration for one binding and its endpoint,
 // parsed (for Endpoint). A service account key is read now (an error names
 // what is wrong with it); its tokens come from the shared cache tokens.
-func Config(region, endpoint string, c config.Credentials, tokens *yc.Tokens, rt http.RoundTripper) (aws.Config, url.URL, error) {
+// account is the spec's service account (nil: none is bound), used when the
+// binding names no credentials of its own.
+func Config(region, endpoint string, c config.Credentials, tokens *yc.Tokens, account *yc.TokenSource, rt http.RoundTripper) (aws.Config, url.URL, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
 		return aws.Config{}, url.URL{}, fmt.Errorf("endpoint: %w", err)
 	}
 	cfg := aws.Config{Region: region, HTTPClient: &http.Client{Transport: rt}}
-	if c.HasKey() {
-		ts, err := tokens.Source(c.ServiceAccountKeyFile, c.ServiceAccountKeyEnv, c.IAMEndpoint)
-		if err != nil {
-			return aws.Config{}, url.URL{}, err
+	if ts := account; c.HasKey() || ts != nil && !c.HasStaticKeys() {
+		if c.HasKey() {
+			if ts, err = tokens.Source(c.ServiceAccountKeyFile, c.ServiceAccountKeyEnv, c.IAMEndpoint); err != nil {
+				return aws.Config{}, url.URL{}, err
+			}
 		}
 		cfg.Credentials = aws.AnonymousCredentials{} // no signature: the token is the credential
 		cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,7 +38,7 @@ func TestConfigCredentials(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("AWS_ACCESS_KEY_ID", tt.envAK)
 			t.Setenv("AWS_SECRET_ACCESS_KEY", tt.envSK)
-			cfg, _, err := Config("ru-central1", "", config.Credentials{AccessKeyID: tt.ak, SecretAccessKey: tt.sk}, nil, http.DefaultTransport)
+			cfg, _, err := Config("ru-central1", "", config.Credentials{AccessKeyID: tt.ak, SecretAccessKey: tt.sk}, nil, nil, http.DefaultTransport)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,7 +92,7 @@ func TestServiceAccountKey(t *testing.T) {
 
 	tokens := yc.NewTokens(http.DefaultClient)
 	creds := config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyFile: keyFile, IAMEndpoint: cloud.IAMEndpoint()}}
-	cfg, _, err := Config("ru-central1", "", creds, tokens, http.DefaultTransport)
+	cfg, _, err := Config("ru-central1", "", creds, tokens, nil, http.DefaultTransport)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,11 +125,11 @@ func TestServiceAccountKey(t *testing.T) {
 func TestServiceAccountKeyErrors(t *testing.T) {
 	tokens := yc.NewTokens(http.DefaultClient)
 	missing := config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyFile: filepath.Join(t.TempDir(), "nope.json")}}
-	if _, _, err := Config("ru-central1", "", missing, tokens, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), "nope.json") {
+	if _, _, err := Config("ru-central1", "", missing, tokens, nil, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), "nope.json") {
 		t.Errorf("missing key file: %v", err)
 	}
 	t.Setenv("EMPTY_KEY", "")
-	if _, _, err := Config("ru-central1", "", config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "EMPTY_KEY"}}, tokens, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), "EMPTY_KEY") {
+	if _, _, err := Config("ru-central1", "", config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "EMPTY_KEY"}}, tokens, nil, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), "EMPTY_KEY") {
 		t.Errorf("empty key env: %v", err)
 	}
 
@@ -139,12 +140,51 @@ func TestServiceAccountKeyErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("STRANGER_KEY", string(keyJSON))
-	cfg, _, err := Config("ru-central1", "", config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "STRANGER_KEY", IAMEndpoint: cloud.IAMEndpoint()}}, tokens, http.DefaultTransport)
+	cfg, _, err := Config("ru-central1", "", config.Credentials{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "STRANGER_KEY", IAMEndpoint: cloud.IAMEndpoint()}}, tokens, nil, http.DefaultTransport)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(cloud.URL) }).SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(cloud.URL + "/q"), MessageBody: aws.String("m")})
 	if err == nil || !strings.Contains(err.Error(), "IAM token") || !strings.Contains(err.Error(), "401") {
 		t.Errorf("refused exchange: %v", err)
+	}
+}
+
+// TestSpecAccount: the service account the spec names (bound under
+// service_accounts:) signs in a binding that names no credentials, ahead
+// of the environment's keys; a binding's own static keys still win.
+func TestSpecAccount(t *testing.T) {
+	cloud := yctest.New()
+	defer cloud.Close()
+	keyJSON, _ := cloud.AddKey("ajespec", "ajesa-spec")
+	t.Setenv("SPEC_SA_KEY", string(keyJSON))
+	t.Setenv("AWS_ACCESS_KEY_ID", "envkey")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "envsecret")
+	tokens := yc.NewTokens(http.DefaultClient)
+	account, err := tokens.Source("", "SPEC_SA_KEY", cloud.IAMEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen atomic.Value
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Store(r.Header.Clone())
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	defer backend.Close()
+	send := func(c config.Credentials) http.Header {
+		cfg, _, err := Config("ru-central1", "", c, tokens, account, http.DefaultTransport)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RetryMaxAttempts = 1
+		sqs.NewFromConfig(cfg, func(o *sqs.Options) { o.BaseEndpoint = aws.String(backend.URL) }).SendMessage(context.Background(),
+			&sqs.SendMessageInput{QueueUrl: aws.String(backend.URL + "/q"), MessageBody: aws.String("m")})
+		return seen.Load().(http.Header)
+	}
+	if h := send(config.Credentials{}); !cloud.ValidToken(h.Get(SubjectTokenHeader)) || h.Get("Authorization") != "" {
+		t.Errorf("no credentials of the binding's own: token %q, Authorization %q", h.Get(SubjectTokenHeader), h.Get("Authorization"))
+	}
+	if h := send(config.Credentials{AccessKeyID: "bk", SecretAccessKey: "bs"}); h.Get(SubjectTokenHeader) != "" || !strings.Contains(h.Get("Authorization"), "Credential=bk/") {
+		t.Errorf("static keys: token %q, Authorization %q", h.Get(SubjectTokenHeader), h.Get("Authorization"))
 	}
 }

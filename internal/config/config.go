@@ -62,6 +62,10 @@ type Bindings struct {
 	WebSocket WebSocket `yaml:"websocket"`
 	// Auth tunes the authorizers where the documentation leaves a choice.
 	Auth Auth `yaml:"auth"`
+	// ServiceAccounts binds the service accounts the spec names to their
+	// keys: the integrations and authorizers that name one call with its
+	// IAM token.
+	ServiceAccounts map[string]*ServiceAccount `yaml:"service_accounts"`
 	// Functions binds function IDs (cloud_functions, function authorizers)
 	// to where they run; see Function. The key "default" catches the rest.
 	Functions map[string]*Function `yaml:"functions"`
@@ -288,6 +292,9 @@ func LoadFile(file string) (*Bindings, yamlx.List) {
 	for _, y := range b.YDB {
 		y.resolve(filepath.Dir(file))
 	}
+	for _, sa := range b.ServiceAccounts {
+		sa.resolve(filepath.Dir(file))
+	}
 	return b, errs
 }
 
@@ -340,6 +347,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	default:
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "log"), "level"), "log.level", "must be debug, info, warn or error, not %q", b.Log.Level)
 	}
+	checkServiceAccounts(root, b.ServiceAccounts, &errs)
 	checkFunctions(root, b.Functions, &errs)
 	checkContainers(root, b.Containers, &errs)
 	checkBuckets(root, &b.ObjectStorage, &errs)

@@ -117,6 +117,12 @@ func TestParseBindingsOfResourcesErrors(t *testing.T) {
 		{"security_profiles:\n  sp: {client_ip: x-real-ip}\n", "security_profiles.sp.client_ip: must be remote or x-forwarded-for"},
 		{"canary: {weight: 150, variables: {a: b}}\n", "canary.weight: must be a percentage, 0 to 100"},
 		{"canary: {weight: 10}\n", "canary.variables: a canary needs variables"},
+		{"service_accounts:\n  aje1: {}\n", "2:9: service_accounts.aje1: needs service_account_key_file or service_account_key_env"},
+		{"service_accounts:\n  aje1:\n", "service_accounts.aje1: needs service_account_key_file or service_account_key_env"},
+		{"service_accounts:\n  aje1: {service_account_key_file: k.json, service_account_key_env: K}\n", "2:69: service_accounts.aje1: give service_account_key_file or service_account_key_env, not both"},
+		{"service_accounts:\n  aje1: {service_account_key_env: K, iam_endpoint: iam}\n", "service_accounts.aje1.iam_endpoint: needs an http:// or https:// URL"},
+		{"service_accounts:\n  aje1: {serviceAccountKeyFile: k.json}\n", "2:10: service_accounts.aje1: unknown key \"serviceAccountKeyFile\"; did you mean \"service_account_key_file\"?"},
+		{"functions:\n  f: {yandex: {service_account_key_file: k.json, service_account_key_env: K}}\n", "functions.f.yandex: give service_account_key_file or service_account_key_env, not both"},
 	}
 	for _, tt := range tests {
 		_, errs := Parse([]byte(tt.src))

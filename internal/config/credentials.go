@@ -41,6 +41,9 @@ type Credentials struct {
 	ServiceAccountKey `yaml:",inline"`
 }
 
+// HasStaticKeys reports whether static keys are given.
+func (c *Credentials) HasStaticKeys() bool { return c.AccessKeyID != "" || c.SecretAccessKey != "" }
+
 // checkCredentials reports contradictory credentials of the binding at n.
 func checkCredentials(n *yaml.Node, path string, c *Credentials, errs *yamlx.List) {
 	at := func(field string) *yaml.Node {
@@ -60,5 +63,34 @@ func checkCredentials(n *yaml.Node, path string, c *Credentials, errs *yamlx.Lis
 	}
 	if c.IAMEndpoint != "" {
 		checkURL(n, path, "iam_endpoint", c.IAMEndpoint, errs)
+	}
+}
+
+// ServiceAccount binds a service account that the spec names
+// (service_account_id of an integration or authorizer, or of
+// x-yc-apigateway) to its authorized key: apigw then calls as that account,
+// with an IAM token (digest §1.6, §12).
+type ServiceAccount struct {
+	ServiceAccountKey `yaml:",inline"`
+
+	Node *yaml.Node `yaml:"-"`
+}
+
+func checkServiceAccounts(root *yaml.Node, accounts map[string]*ServiceAccount, errs *yamlx.List) {
+	section := yamlx.Get(root, "service_accounts")
+	for id, sa := range accounts {
+		n := yamlx.Get(section, id)
+		path := yamlx.Join("service_accounts", id)
+		if sa == nil || !sa.HasKey() {
+			errs.Errorf(n, path, "needs service_account_key_file or service_account_key_env: the account's authorized key, as `yc iam key create` writes it")
+			continue
+		}
+		sa.Node = n
+		if sa.ServiceAccountKeyFile != "" && sa.ServiceAccountKeyEnv != "" {
+			errs.Errorf(yamlx.Get(n, "service_account_key_env"), path, "give service_account_key_file or service_account_key_env, not both")
+		}
+		if sa.IAMEndpoint != "" {
+			checkURL(n, path, "iam_endpoint", sa.IAMEndpoint, errs)
+		}
 	}
 }

@@ -99,9 +99,11 @@ func checkFunctions(root *yaml.Node, fns map[string]*Function, errs *yamlx.List)
 		case set > 1:
 			errs.Errorf(f.Node, path, "give only one of url, command, runtime and yandex")
 		case f.Yandex != nil:
+			// Without a key of its own, the real function is invoked as the
+			// service account the spec names (service_accounts:).
 			y := f.Yandex
-			if (y.ServiceAccountKeyFile == "") == (y.ServiceAccountKeyEnv == "") {
-				errs.Errorf(at("yandex"), yamlx.Join(path, "yandex"), "needs one of service_account_key_file and service_account_key_env")
+			if y.ServiceAccountKeyFile != "" && y.ServiceAccountKeyEnv != "" {
+				errs.Errorf(at("yandex"), yamlx.Join(path, "yandex"), "give service_account_key_file or service_account_key_env, not both")
 			}
 		case f.URL != "":
 			if !strings.HasPrefix(f.URL, "http://") && !strings.HasPrefix(f.URL, "https://") {
@@ -161,6 +163,21 @@ func resolveDirs(fns map[string]*Function, file string) {
 			f.Dir = abs
 		}
 	}
+}
+
+// KeylessYandex reports whether a binding of function id, for any tag,
+// invokes the real cloud function without a key of its own: it then needs
+// the service account the spec names.
+func (b *Bindings) KeylessYandex(id string) bool {
+	for key, f := range b.Functions {
+		if f == nil || f.Yandex == nil || f.Yandex.HasKey() {
+			continue
+		}
+		if key == id || key == "default" || strings.HasPrefix(key, id+":") {
+			return true
+		}
+	}
+	return false
 }
 
 // Function returns the binding of a function ID and tag: "id:tag" wins over

@@ -2,9 +2,8 @@ package functions
 
 import (
 	"context"
-
 	"encoding/json"
-	"github.com/apigw/apigw/internal/yc"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/yc"
 )
 
 // Pool hands out the invoker of each function binding. It outlives
@@ -42,7 +42,7 @@ func NewPool(rt http.RoundTripper, tokens *yc.Tokens) *Pool {
 
 // Invoker returns the invoker of a binding for a function ID. maxAnswer is
 // the largest function answer accepted.
-func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64) (Invoker, error) {
+func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64, account *yc.TokenSource) (Invoker, error) {
 	header := map[string]string{HeaderVersion: f.Version}
 	if f.MemoryMB > 0 {
 		header[HeaderMemory] = strconv.Itoa(f.MemoryMB)
@@ -52,9 +52,15 @@ func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64) (Invoker,
 	}
 	if f.Yandex != nil {
 		y := f.Yandex
-		tokens, err := p.tokens.Source(y.ServiceAccountKeyFile, y.ServiceAccountKeyEnv, y.IAMEndpoint)
-		if err != nil {
-			return nil, err
+		tokens := account
+		if y.HasKey() {
+			var err error
+			if tokens, err = p.tokens.Source(y.ServiceAccountKeyFile, y.ServiceAccountKeyEnv, y.IAMEndpoint); err != nil {
+				return nil, err
+			}
+		}
+		if tokens == nil {
+			return nil, errors.New("its yandex binding has no key (service_account_key_file or _env), and the spec names no service account bound under service_accounts")
 		}
 		endpoint := f.Yandex.FunctionsEndpoint
 		if endpoint == "" {

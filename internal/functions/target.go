@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/yc"
 )
 
 // Target is a function_id resolved against the bindings: the invoker of
@@ -23,10 +24,13 @@ type Target struct {
 // is resolved; with a tag taken from the request (dynamic), every
 // "<id>:<tag>" binding and the function's (or the default) binding are.
 // A function bound nowhere is an error, unless the bindings are SpecOnly.
-func (p *Pool) Target(b *config.Bindings, id, tag string, dynamic bool, maxAnswer int64) (*Target, error) {
+//
+// account is the service account the spec invokes the function as: a
+// yandex binding without a key of its own uses its tokens.
+func (p *Pool) Target(b *config.Bindings, id, tag string, dynamic bool, maxAnswer int64, account *yc.TokenSource) (*Target, error) {
 	t := &Target{ID: id, invokers: map[string]Invoker{}}
 	bind := func(f *config.Function) (Invoker, error) {
-		inv, err := p.Invoker(id, f, maxAnswer)
+		inv, err := p.Invoker(id, f, maxAnswer, account)
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %v", id, err)
 		}

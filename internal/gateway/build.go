@@ -122,7 +122,7 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		limits:           deps.RateLimits,
 	}
 	deps.JWKS.SetMinRefresh(b.Auth.JWKSMinRefresh.D())
-	ac := &auth.Compiler{Bindings: b, Deps: deps}
+	ac := &auth.Compiler{Doc: doc, Bindings: b, Deps: deps}
 	kd := &kinDoc{doc: doc}
 	s.security = securityProfile(doc, b, &errs)
 	topCORS, e := cors.Compile(doc.Gateway.CORS, "x-yc-apigateway.cors")

@@ -172,6 +172,17 @@ func (s *TokenSource) Token(ctx context.Context) (string, error) {
 	}
 }
 
+// Cached returns the current token when it is valid and not due for a
+// refresh: the path that waits for nothing.
+func (s *TokenSource) Cached() (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token != "" && s.now().Add(s.margin()).Before(s.expiresAt) {
+		return s.token, true
+	}
+	return "", false
+}
+
 // startLocked starts an exchange in the background. s.mu is held.
 func (s *TokenSource) startLocked() *exchangeCall {
 	call := &exchangeCall{done: make(chan struct{})}

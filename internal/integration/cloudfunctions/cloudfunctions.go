@@ -74,16 +74,17 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 	}
 
 	// Resolve the binding now: a function bound nowhere is a start-up
-	// error with the spec line, not a 502 at request time.
-	target, err := b.Deps.Functions.Target(b.Bindings, s.FunctionID, tag, !it.tag.Static(), int64(b.Bindings.Limits.MaxResponseBody))
+	// error with the spec line, not a 502 at request time. A local
+	// function needs no account; the real one without a key of its own is
+	// invoked as the spec's.
+	tokens, e := b.AccountTokens(b.Bindings.KeylessYandex(s.FunctionID), s.ServiceAccountID, n, path)
+	errs.Add(e...)
+	target, err := b.Deps.Functions.Target(b.Bindings, s.FunctionID, tag, !it.tag.Static(), int64(b.Bindings.Limits.MaxResponseBody), tokens)
 	if err != nil {
 		errs.Errorf(yamlx.Get(n, "function_id"), yamlx.Join(path, "function_id"), "%v", err)
 		return nil, errs
 	}
 	it.target = target
-	if s.ServiceAccountID != "" {
-		errs.Warnf(yamlx.Get(n, "service_account_id"), yamlx.Join(path, "service_account_id"), "service_account_id is not used by local function bindings")
-	}
 	if len(errs.Errors()) > 0 {
 		return nil, errs
 	}

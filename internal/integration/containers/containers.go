@@ -35,6 +35,7 @@ type Integration struct {
 	context   *params.Value
 	gatewayID string
 	engine    httpproxy.Engine
+	account   *integration.Account // a private container is invoked as this account
 }
 
 var (
@@ -82,9 +83,9 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 		connect = c.ConnectTimeout.D()
 	}
 	it.engine = httpproxy.Engine{Transport: b.Deps.Transport(connect), Read: c.ReadTimeout.D()}
-	if s.ServiceAccountID != "" {
-		errs.Warnf(yamlx.Get(n, "service_account_id"), yamlx.Join(path, "service_account_id"), "service_account_id is not used by local container bindings")
-	}
+	acct, e := b.ServiceAccount(s.ServiceAccountID, n, path, true)
+	errs.Add(e...)
+	it.account = acct
 	if len(errs.Errors()) > 0 {
 		return nil, errs
 	}
@@ -113,6 +114,15 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 		h["User-Agent"] = []string{""} // Go's client would add its own
 	}
 	c.SetAuthorizerHeader(h)
+	if it.account != nil {
+		// A private container is invoked with the account's IAM token, in
+		// place of the client's Authorization.
+		tok, err := it.account.Token(r.Context(), c.Deadline)
+		if err != nil {
+			return err
+		}
+		h["Authorization"] = []string{"Bearer " + tok}
+	}
 	if it.context != nil {
 		js, err := json.Marshal(it.context.Expand(c.Params))
 		if err != nil {

@@ -34,6 +34,7 @@ type Integration struct {
 	url       string
 	client    *http.Client
 	maxAnswer int64
+	account   *integration.Account // the node is called as this account
 }
 
 var _ integration.Handler = (*Integration)(nil)
@@ -61,6 +62,8 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 	if e == nil {
 		errs.Errorf(yamlx.Get(n, "node_id"), yamlx.Join(path, "node_id"), "DataSphere node %s is not bound: add datasphere.%s.url to the bindings file", s.NodeID, s.NodeID)
 	}
+	acct, ae := b.ServiceAccount(s.ServiceAccountID, n, path, true)
+	errs.Add(ae...)
 	if len(errs.Errors()) > 0 {
 		return nil, errs
 	}
@@ -69,6 +72,7 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 		url:       e.URL,
 		client:    &http.Client{Transport: b.Deps.Transport(10 * time.Second)},
 		maxAnswer: int64(b.Bindings.Limits.MaxResponseBody),
+		account:   acct,
 	}, errs
 }
 
@@ -87,6 +91,13 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Request-Id", c.RequestID)
+	if it.account != nil {
+		tok, err := it.account.Token(r.Context(), c.Deadline)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
 	res, err := it.client.Do(req)
 	if err != nil {
 		if errors.Is(r.Context().Err(), context.DeadlineExceeded) {

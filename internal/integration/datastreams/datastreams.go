@@ -86,7 +86,12 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if it.stream == "" {
 		it.stream = s.StreamName
 	}
-	cfg, u, err := awsconf.Config(st.Region, st.Endpoint, st.Credentials, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
+	account, err := b.BoundAccount(s.ServiceAccountID)
+	if err != nil {
+		errs.Errorf(yamlx.Get(n, "stream_name"), yamlx.Join(p, "stream_name"), "%v", err)
+		return nil, errs
+	}
+	cfg, u, err := awsconf.Config(st.Region, st.Endpoint, st.Credentials, b.Deps.Tokens, account, b.Deps.Transport(10*time.Second))
 	if err != nil {
 		errs.Errorf(yamlx.Get(n, "stream_name"), yamlx.Join(p, "stream_name"), "stream %s: %v", s.StreamName, err)
 		return nil, errs

@@ -39,6 +39,9 @@ type Integration struct {
 	gatewayID   string
 	engine      Engine
 	declared    *params.Declared
+	// account, when set, is the service account the target is called as:
+	// its IAM token is the request's Authorization.
+	account *integration.Account
 }
 
 var (
@@ -114,8 +117,15 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 			}
 		}
 	}
-	if c.ServiceAccountID != "" {
-		errs.Warnf(yamlx.Get(n, "service_account_id"), yamlx.Join(path, "service_account_id"), "service accounts need Yandex Cloud credentials bindings, which this build lacks; requests go out without an IAM token")
+	// The http integration calls url as its own service account only: the
+	// cloud ignores the top-level one here, and a gateway-wide token must
+	// not go to every backend.
+	acct, e := b.ServiceAccount(c.ServiceAccountID, n, path, false)
+	errs.Add(e...)
+	it.account = acct
+	if acct != nil && it.named["Authorization"] {
+		errs.Warnf(yamlx.Get(yamlx.Get(n, "headers"), "Authorization"), yamlx.Join(path, "headers.Authorization"),
+			"service account %s calls url with its IAM token in Authorization, which replaces this header", acct.ID)
 	}
 	if len(errs.Errors()) > 0 {
 		return nil, errs

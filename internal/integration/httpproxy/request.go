@@ -188,6 +188,15 @@ func (it *Integration) outHeaders(r *http.Request, c *integration.Call) (http.He
 	setDefault(out, "X-Serverless-Gateway-Id", it.gatewayID)
 	delete(out, integration.AuthorizerHeader)
 	c.SetAuthorizerHeader(out)
+	if it.account != nil {
+		// The target is a Yandex Cloud API: it gets the account's token, and
+		// never the client's own credentials.
+		tok, err := it.account.Token(r.Context(), c.Deadline)
+		if err != nil {
+			return nil, "", err
+		}
+		out["Authorization"] = []string{"Bearer " + tok}
+	}
 	return out, host, nil
 }
 

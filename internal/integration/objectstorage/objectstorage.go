@@ -104,7 +104,12 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 		errs.Errorf(yamlx.Get(n, "bucket"), yamlx.Join(p, "bucket"), "bucket %s is not bound: add object_storage.buckets.%s to the bindings file, with dir (a local directory) or endpoint and keys (an S3-compatible server)", s.Bucket, s.Bucket)
 		return nil, errs
 	case bucket.Endpoint != "":
-		s3b, err := newS3Bucket(bucket, s.Bucket, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
+		account, err := b.BoundAccount(s.ServiceAccountID)
+		if err != nil {
+			errs.Errorf(yamlx.Get(n, "bucket"), yamlx.Join(p, "bucket"), "%v", err)
+			return nil, errs
+		}
+		s3b, err := newS3Bucket(bucket, s.Bucket, b.Deps.Tokens, account, b.Deps.Transport(10*time.Second))
 		if err != nil {
 			errs.Errorf(yamlx.Get(n, "bucket"), yamlx.Join(p, "bucket"), "bucket %s: %v", s.Bucket, err)
 			return nil, errs

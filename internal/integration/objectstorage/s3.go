@@ -73,8 +73,8 @@ func publicBase(endpoint, bucket string, virtualHosted bool) (*url.URL, error) {
 // unless the binding says otherwise (the AWS SDK's own default).
 const defaultPresignExpiry = 15 * time.Minute
 
-func newS3Bucket(b *config.Bucket, specName string, tokens *yc.Tokens, rt http.RoundTripper) (*s3Bucket, error) {
-	cfg, _, err := awsconf.Config(b.Region, b.Endpoint, b.Credentials, tokens, rt) // anonymous: a public bucket
+func newS3Bucket(b *config.Bucket, specName string, tokens *yc.Tokens, account *yc.TokenSource, rt http.RoundTripper) (*s3Bucket, error) {
+	cfg, _, err := awsconf.Config(b.Region, b.Endpoint, b.Credentials, tokens, account, rt) // anonymous: a public bucket
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,8 @@ func newS3Bucket(b *config.Bucket, specName string, tokens *yc.Tokens, rt http.R
 	bucket := &s3Bucket{client: s3.NewFromConfig(cfg, options(b.Endpoint)), name: name}
 	// An IAM token cannot presign (a URL carries no header); static keys
 	// sign the URL, and an anonymous (public) bucket needs no signature.
-	if _, anonymous := cfg.Credentials.(aws.AnonymousCredentials); anonymous && !b.HasKey() {
+	byToken := b.HasKey() || account != nil && !b.HasStaticKeys()
+	if _, anonymous := cfg.Credentials.(aws.AnonymousCredentials); anonymous && !byToken {
 		public := b.PresignEndpoint
 		if public == "" {
 			public = b.Endpoint
@@ -104,7 +105,7 @@ func newS3Bucket(b *config.Bucket, specName string, tokens *yc.Tokens, rt http.R
 		if err != nil {
 			return nil, err
 		}
-	} else if !b.HasKey() {
+	} else if !byToken {
 		signer := bucket.client
 		if b.PresignEndpoint != "" {
 			signer = s3.NewFromConfig(cfg, options(b.PresignEndpoint))

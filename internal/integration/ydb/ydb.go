@@ -123,7 +123,12 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if endpoint == "" {
 		endpoint = config.DefaultYDBEndpoint(s.Database)
 	}
-	cfg, u, err := awsconf.Config(y.Region, endpoint, y.Credentials, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
+	account, err := b.BoundAccount(s.ServiceAccountID)
+	if err != nil {
+		errs.Errorf(yamlx.Get(n, "database"), yamlx.Join(p, "database"), "%v", err)
+		return nil, errs
+	}
+	cfg, u, err := awsconf.Config(y.Region, endpoint, y.Credentials, b.Deps.Tokens, account, b.Deps.Transport(10*time.Second))
 	if err != nil {
 		errs.Errorf(yamlx.Get(n, "database"), yamlx.Join(p, "database"), "database %s: %v", s.Database, err)
 		return nil, errs

@@ -89,7 +89,12 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if it.url == "" {
 		it.url = s.QueueURL
 	}
-	cfg, u, err := awsconf.Config(q.Region, q.Endpoint, q.Credentials, b.Deps.Tokens, b.Deps.Transport(10*time.Second))
+	account, err := b.BoundAccount(s.ServiceAccountID)
+	if err != nil {
+		errs.Errorf(yamlx.Get(n, "queue_url"), yamlx.Join(p, "queue_url"), "%v", err)
+		return nil, errs
+	}
+	cfg, u, err := awsconf.Config(q.Region, q.Endpoint, q.Credentials, b.Deps.Tokens, account, b.Deps.Transport(10*time.Second))
 	if err != nil {
 		errs.Errorf(yamlx.Get(n, "queue_url"), yamlx.Join(p, "queue_url"), "queue %s: %v", s.QueueURL, err)
 		return nil, errs
