@@ -159,3 +159,35 @@ func TestDataSphereExample(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkflowsExample runs examples/workflows as the README says: the IAM
+// and Workflows stand-ins, then the gateway, which calls the API as the
+// example's service account and maps bodies with jq.
+func TestWorkflowsExample(t *testing.T) {
+	standin := filepath.Join(t.TempDir(), "standin")
+	if out, err := exec.Command("go", "build", "-o", standin, "../examples/workflows/standin").CombinedOutput(); err != nil {
+		t.Fatalf("building the stand-in: %v\n%s", err, out)
+	}
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	startTestServer(t, "workflows stand-in", exec.Command(standin, "-listen", addr, "-key", "../examples/workflows/sa-key.json"), port)
+	key, _ := filepath.Abs("../examples/workflows/sa-key.json")
+	cfg := mustRead(t, "../examples/workflows/apigw.yaml")
+	cfg = strings.Replace(strings.Replace(cfg, "127.0.0.1:8083", addr, 1), "service_account_key_file: sa-key.json", "service_account_key_file: "+key, 1)
+	g := start(t, "--spec", "../examples/workflows/api.yaml", "--config", writeFile(t, t.TempDir(), "apigw.yaml", cfg), "--var", "workflows_api=http://"+addr)
+
+	status, _, body := send(t, "POST", g.URL+"/hooks/build", `{"repo": "apigw", "ref": "main", "commits": 3}`, "Content-Type", "application/json")
+	if status != 200 || body != `{"execution":"exec-1","started":true}` {
+		t.Fatalf("start: %d %s", status, body)
+	}
+	status, _, body = get(t, g.URL+"/executions/exec-1")
+	if status != 200 || !strings.HasPrefix(body, `{"id":"exec-1","input":{"commits":3,"ref":"main","repo":"apigw"},"status":"running","summary":"dfq-example-build is running since 20`) {
+		t.Errorf("execution: %d %s", status, body)
+	}
+	if status, _, _ := get(t, g.URL+"/executions/exec-9"); status != 404 {
+		t.Errorf("an unknown execution: %d", status)
+	}
+	if strings.Contains(g.Logs(), "t1.iam-") || strings.Contains(g.Logs(), "PRIVATE KEY") {
+		t.Errorf("the gateway logged a token or the key:\n%s", g.Logs())
+	}
+}

@@ -61,6 +61,7 @@ type Server struct {
 	tokens    map[string]bool
 	Exchanges int
 	Invokes   int
+	base      string // the URL it is reached at, when it runs on no listener of its own
 }
 
 // New starts a stand-in.
@@ -68,6 +69,57 @@ func New() *Server {
 	s := &Server{Keys: map[string]*rsa.PublicKey{}, Accounts: map[string]string{}, tokens: map[string]bool{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
+}
+
+// Standalone returns a stand-in that runs on no listener of its own: the
+// caller serves it (it is an http.Handler) at base, the URL clients reach,
+// which is also the audience its IAM endpoint checks.
+func Standalone(base string) *Server {
+	return &Server{Keys: map[string]*rsa.PublicKey{}, Accounts: map[string]string{}, tokens: map[string]bool{}, base: strings.TrimSuffix(base, "/")}
+}
+
+// ServeHTTP serves the IAM and functions endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(w, r) }
+
+// TrustKey makes the IAM endpoint accept JWTs signed with an authorized key
+// (the JSON `yc iam key create` writes), for its service account.
+func (s *Server) TrustKey(keyJSON []byte) error {
+	var k struct {
+		ID               string `json:"id"`
+		ServiceAccountID string `json:"service_account_id"`
+		PrivateKey       string `json:"private_key"`
+	}
+	if err := json.Unmarshal(keyJSON, &k); err != nil {
+		return err
+	}
+	pemText := k.PrivateKey
+	if i := strings.Index(pemText, "-----BEGIN"); i > 0 {
+		pemText = pemText[i:]
+	}
+	block, _ := pem.Decode([]byte(pemText))
+	if block == nil {
+		return fmt.Errorf("key %s: private_key holds no PEM block", k.ID)
+	}
+	pk, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return fmt.Errorf("key %s: %v", k.ID, err)
+	}
+	rk, ok := pk.(*rsa.PrivateKey)
+	if !ok {
+		return fmt.Errorf("key %s is not an RSA key", k.ID)
+	}
+	s.mu.Lock()
+	s.Keys[k.ID], s.Accounts[k.ID] = &rk.PublicKey, k.ServiceAccountID
+	s.mu.Unlock()
+	return nil
+}
+
+// baseURL is where the stand-in is reached.
+func (s *Server) baseURL() string {
+	if s.base != "" {
+		return s.base
+	}
+	return s.URL
 }
 
 // AddKey makes an authorized key for a service account that the stand-in
@@ -84,10 +136,10 @@ func (s *Server) AddKey(keyID, serviceAccountID string) ([]byte, error) {
 }
 
 // IAMEndpoint is the stand-in's token URL (also the JWT's aud).
-func (s *Server) IAMEndpoint() string { return s.URL + "/iam/v1/tokens" }
+func (s *Server) IAMEndpoint() string { return s.baseURL() + "/iam/v1/tokens" }
 
 // FunctionsEndpoint is the stand-in's invoke base URL.
-func (s *Server) FunctionsEndpoint() string { return s.URL + "/functions" }
+func (s *Server) FunctionsEndpoint() string { return s.baseURL() + "/functions" }
 
 // Counts returns the exchanges and invocations so far.
 func (s *Server) Counts() (exchanges, invokes int) {
