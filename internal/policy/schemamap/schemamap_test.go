@@ -43,7 +43,7 @@ func TestApply(t *testing.T) {
 		{"a template that is one string", `"${.numbers.firstNumber}"`, `{"numbers":{"firstNumber":12,"secondNumber":32}}`, `12`},
 		{"tostring, length, keys", `{s: "${.n|tostring}", l: "${.list|length}", k: "${keys}"}`, `{"n":5,"list":[1,2,3]}`,
 			`{"k":["list","n"],"l":3,"s":"5"}`},
-		{"map and select", `{big: "${[.list[] | select(. > 1) | . * 10]}"}`, `{"list":[1,2,3]}`, `{"big":[20,30]}`},
+		{"map and select", `{big: "${[.list[] | select(. > 1) | . * 10]}", m: "${.list | map(. + 1)}"}`, `{"list":[1,2,3]}`, `{"big":[20,30],"m":[2,3,4]}`},
 		{"alternative", `{name: "${.name // \"anonymous\"}", set: "${.set // 1}"}`, `{"set":false}`, `{"name":"anonymous","set":1}`},
 		{"if", `{kind: "${if .n > 10 then \"big\" else \"small\" end}"}`, `{"n":11}`, `{"kind":"big"}`},
 		{"string functions and formats", `{l: "${.s|ascii_downcase}", b: "${.s|@base64}", d: "${.e|@base64d}"}`, `{"s":"HeLLo","e":"aGk="}`,
