@@ -98,6 +98,7 @@ type Operation struct {
 	Handler     integration.Handler
 	Declared    *params.Declared
 	timed       bool // the handler applies the execution deadline itself
+	ignoresBody bool // the handler never reads the request body
 	guard       *auth.Guard
 	statusMap   map[int]int
 	limit       *ratelimit.Scope // nil: no rate limit
@@ -294,6 +295,7 @@ func buildOperation(doc *spec.Document, kd *kinDoc, b *config.Bindings, deps *in
 		return nil
 	}
 	_, timed := h.(integration.Timed)
+	_, ignoresBody := h.(integration.IgnoresBody)
 	reqMap, respMap := compileMappings(op, errs)
 	return &Operation{
 		spanName:    "integration " + in.Type,
@@ -302,6 +304,7 @@ func buildOperation(doc *spec.Document, kd *kinDoc, b *config.Bindings, deps *in
 		respMap:     respMap,
 		guard:       guard,
 		timed:       timed,
+		ignoresBody: ignoresBody,
 		Method:      op.Method,
 		Route:       op.Template,
 		OperationID: op.OperationID,

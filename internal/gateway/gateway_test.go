@@ -261,17 +261,22 @@ func TestBodyLimit(t *testing.T) {
 
 // TestChunkedBodyLimit: a body of unknown length is held to the limit on
 // every route, whether or not its integration reads it: a dummy answer
-// and a CORS preflight are refused with 413, and an http integration never
-// sees any of it. Within the limit it goes on with its length known.
+// and a CORS preflight are refused with 413 as a function is, and an http
+// integration, which streams bodies, never completes an upstream request
+// with one. The connection then closes. Within the limit it goes on.
 func TestChunkedBodyLimit(t *testing.T) {
-	var calls atomic.Int64
+	var calls, complete atomic.Int64
 	var got atomic.Value
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		b, _ := io.ReadAll(r.Body)
+		b, err := io.ReadAll(r.Body)
+		if err == nil {
+			complete.Add(1)
+		}
 		got.Store(fmt.Sprintf("%d %d %v", len(b), r.ContentLength, r.TransferEncoding))
 	}))
 	t.Cleanup(up.Close)
+	fn := newFakeFunction(t)
 	src := `openapi: 3.0.0
 paths:
   /dummy:
@@ -281,8 +286,11 @@ paths:
   /proxy:
     post:
       x-yc-apigateway-integration: {type: http, url: "` + up.URL + `/"}
+  /fn:
+    post:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn}
 `
-	srv := serve(t, src, "limits: {max_request_body: 1KB}\n")
+	srv := serve(t, src, "limits: {max_request_body: 1KB}\nfunctions: {fn: {url: '"+fn.srv.URL+"'}}\n")
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	// send writes a request with a chunked body of n bytes over a new
 	// connection and returns the response and, for a 413, whether the
@@ -323,21 +331,25 @@ paths:
 		{"POST", "/dummy", ""},
 		{"OPTIONS", "/dummy", "Origin: http://a.example\r\nAccess-Control-Request-Method: POST\r\n"},
 		{"POST", "/proxy", ""},
+		{"POST", "/fn", ""},
 	} {
 		res, body, closed := send(tt.method, tt.path, 3*1024, tt.extra)
 		if res.StatusCode != 413 || res.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, "larger than 1024 bytes") || !closed {
 			t.Errorf("%s %s with 3 KB chunked: %d %q, connection closed %v", tt.method, tt.path, res.StatusCode, body, closed)
 		}
 	}
-	if calls.Load() != 0 {
-		t.Errorf("the upstream was called %d times with a body over the limit", calls.Load())
+	if complete.Load() != 0 {
+		t.Errorf("the upstream received %d complete requests with a body over the limit", complete.Load())
+	}
+	if n, _ := fn.last(); n != nil {
+		t.Errorf("the function was invoked with a body over the limit")
 	}
 	res, body, _ := send("POST", "/dummy", 1024, "")
 	if res.StatusCode != 200 || body != "ok" {
 		t.Errorf("1 KB chunked to /dummy: %d %q", res.StatusCode, body)
 	}
-	if res, _, _ := send("POST", "/proxy", 1024, ""); res.StatusCode != 200 || got.Load() != "1024 1024 []" {
-		t.Errorf("1 KB chunked to /proxy: %d, the upstream got %v", res.StatusCode, got.Load())
+	if res, _, _ := send("POST", "/proxy", 1024, ""); res.StatusCode != 200 || got.Load() != "1024 -1 [chunked]" {
+		t.Errorf("1 KB chunked to /proxy: %d, the upstream got %v (streamed on)", res.StatusCode, got.Load())
 	}
 }
 

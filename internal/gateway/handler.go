@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -169,13 +168,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.route = rt.Template.Raw
-	if !h.limitBody(x, w, r, s.maxBody) {
+	if !h.limitBody(x, r, s.maxBody) {
 		return
 	}
 	if rt.cors != nil {
 		if cors.IsPreflight(r) {
 			x.typ = "cors-preflight"
-			rt.cors.Preflight(&x.rec, r)
+			if h.drainBody(x, r) {
+				rt.cors.Preflight(&x.rec, r)
+			}
 			return
 		}
 		x.rec.cors, x.rec.origin = rt.cors, r.Header.Get("Origin")
@@ -261,6 +262,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.rec.respMap = op.respMap
 		x.rec.holdAll = op.validation != nil && op.validation.v.ValidatesResponse()
 	}
+	if op.ignoresBody && !h.drainBody(x, r) {
+		return
+	}
 	began := time.Now()
 	ir, span := h.childSpan(x, r, op.spanName, trace.SpanKindClient)
 	err := op.Handler.Serve(&x.rec, ir, &x.call)
@@ -272,43 +276,42 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// limitBody holds the request body to the limit on every route, before
-// anything answers it (a preflight or a dummy answer included): a body
-// declared too large is refused at once; a body of unknown length
-// (chunked) is read here, whole, and refused past the limit, so nothing of
-// it reaches an integration; it then goes on with its length known. A
-// refusal closes the connection, as the rest of the body is never read.
-func (h *Handler) limitBody(x *exchange, w http.ResponseWriter, r *http.Request, limit int64) bool {
-	tooLarge := func() bool {
-		w.Header().Set("Connection", "close")
-		h.fail(x, httperr.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit)))
-		return false
-	}
+// limitBody holds the request body to the limit on every route: a body
+// declared too large is refused at once; any other is read through a
+// limit, so that whoever reads it (the validator, a mapping, an
+// integration that holds it whole, the proxy that streams it) stops at the
+// limit with a 413. It reports whether the request goes on.
+func (h *Handler) limitBody(x *exchange, r *http.Request, limit int64) bool {
 	switch {
 	case r.Body == nil || r.Body == http.NoBody:
-		return true
 	case r.ContentLength > limit:
-		return tooLarge()
-	case r.ContentLength >= 0:
-		// The server never reads past the declared length; the reader
-		// only guards against a body that lies about it.
-		r.Body = http.MaxBytesReader(&x.rec, r.Body, limit)
-		return true
-	}
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	switch {
-	case n > limit:
-		return tooLarge()
-	case err != nil:
-		w.Header().Set("Connection", "close")
-		h.fail(x, httperr.Wrap(http.StatusBadRequest, "could not read the request body", err))
+		h.fail(x, httperr.New(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit)))
 		return false
+	default:
+		r.Body = http.MaxBytesReader(&x.rec, r.Body, limit)
 	}
-	r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
-	r.ContentLength, r.TransferEncoding = n, nil
 	return true
 }
+
+// drainBody reads and discards a body of unknown length (chunked) before
+// an answer that never reads it (a preflight, a dummy answer): otherwise a
+// body over the limit would pass unnoticed. It reports whether the request
+// goes on.
+func (h *Handler) drainBody(x *exchange, r *http.Request) bool {
+	if r.ContentLength >= 0 || r.Body == nil || r.Body == http.NoBody {
+		return true // a declared length was checked by limitBody
+	}
+	bufp := drainBuffers.Get().(*[]byte)
+	_, err := io.CopyBuffer(io.Discard, r.Body, *bufp)
+	drainBuffers.Put(bufp)
+	if err != nil {
+		h.fail(x, integration.BodyError(err))
+		return false
+	}
+	return true
+}
+
+var drainBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // childSpan starts a span under the request's, when tracing is on, and
 // returns r with it in its context, so that the calls made meanwhile carry
@@ -354,6 +357,11 @@ func (h *Handler) fail(x *exchange, err error) {
 		return
 	}
 	x.generated = true
+	if he.Status == http.StatusRequestEntityTooLarge {
+		// The rest of the body is never read: the connection cannot carry
+		// another request.
+		x.rec.Header().Set("Connection", "close")
+	}
 	httperr.WriteDetails(&x.rec, he.Status, he.Message, he.Details)
 }
 

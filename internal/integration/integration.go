@@ -107,13 +107,27 @@ func ReadBody(r *http.Request) ([]byte, error) {
 		b, err = io.ReadAll(r.Body)
 	}
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, httperr.Wrap(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), err)
-		}
-		return nil, httperr.Wrap(http.StatusBadRequest, "could not read the request body", err)
+		return nil, BodyError(err)
 	}
 	return b, nil
+}
+
+// BodyError is the gateway's answer to a request body that could not be
+// read: 413 past the body limit, else 400.
+func BodyError(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return httperr.Wrap(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit), err)
+	}
+	return httperr.Wrap(http.StatusBadRequest, "could not read the request body", err)
+}
+
+// IgnoresBody is implemented by handlers that never read the request body
+// (a dummy answer, Swagger UI, a bucket): before they answer, the gateway
+// reads a body of unknown length itself, so that one over the body limit
+// is still refused.
+type IgnoresBody interface {
+	IgnoresBody()
 }
 
 // RequestEvent is the whole request as a function event (format 1.0), which

@@ -48,12 +48,16 @@ type variant struct {
 }
 
 var (
-	_ integration.Handler = (*Integration)(nil)
-	_ integration.Timed   = (*Integration)(nil)
+	_ integration.Handler     = (*Integration)(nil)
+	_ integration.Timed       = (*Integration)(nil)
+	_ integration.IgnoresBody = (*Integration)(nil)
 )
 
 // AppliesDeadline: a static response never blocks.
 func (*Integration) AppliesDeadline() {}
+
+// IgnoresBody: the answer is static.
+func (*Integration) IgnoresBody() {}
 
 // New decodes and checks a dummy integration.
 func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, yamlx.List) {

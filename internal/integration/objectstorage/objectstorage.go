@@ -49,7 +49,13 @@ type Integration struct {
 	redirect    bool // presigned_redirect: answer 302 to a presigned URL
 }
 
-var _ integration.Handler = (*Integration)(nil)
+var (
+	_ integration.Handler     = (*Integration)(nil)
+	_ integration.IgnoresBody = (*Integration)(nil)
+)
+
+// IgnoresBody: a bucket is read, never written.
+func (*Integration) IgnoresBody() {}
 
 // New decodes an object_storage integration and resolves its bucket.
 func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yamlx.List) {

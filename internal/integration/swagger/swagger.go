@@ -66,6 +66,11 @@ type Integration struct {
 	spec []byte
 }
 
+var _ integration.IgnoresBody = (*Integration)(nil)
+
+// IgnoresBody: the page and the spec are static.
+func (*Integration) IgnoresBody() {}
+
 // New builds the page and the public specification.
 func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yamlx.List) {
 	var s struct {
