@@ -20,16 +20,7 @@ import (
 // yaml.v3 can reject unknown fields only for a whole document and only with a
 // line number; checking keys ourselves gives line, column and the dotted path.
 func Decode(n *yaml.Node, v any, path string) List {
-	var errs List
-	n = Deref(n)
-	checkKeys(n, reflect.TypeOf(v), path, &errs)
-	if len(errs) > 0 {
-		return errs
-	}
-	if err := n.Decode(v); err != nil {
-		errs.Add(typeErrors(n, path, err)...)
-	}
-	return errs
+	return decode(n, v, path, true)
 }
 
 // Aliases are other spellings of a key that the cloud accepts wherever the
@@ -48,8 +39,12 @@ var Aliases = map[string]string{
 // not list and that the cloud ignores: refusing them would block specs that
 // work there, while the warning still shows a typo.
 func DecodeExtension(n *yaml.Node, v any, path string) List {
+	return decode(n, v, path, false)
+}
+
+func decode(n *yaml.Node, v any, path string, strict bool) List {
 	var errs List
-	n = lenient(Deref(n), reflect.TypeOf(v), path, &errs)
+	n = checkKeys(Deref(n), reflect.TypeOf(v), path, strict, &errs)
 	if len(errs.Errors()) > 0 {
 		return errs
 	}
@@ -59,10 +54,12 @@ func DecodeExtension(n *yaml.Node, v any, path string) List {
 	return errs
 }
 
-// lenient returns n, or a copy of it without the keys t does not know and
-// with aliases renamed, warning about each dropped key. Nodes that need no
+// checkKeys checks the keys of n against type t, recursively. Strict, a
+// key t does not know is an error (with the allowed keys) and n is
+// returned as it is. Otherwise such a key is a warning, and the result is
+// a copy of n without it and with Aliases renamed; nodes that need no
 // change are shared, so positions stay those of the document.
-func lenient(n *yaml.Node, t reflect.Type, path string, errs *List) *yaml.Node {
+func checkKeys(n *yaml.Node, t reflect.Type, path string, strict bool, errs *List) *yaml.Node {
 	if n == nil || t == nil || decodesItself(t) {
 		return n
 	}
@@ -83,7 +80,7 @@ func lenient(n *yaml.Node, t reflect.Type, path string, errs *List) *yaml.Node {
 	}
 	child := func(v *yaml.Node, t reflect.Type, path string) *yaml.Node {
 		d := Deref(v)
-		if c := lenient(d, t, path, errs); c != d {
+		if c := checkKeys(d, t, path, strict, errs); c != d {
 			return c
 		}
 		return v
@@ -99,7 +96,7 @@ func lenient(n *yaml.Node, t reflect.Type, path string, errs *List) *yaml.Node {
 			k, v := n.Content[i], n.Content[i+1]
 			name := k.Value
 			ft, ok := fields[name]
-			if canon := Aliases[name]; !ok && canon != "" {
+			if canon := Aliases[name]; !ok && !strict && canon != "" {
 				if ft, ok = fields[canon]; ok {
 					renamed := *k
 					renamed.Value, name = canon, canon
@@ -107,7 +104,11 @@ func lenient(n *yaml.Node, t reflect.Type, path string, errs *List) *yaml.Node {
 					start(i)
 				}
 			}
-			if !ok {
+			switch {
+			case !ok && strict:
+				errs.Errorf(k, path, "unknown key %q%s (allowed: %s)", k.Value, didYouMean(k.Value, order), allowed(order))
+				continue
+			case !ok:
 				errs.Warnf(k, path, "unknown key %q, ignored%s", k.Value, didYouMean(k.Value, order))
 				start(i)
 				continue
@@ -222,44 +223,6 @@ var unmarshalerType = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
 // unmarshal themselves, and raw nodes.
 func decodesItself(t reflect.Type) bool {
 	return t.Implements(unmarshalerType) || reflect.PointerTo(indirect(t)).Implements(unmarshalerType) || indirect(t) == nodeType
-}
-
-func checkKeys(n *yaml.Node, t reflect.Type, path string, errs *List) {
-	n = Deref(n)
-	if n == nil || t == nil || decodesItself(t) {
-		return
-	}
-	t = indirect(t)
-	switch t.Kind() {
-	case reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return // the type error is reported by Decode
-		}
-		fields, order := fieldNames(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			ft, ok := fields[k.Value]
-			if !ok {
-				errs.Errorf(k, path, "unknown key %q%s (allowed: %s)", k.Value, didYouMean(k.Value, order), allowed(order))
-				continue
-			}
-			checkKeys(val, ft, Join(path, k.Value), errs)
-		}
-	case reflect.Map:
-		if n.Kind != yaml.MappingNode {
-			return
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			checkKeys(n.Content[i+1], t.Elem(), Join(path, n.Content[i].Value), errs)
-		}
-	case reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			return
-		}
-		for i, item := range n.Content {
-			checkKeys(item, t.Elem(), path+"["+strconv.Itoa(i)+"]", errs)
-		}
-	}
 }
 
 // allowed names the allowed keys so that a typo is fixed in one look.

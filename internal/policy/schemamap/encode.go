@@ -139,14 +139,8 @@ func appendString[S ~string | ~[]byte](b []byte, s S) []byte {
 			start = i
 			continue
 		}
-		var r rune
-		var size int
-		switch v := any(s[i:]).(type) {
-		case string:
-			r, size = utf8.DecodeRuneInString(v)
-		case []byte:
-			r, size = utf8.DecodeRune(v)
-		}
+		// At most UTFMax bytes: converting them from []byte needs no heap.
+		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
 		if r == utf8.RuneError && size == 1 {
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)

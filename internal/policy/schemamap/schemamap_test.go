@@ -167,6 +167,7 @@ var differentialBodies = []string{
 	`{"a":[{"b":true},{"b":null,"c":{"z":1,"y":[{}]}}],"a":"last wins"}`,
 	`{"a":"text"}`, `{"a":7}`, `[1,[2],{"b":3}]`, `"just a string"`, `12.0`, `null`, `{"b":2,"a":1,"A":0,"aa":3,"é":4}`,
 	"{\"bad\":\"\xff\xfe\"}",
+	`{"a":"Привет, мир","b":{"ключ":"значение 😀"}}`,
 }
 
 // TestNativeMatchesJQ: what apigw reads from the arena is exactly what
