@@ -301,17 +301,12 @@ func (h *Handler) drainBody(x *exchange, r *http.Request) bool {
 	if r.ContentLength >= 0 || r.Body == nil || r.Body == http.NoBody {
 		return true // a declared length was checked by limitBody
 	}
-	bufp := drainBuffers.Get().(*[]byte)
-	_, err := io.CopyBuffer(io.Discard, r.Body, *bufp)
-	drainBuffers.Put(bufp)
-	if err != nil {
+	if _, err := io.Copy(io.Discard, r.Body); err != nil { // io.Discard pools its buffers
 		h.fail(x, integration.BodyError(err))
 		return false
 	}
 	return true
 }
-
-var drainBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // childSpan starts a span under the request's, when tracing is on, and
 // returns r with it in its context, so that the calls made meanwhile carry

@@ -50,6 +50,18 @@ func (a *Account) Token(ctx context.Context, deadline time.Time) (string, error)
 	return "", httperr.Wrap(http.StatusBadGateway, "service account "+a.ID+": no IAM token (the IAM endpoint could not be reached)", err)
 }
 
+// SetBearer puts the account's IAM token in h as the Authorization, in
+// place of any other (the client's own never reaches a target called as
+// an account); the error is Token's.
+func (a *Account) SetBearer(ctx context.Context, h http.Header, deadline time.Time) error {
+	tok, err := a.Token(ctx, deadline)
+	if err != nil {
+		return err
+	}
+	h["Authorization"] = []string{"Bearer " + tok}
+	return nil
+}
+
 // accountKeys are the spellings of the key that names a service account.
 var accountKeys = []string{"service_account_id", "serviceAccountId", "service_account"}
 

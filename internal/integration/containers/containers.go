@@ -117,11 +117,9 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	if it.account != nil {
 		// A private container is invoked with the account's IAM token, in
 		// place of the client's Authorization.
-		tok, err := it.account.Token(r.Context(), c.Deadline)
-		if err != nil {
+		if err := it.account.SetBearer(r.Context(), h, c.Deadline); err != nil {
 			return err
 		}
-		h["Authorization"] = []string{"Bearer " + tok}
 	}
 	if it.context != nil {
 		js, err := json.Marshal(it.context.Expand(c.Params))

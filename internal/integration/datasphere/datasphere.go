@@ -92,11 +92,9 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Request-Id", c.RequestID)
 	if it.account != nil {
-		tok, err := it.account.Token(r.Context(), c.Deadline)
-		if err != nil {
+		if err := it.account.SetBearer(r.Context(), req.Header, c.Deadline); err != nil {
 			return err
 		}
-		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	res, err := it.client.Do(req)
 	if err != nil {

@@ -191,11 +191,9 @@ func (it *Integration) outHeaders(r *http.Request, c *integration.Call) (http.He
 	if it.account != nil {
 		// The target is a Yandex Cloud API: it gets the account's token, and
 		// never the client's own credentials.
-		tok, err := it.account.Token(r.Context(), c.Deadline)
-		if err != nil {
+		if err := it.account.SetBearer(r.Context(), out, c.Deadline); err != nil {
 			return nil, "", err
 		}
-		out["Authorization"] = []string{"Bearer " + tok}
 	}
 	return out, host, nil
 }
