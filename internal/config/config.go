@@ -93,6 +93,10 @@ type Limits struct {
 	ExecutionTimeout *Duration `yaml:"execution_timeout"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight requests.
 	ShutdownTimeout *Duration `yaml:"shutdown_timeout"`
+	// MaxRateLimitBuckets bounds the in-process rate-limit buckets (one per
+	// client of a security profile's limit): the least recently used go
+	// first (default 50,000, about 5 MB).
+	MaxRateLimitBuckets int `yaml:"max_rate_limit_buckets"`
 }
 
 // Canary is a canary release: Weight percent of requests (of WebSocket
@@ -358,6 +362,9 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkDomains(root, b, &errs)
 	checkTracing(root, &b.Tracing, &errs)
 	checkEndpoints(root, "datasphere", b.DataSphere, &errs)
+	if b.Limits.MaxRateLimitBuckets < 0 {
+		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_rate_limit_buckets"), "limits.max_rate_limit_buckets", "must be positive")
+	}
 	if b.Limits.MaxRequestBody < 0 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_request_body"), "limits.max_request_body", "must be positive")
 	}

@@ -30,6 +30,9 @@ type ClientRateLimit struct {
 	RPM int `yaml:"rpm"`
 	// Key is "ip" (the default) or "header:<Name>", such as header:X-Api-Key.
 	Key string `yaml:"key"`
+	// IPv6Prefix groups IPv6 clients by this prefix length (default 64):
+	// one host is handed a whole /64.
+	IPv6Prefix int `yaml:"ipv6_prefix"`
 }
 
 func checkSecurityProfiles(root *yaml.Node, ps map[string]*SecurityProfile, errs *yamlx.List) {
@@ -66,6 +69,9 @@ func checkSecurityProfiles(root *yaml.Node, ps map[string]*SecurityProfile, errs
 			rn := yamlx.Get(n, "rate_limit")
 			if (rl.RPS > 0) == (rl.RPM > 0) || rl.RPS < 0 || rl.RPM < 0 {
 				errs.Errorf(rn, yamlx.Join(path, "rate_limit"), "needs exactly one of rps and rpm, a positive number")
+			}
+			if rl.IPv6Prefix < 0 || rl.IPv6Prefix > 128 {
+				errs.Errorf(yamlx.Get(rn, "ipv6_prefix"), yamlx.Join(path, "rate_limit.ipv6_prefix"), "must be a prefix length, 1 to 128, not %d", rl.IPv6Prefix)
 			}
 			if k := rl.Key; k != "" && k != "ip" && (!strings.HasPrefix(k, "header:") || len(k) == len("header:")) {
 				errs.Errorf(yamlx.Get(rn, "key"), yamlx.Join(path, "rate_limit.key"), "must be ip or header:<Name>, not %q", k)

@@ -123,6 +123,9 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		limits:           deps.RateLimits,
 	}
 	deps.JWKS.SetMinRefresh(b.Auth.JWKSMinRefresh.D())
+	if local, ok := deps.RateLimits.(*ratelimit.Local); ok {
+		local.SetMax(b.Limits.MaxRateLimitBuckets)
+	}
 	ac := &auth.Compiler{Doc: doc, Bindings: b, Deps: deps}
 	kd := &kinDoc{doc: doc}
 	s.security = securityProfile(doc, b, &errs)

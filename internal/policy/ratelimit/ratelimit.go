@@ -6,7 +6,10 @@ package ratelimit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strconv"
 	"sync"
@@ -66,30 +69,46 @@ type Store interface {
 // Local is the in-process Store. Its buckets outlive snapshots: a reload
 // that keeps a limit keeps its count (the key names the limit too).
 //
-// Per-client limits make a bucket per client: buckets that have refilled
-// completely hold no information and are dropped when the map has doubled
-// since the last sweep, so that a scan of many addresses cannot grow it
-// without bound.
+// Per-client limits make a bucket per client, and clients are whoever
+// sends requests: the store is bounded. A bucket is held under a 128-bit
+// hash of its key (about 100 bytes each, whatever the key); at most max
+// buckets are held, the least recently used going first; and buckets that
+// have refilled completely, which hold no information, are dropped from the
+// least recently used end as requests come.
 type Local struct {
 	mu      sync.Mutex
-	buckets map[string]*bucket
-	sweepAt int
+	max     int // the most buckets held (DefaultMaxBuckets when 0)
+	buckets map[bucketKey]*bucket
+	lru     bucket // the list's sentinel: lru.next is the most recently used
+	seeds   [2]maphash.Seed
 	now     func() time.Time
 }
 
-type bucket struct {
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
-	full   time.Duration // how long an empty bucket takes to refill
-}
+// DefaultMaxBuckets bounds the in-process buckets: about 5 MB.
+const DefaultMaxBuckets = 50_000
 
-// minSweep is the map size below which no sweep runs.
-const minSweep = 1024
+type bucketKey [2]uint64
+
+type bucket struct {
+	key        bucketKey
+	tokens     float64
+	last       int64 // unix nanoseconds
+	full       int64 // nanoseconds an empty bucket takes to refill
+	prev, next *bucket
+}
 
 // NewLocal returns an empty in-process store.
 func NewLocal() *Local {
-	return &Local{buckets: map[string]*bucket{}, sweepAt: minSweep, now: time.Now}
+	s := &Local{buckets: map[bucketKey]*bucket{}, seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}, now: time.Now}
+	s.lru.next, s.lru.prev = &s.lru, &s.lru
+	return s
+}
+
+// SetMax sets the most buckets held (0: DefaultMaxBuckets).
+func (s *Local) SetMax(n int) {
+	s.mu.Lock()
+	s.max = n
+	s.mu.Unlock()
 }
 
 // Len is the number of buckets held (tests, metrics).
@@ -99,41 +118,69 @@ func (s *Local) Len() int {
 	return len(s.buckets)
 }
 
-// sweep drops the buckets that have refilled completely. s.mu is held.
-func (s *Local) sweep(now time.Time) {
-	for k, b := range s.buckets {
-		b.mu.Lock()
-		idle := now.Sub(b.last) >= b.full
-		b.mu.Unlock()
-		if idle {
-			delete(s.buckets, k)
-		}
+func (s *Local) unlink(b *bucket) {
+	b.prev.next, b.next.prev = b.next, b.prev
+}
+
+func (s *Local) pushFront(b *bucket) {
+	b.prev, b.next = &s.lru, s.lru.next
+	s.lru.next.prev = b
+	s.lru.next = b
+}
+
+// sweepLimit bounds the idle buckets one Take drops, so that no request
+// pays for a large sweep.
+const sweepLimit = 64
+
+// sweep drops, from the least recently used end, buckets that have
+// refilled completely, and any beyond the cap. s.mu is held.
+func (s *Local) sweep(now int64) {
+	max := s.max
+	if max <= 0 {
+		max = DefaultMaxBuckets
 	}
-	s.sweepAt = max(minSweep, 2*len(s.buckets))
+	for n := 0; s.lru.prev != &s.lru; n++ {
+		b := s.lru.prev
+		if len(s.buckets) <= max && (n >= sweepLimit || now-b.last < b.full) {
+			return
+		}
+		s.unlink(b)
+		delete(s.buckets, b.key)
+	}
 }
 
 // Take implements Store.
 func (s *Local) Take(_ context.Context, key string, l *Limit) (bool, time.Duration, error) {
+	now := s.now().UnixNano()
+	k := bucketKey{maphash.String(s.seeds[0], key), maphash.String(s.seeds[1], key)}
 	s.mu.Lock()
-	b := s.buckets[key]
+	defer s.mu.Unlock()
+	b := s.buckets[k]
 	if b == nil {
-		if len(s.buckets) >= s.sweepAt {
-			s.sweep(s.now())
-		}
-		b = &bucket{tokens: float64(l.Burst), last: s.now(), full: time.Duration(float64(l.Burst) / l.Rate * float64(time.Second))}
-		s.buckets[key] = b
+		b = &bucket{key: k, tokens: float64(l.Burst), last: now, full: int64(float64(l.Burst) / l.Rate * float64(time.Second))}
+		s.buckets[k] = b
+	} else {
+		s.unlink(b)
 	}
-	s.mu.Unlock()
-	now := s.now()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.tokens = math.Min(float64(l.Burst), b.tokens+now.Sub(b.last).Seconds()*l.Rate)
+	s.pushFront(b)
+	b.tokens = math.Min(float64(l.Burst), b.tokens+float64(now-b.last)/float64(time.Second)*l.Rate)
 	b.last = now
+	ok, wait := true, time.Duration(0)
 	if b.tokens >= 1 {
 		b.tokens--
-		return true, 0, nil
+	} else {
+		ok, wait = false, time.Duration((1-b.tokens)/l.Rate*float64(time.Second))
 	}
-	return false, time.Duration((1 - b.tokens) / l.Rate * float64(time.Second)), nil
+	s.sweep(now) // b, just used, is at the other end
+	return ok, wait, nil
+}
+
+// Key makes the client part of a bucket key fixed-size: a hash of it, so
+// that a client cannot spend the store's memory (or Redis's) with long or
+// ever-new values (an 8 KB API key per request).
+func Key(client string) string {
+	sum := sha256.Sum256([]byte(client))
+	return base64.RawURLEncoding.EncodeToString(sum[:18])
 }
 
 // Scope is one compiled limit in one place of the spec.

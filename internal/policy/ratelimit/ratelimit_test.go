@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,8 +138,9 @@ func TestRedisShared(t *testing.T) {
 	}
 }
 
-// TestLocalSweep: buckets of clients that went quiet are dropped, so that
-// many client keys cannot grow the store without bound.
+// TestLocalSweep: buckets of clients that went quiet are dropped as they
+// age, so that many client keys cannot grow the store; a busy client keeps
+// its count.
 func TestLocalSweep(t *testing.T) {
 	now := time.Unix(1000, 0)
 	s := NewLocal()
@@ -150,8 +152,8 @@ func TestLocalSweep(t *testing.T) {
 			now = now.Add(time.Second) // older clients' buckets refill
 		}
 	}
-	if n := s.Len(); n > 2*minSweep {
-		t.Errorf("%d buckets held after 5000 clients came and went, want at most %d", n, 2*minSweep)
+	if n := s.Len(); n > 200 {
+		t.Errorf("%d buckets held after 5000 clients came and went, want at most the last second's", n)
 	}
 	// A client still within its window keeps its count.
 	for i := 0; i < 10; i++ {
@@ -160,4 +162,79 @@ func TestLocalSweep(t *testing.T) {
 	if ok, _, _ := s.Take(context.Background(), "busy", l); ok {
 		t.Error("a busy client's bucket was reset")
 	}
+}
+
+// TestLocalCap: past the cap the least recently used bucket goes, however
+// fast new clients arrive.
+func TestLocalCap(t *testing.T) {
+	s := NewLocal()
+	s.SetMax(100)
+	l := &Limit{Rate: 1, Burst: 1} // nothing refills during the test
+	s.Take(context.Background(), "kept", l)
+	for i := 0; i < 1000; i++ {
+		s.Take(context.Background(), "client-"+strconv.Itoa(i), l)
+		if i%10 == 0 {
+			s.Take(context.Background(), "kept", l) // recently used
+		}
+	}
+	if n := s.Len(); n != 100 {
+		t.Errorf("%d buckets, want the cap of 100", n)
+	}
+	if ok, _, _ := s.Take(context.Background(), "kept", l); ok {
+		t.Error("the recently used bucket was evicted (its count reset)")
+	}
+	if ok, _, _ := s.Take(context.Background(), "client-0", l); !ok {
+		t.Error("the least recently used bucket was kept")
+	}
+}
+
+// TestFloodOfKeys: 100,000 requests, each with a new 8 KB key, leave the
+// heap within a few MB of where it started: keys are hashed to a fixed
+// size and the store is capped.
+func TestFloodOfKeys(t *testing.T) {
+	s := NewLocal()
+	l := &Limit{Rate: 1, Burst: 1, Text: "1 rps per client"}
+	value := make([]byte, 8<<10)
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := heap()
+	for i := 0; i < 100_000; i++ {
+		copy(value, strconv.Itoa(i))
+		s.Take(context.Background(), "sws p|1 rps per client|"+Key(string(value)), l)
+	}
+	after := heap()
+	grew := (int64(after) - int64(before)) >> 20
+	t.Logf("heap %d MB before, %d MB after 100,000 distinct 8 KB keys; %d buckets", before>>20, after>>20, s.Len())
+	if grew > 8 {
+		t.Errorf("the heap grew by %d MB", grew)
+	}
+	if s.Len() != DefaultMaxBuckets {
+		t.Errorf("%d buckets, want the cap of %d", s.Len(), DefaultMaxBuckets)
+	}
+}
+
+// BenchmarkFloodOfKeys reports the heap a flood of distinct 8 KB keys
+// leaves behind (heap-MB), and the cost of a Take with a hashed key.
+func BenchmarkFloodOfKeys(b *testing.B) {
+	s := NewLocal()
+	l := &Limit{Rate: 1, Burst: 1, Text: "1 rps per client"}
+	value := make([]byte, 8<<10)
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	before := m.HeapAlloc
+	i := 0
+	for b.Loop() {
+		i++
+		copy(value, strconv.Itoa(i))
+		s.Take(context.Background(), "sws p|1 rps per client|"+Key(string(value)), l)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	b.ReportMetric(float64(int64(m.HeapAlloc)-int64(before))/(1<<20), "heap-MB")
+	runtime.KeepAlive(s)
 }

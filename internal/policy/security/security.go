@@ -25,11 +25,12 @@ type Profile struct {
 	limit  *ratelimit.Limit
 	header string // the rate limit's key: this header, else the client IP
 	xff    bool   // the client IP is the last X-Forwarded-For address
+	v6bits int    // IPv6 clients are one client per this prefix
 }
 
 // Compile turns a bindings profile (checked by config) into a Profile.
 func Compile(id string, p *config.SecurityProfile) (*Profile, error) {
-	out := &Profile{ID: id, xff: p.ClientIP == "x-forwarded-for"}
+	out := &Profile{ID: id, xff: p.ClientIP == "x-forwarded-for", v6bits: 64}
 	for _, list := range []struct {
 		src []string
 		dst *[]netip.Prefix
@@ -50,6 +51,9 @@ func Compile(id string, p *config.SecurityProfile) (*Profile, error) {
 			out.limit = &ratelimit.Limit{Rate: float64(rl.RPM) / 60, Burst: rl.RPM, Text: fmt.Sprintf("%d rpm per client", rl.RPM)}
 		}
 		out.header, _ = strings.CutPrefix(rl.Key, "header:")
+		if rl.IPv6Prefix > 0 {
+			out.v6bits = rl.IPv6Prefix
+		}
 	}
 	return out, nil
 }
@@ -98,11 +102,19 @@ func (p *Profile) Check(ctx context.Context, r *http.Request, store ratelimit.St
 		}
 	}
 	if p.limit != nil {
-		key := ip.String()
-		if p.header != "" {
-			key = "h:" + r.Header.Get(p.header)
+		var client string
+		switch {
+		case p.header != "":
+			client = "h:" + r.Header.Get(p.header)
+		case ip.Is6():
+			// One client per /64 (by default): a host is handed a whole
+			// prefix, and would otherwise get a fresh budget per address.
+			pfx, _ := ip.Prefix(p.v6bits)
+			client = pfx.String()
+		default:
+			client = ip.String()
 		}
-		ok, wait, err := store.Take(ctx, "sws "+p.ID+"|"+p.limit.Text+"|"+key, p.limit)
+		ok, wait, err := store.Take(ctx, "sws "+p.ID+"|"+p.limit.Text+"|"+ratelimit.Key(client), p.limit)
 		if !ok {
 			return Verdict{Status: http.StatusTooManyRequests, Message: "rate limit exceeded: " + p.limit.Text, RetryAfter: wait, Err: err}
 		}
