@@ -157,6 +157,9 @@ type Auth struct {
 	// JWKSMinRefresh is the shortest time between two fetches of one JWKS
 	// (default 10s): tokens with unknown key IDs cannot flood the provider.
 	JWKSMinRefresh *Duration `yaml:"jwks_min_refresh"`
+	// JWKSFetchTimeout bounds one fetch of a JWKS or discovery document
+	// (default 5s): tokens that must wait for it wait no longer.
+	JWKSFetchTimeout *Duration `yaml:"jwks_fetch_timeout"`
 }
 
 // Routing holds the routing choices the documentation leaves open.
@@ -239,7 +242,7 @@ func (b *Bindings) applyDefaults() {
 	for _, d := range []struct {
 		p   **Duration
 		def time.Duration
-	}{{&b.Auth.JWTLeeway, 30 * time.Second}, {&b.Auth.JWKSDefaultTTL, 5 * time.Minute}, {&b.Auth.JWKSMinRefresh, 10 * time.Second}} {
+	}{{&b.Auth.JWTLeeway, 30 * time.Second}, {&b.Auth.JWKSDefaultTTL, 5 * time.Minute}, {&b.Auth.JWKSMinRefresh, 10 * time.Second}, {&b.Auth.JWKSFetchTimeout, 5 * time.Second}} {
 		if *d.p == nil {
 			v := Duration(d.def)
 			*d.p = &v

@@ -123,6 +123,7 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		limits:           deps.RateLimits,
 	}
 	deps.JWKS.SetMinRefresh(b.Auth.JWKSMinRefresh.D())
+	deps.JWKS.SetFetchTimeout(b.Auth.JWKSFetchTimeout.D())
 	if local, ok := deps.RateLimits.(*ratelimit.Local); ok {
 		local.SetMax(b.Limits.MaxRateLimitBuckets)
 	}

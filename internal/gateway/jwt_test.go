@@ -12,9 +12,11 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -290,5 +292,80 @@ paths:
 	}
 	if p.fetches.Load() != fetched {
 		t.Error("a cached result fetched the JWKS")
+	}
+}
+
+// TestJWTSlowKeyServer: a key server that stalls (20 s here) never holds up
+// tokens whose key is cached, even once the set is past its TTL; forged
+// kids wait for at most the one fetch under way, bounded by
+// jwks_fetch_timeout, and the server sees one fetch per jwks_min_refresh.
+func TestJWTSlowKeyServer(t *testing.T) {
+	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+	var stalled atomic.Bool
+	var fetches atomic.Int64
+	release := make(chan struct{})
+	jwksSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		if stalled.Load() {
+			select {
+			case <-release:
+			case <-time.After(20 * time.Second):
+			}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"keys": []map[string]string{rsaJWK("k1", rk)}})
+	}))
+	t.Cleanup(func() { close(release); jwksSrv.Close() })
+	src := `openapi: 3.0.0
+components:
+  securitySchemes:
+    jwt:
+      type: openIdConnect
+      x-yc-apigateway-authorizer:
+        type: jwt
+        jwksUri: ` + jwksSrv.URL + `
+        identitySource: {in: header, name: Authorization, prefix: "Bearer "}
+        jwkTtlInSeconds: 1
+security: [{jwt: []}]
+paths:
+  /me:
+    get:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+`
+	srv := serve(t, src, "auth: {jwks_fetch_timeout: 0.5s, jwks_min_refresh: 10s}\n")
+	now := time.Now().Unix()
+	call := func(kid string) (int, time.Duration) {
+		claims := map[string]any{"sub": "u", "exp": now + 600, "jti": fmt.Sprint(time.Now().UnixNano())} // no result cache hit
+		start := time.Now()
+		res := do(t, "GET", srv.URL+"/me", map[string]string{"Authorization": "Bearer " + sign(t, "RS256", kid, rk, claims)}, nil)
+		return res.status, time.Since(start)
+	}
+	if st, _ := call("k1"); st != 200 {
+		t.Fatalf("before the stall: %d", st)
+	}
+	stalled.Store(true)
+	time.Sleep(1100 * time.Millisecond) // the set is now past its TTL
+	var lat []time.Duration
+	for i := 0; i < 50; i++ {
+		st, d := call("k1")
+		if st != 200 {
+			t.Fatalf("a valid token during the stall: %d", st)
+		}
+		lat = append(lat, d)
+	}
+	slices.Sort(lat)
+	t.Logf("valid tokens while the key server stalls: p50 %v, p99 %v", lat[len(lat)/2], lat[len(lat)*99/100])
+	if lat[len(lat)*99/100] > time.Second {
+		t.Errorf("valid tokens waited for the stalled key server: p99 %v", lat[len(lat)*99/100])
+	}
+	// Forged kids: the first waits for the fetch (cut at 0.5 s), the rest
+	// are refused at once while the refetch limit holds.
+	for i := 0; i < 20; i++ {
+		st, d := call(fmt.Sprintf("forged-%d", i))
+		if st != 401 && st != 500 || d > 2*time.Second {
+			t.Errorf("forged kid %d: %d after %v", i, st, d)
+		}
+	}
+	if n := fetches.Load(); n > 2 {
+		t.Errorf("the key server was asked %d times, want the first fetch and one refresh", n)
 	}
 }

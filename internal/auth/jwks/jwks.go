@@ -38,42 +38,78 @@ var ErrUnavailable = errors.New("key set unavailable")
 // ErrUnknownKey is a kid that the (fresh enough) key set does not hold.
 var ErrUnknownKey = errors.New("no key with that kid")
 
-// Cache holds key sets by URL.
+// Cache holds key sets by URL. No lock is held while a set is fetched:
+// tokens whose key is cached verify however slow the key server is. A set
+// is fetched by one request at a time (others that need it wait for that
+// same fetch), within FetchTimeout; a set past its TTL keeps serving while
+// it is refreshed in the background, and while refreshes fail.
 type Cache struct {
 	Client *http.Client
 	Now    func() time.Time
 
-	minRefresh atomic.Int64 // the shortest time between two fetches of one set
+	minRefresh   atomic.Int64 // the shortest time between two fetches of one set
+	fetchTimeout atomic.Int64 // the longest one fetch may take
 
 	mu   sync.Mutex
 	sets map[string]*set
 	docs map[string]*discovery
 }
 
+// DefaultFetchTimeout bounds one fetch of a key set or discovery document.
+const DefaultFetchTimeout = 5 * time.Second
+
 type set struct {
-	mu       sync.Mutex
+	mu       sync.Mutex // never held across a fetch
 	keys     map[string]*Key
-	fetched  time.Time
+	fetched  time.Time // when keys were fetched
+	started  time.Time // when the last fetch started
 	fetches  int
 	failedAt time.Time // the last failed fetch, rate-limited like the others
 	failErr  error
+	flight   *flight // the fetch under way, nil when none
 }
 
 type discovery struct {
-	mu      sync.Mutex
-	jwksURI string
-	fetched time.Time
+	mu       sync.Mutex
+	jwksURI  string
+	fetched  time.Time
+	started  time.Time
+	failedAt time.Time
+	failErr  error
+	flight   *flight
+}
+
+// flight is one fetch that several requests may wait for.
+type flight struct{ done chan struct{} }
+
+// wait waits for the fetch, or for ctx.
+func (f *flight) wait(ctx context.Context) error {
+	select {
+	case <-f.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: waiting for the key set: %v", ErrUnavailable, ctx.Err())
+	}
 }
 
 // New returns an empty cache.
 func New(client *http.Client) *Cache {
 	c := &Cache{Client: client, sets: map[string]*set{}, docs: map[string]*discovery{}}
 	c.SetMinRefresh(10 * time.Second)
+	c.SetFetchTimeout(DefaultFetchTimeout)
 	return c
 }
 
 // SetMinRefresh sets the shortest time between two fetches of one set.
 func (c *Cache) SetMinRefresh(d time.Duration) { c.minRefresh.Store(int64(d)) }
+
+// SetFetchTimeout sets the longest one fetch may take (0: the default).
+func (c *Cache) SetFetchTimeout(d time.Duration) {
+	if d <= 0 {
+		d = DefaultFetchTimeout
+	}
+	c.fetchTimeout.Store(int64(d))
+}
 
 func (c *Cache) now() time.Time {
 	if c.Now != nil {
@@ -95,57 +131,93 @@ func (c *Cache) Fetches(url string) int {
 	return s.fetches
 }
 
-// Key returns the key kid of the set at url. A set older than ttl is
-// refetched; a kid the set lacks triggers one refetch, at most once per
-// MinRefresh.
-func (c *Cache) Key(ctx context.Context, url, kid string, ttl time.Duration) (*Key, error) {
+func (c *Cache) set(url string) *set {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	s := c.sets[url]
 	if s == nil {
 		s = &set{}
 		c.sets[url] = s
 	}
-	c.mu.Unlock()
+	return s
+}
 
+// Key returns the key kid of the set at url.
+//
+//   - A kid the cached set holds is returned at once; a set older than ttl
+//     is refreshed in the background meanwhile.
+//   - A kid it lacks may be a key the provider just rotated in: the caller
+//     waits for one refetch, but refetches start at most once per
+//     MinRefresh, so forged kids get ErrUnknownKey at once in between.
+//   - Without a set yet, the caller waits for the first fetch.
+//
+// A failed fetch is not retried within MinRefresh either; the last good
+// set keeps serving.
+func (c *Cache) Key(ctx context.Context, url, kid string, ttl time.Duration) (*Key, error) {
+	s := c.set(url)
+	minRefresh := time.Duration(c.minRefresh.Load())
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := c.now()
-	stale := s.keys == nil || now.Sub(s.fetched) >= ttl
-	if !stale {
-		if k := s.keys[kid]; k != nil {
-			return k, nil
+	if k := s.keys[kid]; k != nil {
+		if now.Sub(s.fetched) >= ttl && s.flight == nil && now.Sub(s.started) >= minRefresh {
+			c.startLocked(s, url, now) // stale: refresh, and serve meanwhile
 		}
-		// An unknown kid may be a key the provider just rotated in; but
-		// refetch at most once per MinRefresh, whatever is asked.
-		if now.Sub(s.fetched) < time.Duration(c.minRefresh.Load()) {
+		s.mu.Unlock()
+		return k, nil
+	}
+	f := s.flight
+	if f == nil {
+		switch {
+		case s.keys != nil && now.Sub(s.fetched) < ttl && now.Sub(s.started) < minRefresh:
+			s.mu.Unlock()
 			return nil, ErrUnknownKey
+		case s.failErr != nil && now.Sub(s.failedAt) < minRefresh:
+			err := s.failErr
+			s.mu.Unlock()
+			return nil, err
 		}
+		f = c.startLocked(s, url, now)
 	}
-	if s.failErr != nil && now.Sub(s.failedAt) < time.Duration(c.minRefresh.Load()) {
-		if k := s.keys[kid]; k != nil {
-			return k, nil // keep serving the last good set
-		}
-		return nil, s.failErr
-	}
-	s.fetches++
-	keys, err := c.fetch(ctx, url)
-	if err != nil {
-		s.failedAt, s.failErr = now, err
-		if k := s.keys[kid]; k != nil {
-			return k, nil // keep serving the last good set
-		}
+	s.mu.Unlock()
+	if err := f.wait(ctx); err != nil {
 		return nil, err
 	}
-	s.failErr = nil
-	s.keys, s.fetched = keys, now
-	if k := keys[kid]; k != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := s.keys[kid]; k != nil {
 		return k, nil
+	}
+	if s.failErr != nil && s.failedAt.After(s.fetched) {
+		return nil, s.failErr
 	}
 	return nil, ErrUnknownKey
 }
 
+// startLocked starts fetching the set in the background. s.mu is held.
+func (c *Cache) startLocked(s *set, url string, now time.Time) *flight {
+	f := &flight{done: make(chan struct{})}
+	s.flight, s.started = f, now
+	s.fetches++
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.fetchTimeout.Load()))
+		defer cancel()
+		keys, err := c.fetch(ctx, url)
+		s.mu.Lock()
+		if err != nil {
+			s.failedAt, s.failErr = c.now(), err
+		} else {
+			s.keys, s.fetched, s.failErr = keys, c.now(), nil
+		}
+		s.flight = nil
+		s.mu.Unlock()
+		close(f.done)
+	}()
+	return f
+}
+
 // JWKSURI resolves an OpenID Connect discovery document to its jwks_uri,
-// cached for ttl.
+// cached for ttl, the same way: a known one is returned at once (and
+// refreshed in the background when old), the first waits for one fetch.
 func (c *Cache) JWKSURI(ctx context.Context, configURL string, ttl time.Duration) (string, error) {
 	c.mu.Lock()
 	d := c.docs[configURL]
@@ -154,17 +226,63 @@ func (c *Cache) JWKSURI(ctx context.Context, configURL string, ttl time.Duration
 		c.docs[configURL] = d
 	}
 	c.mu.Unlock()
+	minRefresh := time.Duration(c.minRefresh.Load())
+	d.mu.Lock()
+	now := c.now()
+	if d.jwksURI != "" {
+		if now.Sub(d.fetched) >= ttl && d.flight == nil && now.Sub(d.started) >= minRefresh {
+			c.discoverLocked(d, configURL, now)
+		}
+		uri := d.jwksURI
+		d.mu.Unlock()
+		return uri, nil
+	}
+	f := d.flight
+	if f == nil {
+		if d.failErr != nil && now.Sub(d.failedAt) < minRefresh {
+			err := d.failErr
+			d.mu.Unlock()
+			return "", err
+		}
+		f = c.discoverLocked(d, configURL, now)
+	}
+	d.mu.Unlock()
+	if err := f.wait(ctx); err != nil {
+		return "", err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	now := c.now()
-	if d.jwksURI != "" && now.Sub(d.fetched) < ttl {
-		return d.jwksURI, nil
+	if d.jwksURI == "" {
+		return "", d.failErr
 	}
+	return d.jwksURI, nil
+}
+
+// discoverLocked fetches a discovery document in the background. d.mu is
+// held.
+func (c *Cache) discoverLocked(d *discovery, configURL string, now time.Time) *flight {
+	f := &flight{done: make(chan struct{})}
+	d.flight, d.started = f, now
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.fetchTimeout.Load()))
+		defer cancel()
+		uri, err := c.discover(ctx, configURL)
+		d.mu.Lock()
+		if err != nil {
+			d.failedAt, d.failErr = c.now(), err
+		} else {
+			d.jwksURI, d.fetched, d.failErr = uri, c.now(), nil
+		}
+		d.flight = nil
+		d.mu.Unlock()
+		close(f.done)
+	}()
+	return f
+}
+
+func (c *Cache) discover(ctx context.Context, configURL string) (string, error) {
 	body, err := c.get(ctx, configURL)
 	if err != nil {
-		if d.jwksURI != "" {
-			return d.jwksURI, nil
-		}
 		return "", err
 	}
 	var doc struct {
@@ -173,8 +291,7 @@ func (c *Cache) JWKSURI(ctx context.Context, configURL string, ttl time.Duration
 	if err := json.Unmarshal(body, &doc); err != nil || doc.JWKSURI == "" {
 		return "", fmt.Errorf("%w: OpenID configuration %s has no jwks_uri", ErrUnavailable, configURL)
 	}
-	d.jwksURI, d.fetched = doc.JWKSURI, now
-	return d.jwksURI, nil
+	return doc.JWKSURI, nil
 }
 
 func (c *Cache) get(ctx context.Context, url string) ([]byte, error) {
