@@ -132,6 +132,12 @@ type WebSocket struct {
 	MaxMessage Size      `yaml:"max_message"` // 128KB; 1009 beyond
 	Idle       *Duration `yaml:"idle_timeout"`
 	Lifetime   *Duration `yaml:"lifetime"`
+	// MaxQueued bounds the bytes waiting to be written to one client
+	// (default 1MB): a Send beyond answers "queue full" at once.
+	MaxQueued Size `yaml:"max_queued"`
+	// WriteTimeout bounds one write to a client, and how long its queue
+	// may stay full, before the connection is closed (default 10s).
+	WriteTimeout *Duration `yaml:"write_timeout"`
 	// PushOnly accepts upgrades on paths with only a connect operation
 	// (client messages are dropped there), as Yandex's own examples use;
 	// false refuses them, strictly per the documentation. Default true.

@@ -112,6 +112,7 @@ func (h *Handler) serveWebSocket(x *exchange, w http.ResponseWriter, r *http.Req
 	conn, err := websocket.Accept(w, r, sess.id, extra, websocket.Options{
 		Limits: websocket.Limits{MaxFrame: int64(b.MaxFrame), MaxMessage: int64(b.MaxMessage)},
 		Idle:   b.Idle.D(), Lifetime: b.Lifetime.D(),
+		MaxQueued: int(b.MaxQueued), WriteTimeout: b.WriteTimeout.D(),
 	}, h.ws.Add)
 	if err != nil {
 		x.err = err

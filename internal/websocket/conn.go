@@ -24,10 +24,27 @@ type Options struct {
 	// Lifetime closes a connection this long after it opened, with 1001
 	// (the cloud: 60 minutes).
 	Lifetime time.Duration
+	// MaxQueued bounds the bytes of messages waiting to be written to the
+	// client (DefaultMaxQueued when 0); WriteTimeout bounds one write
+	// (DefaultWriteTimeout when 0), and how long the queue may stay full.
+	MaxQueued    int
+	WriteTimeout time.Duration
 }
 
 // DefaultOptions are the cloud's.
 var DefaultOptions = Options{Limits: DefaultLimits, Idle: 10 * time.Minute, Lifetime: 60 * time.Minute}
+
+// The outbound defaults: eight messages of the cloud's largest size may
+// wait; a client that takes 10 s over one write, or leaves its queue full
+// that long, is cut off.
+const (
+	DefaultMaxQueued    = 1 << 20
+	DefaultWriteTimeout = 10 * time.Second
+)
+
+// ErrQueueFull is a Send to a connection whose outbound queue is full: the
+// client does not read as fast as messages come.
+var ErrQueueFull = errors.New("the connection's outbound queue is full")
 
 // Conn is one accepted WebSocket connection.
 type Conn struct {
@@ -41,12 +58,28 @@ type Conn struct {
 	br       *bufio.Reader
 	opts     Options
 	wmu      sync.Mutex   // one writer at a time
+	broken   bool         // a write failed part-way: no frame may follow (wmu)
 	lastSeen atomic.Int64 // Unix nanoseconds of the last client activity
 	closing  atomic.Bool
 	closed   chan struct{}
 	result   *CloseError // how it ended (set before closed closes)
 	once     sync.Once
 	onDone   func(*Conn) // run once the connection has ended (the registry's removal)
+
+	// The outbound queue: Send appends and returns; a writer goroutine,
+	// running only while the queue is not empty (an idle connection has
+	// none), writes the messages in order.
+	qmu       sync.Mutex
+	queue     []outbound
+	queued    int       // bytes in queue
+	writing   bool      // the writer runs
+	fullSince time.Time // when a Send first found the queue full (zero: it is not)
+}
+
+// outbound is one message waiting to be written.
+type outbound struct {
+	op   Opcode
+	data []byte
 }
 
 // Handshake checks an upgrade request (RFC 6455 §4.2.1); nil means it is one.
@@ -181,27 +214,109 @@ func (c *Conn) Done() <-chan struct{} { return c.closed }
 // Result is how the connection ended (after Done).
 func (c *Conn) Result() *CloseError { return c.result }
 
-// Send writes one message, fragmented into frames within the frame limit
-// (clients and proxies expect the cloud's 32 KB frames).
+// Send queues one message for the client and returns at once; the
+// connection's writer sends it, in order, fragmented into frames within the
+// frame limit (clients and proxies expect the cloud's 32 KB frames). data
+// is kept until it is written: the caller must not change it. Errors:
+// net.ErrClosed when the connection has ended, ErrQueueFull when the queue
+// holds MaxQueued bytes; a client whose queue stays full for WriteTimeout
+// is disconnected (1011), as one that does not read would otherwise hold
+// its messages, and every sender's patience, for ever.
 func (c *Conn) Send(op Opcode, data []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	c.qmu.Lock()
 	if c.closing.Load() {
+		c.qmu.Unlock()
 		return net.ErrClosed
 	}
-	c.netConn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	countMessage(dirOut, op, len(data))
-	max := int(c.opts.Limits.MaxFrame)
-	if max <= 0 {
-		max = len(data) + 1
+	if c.queued > 0 && c.queued+len(data) > c.maxQueued() {
+		now := time.Now()
+		if c.fullSince.IsZero() {
+			c.fullSince = now
+		}
+		stuck := now.Sub(c.fullSince) >= c.writeTimeout()
+		c.qmu.Unlock()
+		droppedMessages.Inc()
+		if stuck {
+			c.abort(CloseInternal, "the client did not read its messages")
+		}
+		return ErrQueueFull
 	}
-	return c.writeFrames(func(bw *bufio.Writer) error {
+	c.fullSince = time.Time{}
+	c.queue = append(c.queue, outbound{op, data})
+	c.queued += len(data)
+	start := !c.writing
+	c.writing = true
+	c.qmu.Unlock()
+	countMessage(dirOut, op, len(data))
+	if start {
+		go c.writeLoop()
+	}
+	return nil
+}
+
+func (c *Conn) maxQueued() int {
+	if c.opts.MaxQueued > 0 {
+		return c.opts.MaxQueued
+	}
+	return DefaultMaxQueued
+}
+
+func (c *Conn) writeTimeout() time.Duration {
+	if c.opts.WriteTimeout > 0 {
+		return c.opts.WriteTimeout
+	}
+	return DefaultWriteTimeout
+}
+
+// writeLoop writes queued messages until the queue is empty. A write that
+// fails or times out leaves a frame half-written, after which nothing may
+// follow on the stream: the connection is closed at once.
+func (c *Conn) writeLoop() {
+	for {
+		c.qmu.Lock()
+		if len(c.queue) == 0 || c.closing.Load() {
+			c.queue, c.queued, c.writing = nil, 0, false
+			c.qmu.Unlock()
+			return
+		}
+		m := c.queue[0]
+		c.queue[0] = outbound{}
+		c.queue = c.queue[1:]
+		c.qmu.Unlock()
+		err := c.write(m)
+		c.qmu.Lock()
+		c.queued -= len(m.data)
+		c.qmu.Unlock()
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			c.abort(CloseInternal, "a write to the client failed: "+err.Error())
+		}
+	}
+}
+
+// write writes one message (or control frame) under the write lock.
+func (c *Conn) write(m outbound) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closing.Load() || c.broken {
+		return net.ErrClosed
+	}
+	c.netConn.SetWriteDeadline(time.Now().Add(c.writeTimeout()))
+	if c.closing.Load() {
+		// finish cut the write deadline short while this one was set.
+		c.netConn.SetWriteDeadline(time.Now().Add(closeGrace))
+	}
+	max := int(c.opts.Limits.MaxFrame)
+	if max <= 0 || m.op >= OpClose {
+		max = len(m.data) + 1
+	}
+	data := m.data
+	err := c.writeFrames(func(bw *bufio.Writer) error {
 		first := true
 		for {
 			n := min(len(data), max)
 			fop := OpContinuation
 			if first {
-				fop = op
+				fop = m.op
 			}
 			if err := WriteFrame(bw, n == len(data), fop, data[:n]); err != nil {
 				return err
@@ -212,7 +327,15 @@ func (c *Conn) Send(op Opcode, data []byte) error {
 			}
 		}
 	})
+	if err != nil {
+		c.broken = true
+	}
+	return err
 }
+
+// closeGrace is how long a close frame, or a write under way when the
+// connection closes, may take.
+const closeGrace = time.Second
 
 // Close ends the connection with a close frame (best effort) and records
 // the code and reason; the read loop then stops.
@@ -220,21 +343,34 @@ func (c *Conn) Close(code int, reason string) {
 	c.finish(&CloseError{Code: code, Reason: reason}, code)
 }
 
+// abort ends the connection without a close frame: the stream may hold
+// a half-written frame, or the client is not reading anyway. code and
+// reason are what the disconnect event reports.
+func (c *Conn) abort(code int, reason string) {
+	c.finish(&CloseError{Code: code, Reason: reason}, 0)
+}
+
 // finish records how the connection ended, sends a close frame with
-// frameCode (0: none, the connection is gone) and closes the socket.
+// frameCode (0: none, the connection is gone) and closes the socket. It
+// never waits long for a writer: a write under way gets closeGrace to end.
 func (c *Conn) finish(res *CloseError, frameCode int) {
 	c.once.Do(func() {
-		c.wmu.Lock()
 		c.closing.Store(true)
 		if frameCode != 0 {
-			reason := res.Reason
-			if res.Remote {
-				reason = "" // an echo carries the code only
+			if !c.wmu.TryLock() {
+				c.netConn.SetWriteDeadline(time.Now().Add(closeGrace))
+				c.wmu.Lock()
 			}
-			c.netConn.SetWriteDeadline(time.Now().Add(time.Second))
-			c.writeFrames(func(bw *bufio.Writer) error { return WriteFrame(bw, true, OpClose, ClosePayload(frameCode, reason)) })
+			if !c.broken {
+				reason := res.Reason
+				if res.Remote {
+					reason = "" // an echo carries the code only
+				}
+				c.netConn.SetWriteDeadline(time.Now().Add(closeGrace))
+				c.writeFrames(func(bw *bufio.Writer) error { return WriteFrame(bw, true, OpClose, ClosePayload(frameCode, reason)) })
+			}
+			c.wmu.Unlock()
 		}
-		c.wmu.Unlock()
 		c.result = res
 		c.netConn.Close()
 		openConnections.Dec()
@@ -252,12 +388,10 @@ func (c *Conn) Serve(handle func(Message)) *CloseError {
 	r := NewReader(c.br, c.opts.Limits)
 	r.OnPing = func(p []byte) error {
 		c.touch()
-		c.wmu.Lock()
-		defer c.wmu.Unlock()
-		if c.closing.Load() {
-			return net.ErrClosed
-		}
-		return c.writeFrames(func(bw *bufio.Writer) error { return WriteFrame(bw, true, OpPong, p) })
+		// Through the queue: the reader never waits on a write to a slow
+		// client. A pong is small; it is not held to MaxQueued.
+		c.queueControl(OpPong, append([]byte(nil), p...))
+		return nil
 	}
 	r.OnPong = func([]byte) { c.touch() }
 	stopTimers := c.startTimers()
@@ -289,6 +423,23 @@ func (c *Conn) Serve(handle func(Message)) *CloseError {
 		c.touch()
 		countMessage(dirIn, msg.Op, len(msg.Data))
 		handle(msg)
+	}
+}
+
+// queueControl queues a control frame, whatever the queue holds.
+func (c *Conn) queueControl(op Opcode, data []byte) {
+	c.qmu.Lock()
+	if c.closing.Load() {
+		c.qmu.Unlock()
+		return
+	}
+	c.queue = append(c.queue, outbound{op, data})
+	c.queued += len(data)
+	start := !c.writing
+	c.writing = true
+	c.qmu.Unlock()
+	if start {
+		go c.writeLoop()
 	}
 }
 

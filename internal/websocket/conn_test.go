@@ -1,12 +1,15 @@
 package websocket
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -329,5 +332,136 @@ func TestManyConnections(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// stuckClient completes a handshake over a raw socket and then never
+// reads, with a small receive buffer so that the kernel holds little.
+func stuckClient(t *testing.T, url string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).SetReadBuffer(4 << 10)
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	br := bufio.NewReaderSize(c, 16)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		if line == "\r\n" {
+			return c
+		}
+	}
+}
+
+// TestSlowReaderNeverDelaysOthers: a client that never reads does not hold
+// up broadcasts to the others, which receive every message whole and in
+// order; the stuck one is cut off (1011), its queue bounded meanwhile.
+func TestSlowReaderNeverDelaysOthers(t *testing.T) {
+	hub := NewHub("gw")
+	opts := DefaultOptions
+	opts.WriteTimeout = 500 * time.Millisecond
+	srv, ended := echoServer(t, hub, opts)
+	stuckClient(t, srv.URL)
+	var healthy []*cws.Conn
+	for i := 0; i < 3; i++ {
+		c, _ := dial(t, srv.URL)
+		defer c.CloseNow()
+		healthy = append(healthy, c)
+	}
+	waitFor(t, func() bool { return hub.Len() == 4 })
+	payload := func(i int) []byte {
+		b := bytes.Repeat([]byte{byte(i)}, 120<<10)
+		copy(b, fmt.Sprintf("message %d", i))
+		return b
+	}
+	var worst time.Duration
+	ctx := context.Background()
+	for i := 0; i < 40; i++ {
+		start := time.Now()
+		n, err := hub.Broadcast(ctx, "/", OpBinary, payload(i))
+		if err != nil || n < 3 {
+			t.Fatalf("broadcast %d reached %d connections: %v", i, n, err)
+		}
+		if d := time.Since(start); d > 50*time.Millisecond {
+			t.Errorf("broadcast %d took %v: it waits on a client", i, d)
+		}
+		for j, c := range healthy {
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			typ, got, err := c.Read(rctx)
+			cancel()
+			if err != nil || typ != cws.MessageBinary || !bytes.Equal(got, payload(i)) {
+				t.Fatalf("healthy client %d, message %d: %v (%d bytes, want %d, byte-exact)", j, i, err, len(got), 120<<10)
+			}
+		}
+		worst = max(worst, time.Since(start))
+	}
+	t.Logf("the slowest broadcast reached all three healthy clients in %v", worst)
+	if worst > 500*time.Millisecond {
+		t.Errorf("a healthy client waited %v for a broadcast", worst)
+	}
+	select {
+	case res := <-ended:
+		if res.Code != CloseInternal {
+			t.Errorf("the stuck client ended with %d %q, want 1011", res.Code, res.Reason)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client that never reads is still connected")
+	}
+	if hub.Len() != 3 {
+		t.Errorf("%d connections, want the three healthy ones", hub.Len())
+	}
+}
+
+// TestFullQueueAnswersAtOnce: a Send to a client whose queue is full
+// returns ErrQueueFull at once, and the management API says so (429).
+func TestFullQueueAnswersAtOnce(t *testing.T) {
+	hub := NewHub("gw")
+	opts := DefaultOptions
+	opts.MaxQueued, opts.WriteTimeout = 256<<10, time.Hour
+	srv, _ := echoServer(t, hub, opts)
+	stuckClient(t, srv.URL)
+	waitFor(t, func() bool { return hub.Len() == 1 })
+	id := hub.Conns()[0].ID
+	api := httptest.NewServer(&ManagementAPI{Registry: hub})
+	defer api.Close()
+	msg := bytes.Repeat([]byte("x"), 100<<10)
+	full := false
+	for i := 0; i < 200 && !full; i++ {
+		start := time.Now()
+		err := hub.Send(context.Background(), id, OpBinary, msg)
+		if d := time.Since(start); d > 100*time.Millisecond {
+			t.Fatalf("Send %d waited %v", i, d)
+		}
+		full = errors.Is(err, ErrQueueFull)
+	}
+	if !full {
+		t.Fatal("200 Sends of 100 KB to a client that never reads were all queued")
+	}
+	// Through the management API: queued (200, X-Apigw-Delivery) while
+	// there is room, then 429 RESOURCE_EXHAUSTED, each answered at once.
+	body := `{"data":"` + base64.StdEncoding.EncodeToString(msg) + `","type":"BINARY"}`
+	for i := 0; ; i++ {
+		start := time.Now()
+		res, err := http.Post(api.URL+apiPrefix+id+":send", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("management Send %d took %v", i, d)
+		}
+		if res.StatusCode == 200 && res.Header.Get("X-Apigw-Delivery") == "queued" && i < 50 {
+			continue
+		}
+		if res.StatusCode != 429 || !strings.Contains(string(b), `"code":8`) || !strings.Contains(string(b), "outbound queue is full") {
+			t.Errorf("management Send to a full queue: %d %s", res.StatusCode, b)
+		}
+		break
 	}
 }

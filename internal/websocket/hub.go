@@ -40,8 +40,8 @@ type Registry interface {
 	Get(ctx context.Context, id string) (Info, error)
 	Send(ctx context.Context, id string, op Opcode, data []byte) error
 	Disconnect(ctx context.Context, id string) error
-	// Broadcast sends to every connection open on a path (§6.6); it
-	// returns how many it reached.
+	// Broadcast queues a message for every connection open on a path
+	// (§6.6) and returns how many took it (a full queue refuses it).
 	Broadcast(ctx context.Context, path string, op Opcode, data []byte) (int, error)
 }
 
@@ -303,6 +303,7 @@ func (m *ManagementAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeStatus(w, 14, err.Error())
 			return
 		}
+		// delivered: the connections the message was queued for.
 		writeJSON(w, map[string]int{"delivered": n})
 		return
 	}
@@ -326,6 +327,9 @@ func (m *ManagementAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		err = m.Registry.Send(r.Context(), id, op, data)
 		if err == nil {
+			// The cloud answers {}; the header says what that means here:
+			// the message is queued, in order, for the connection's writer.
+			w.Header().Set("X-Apigw-Delivery", "queued")
 			writeJSON(w, struct{}{})
 			return
 		}
@@ -344,9 +348,12 @@ func (m *ManagementAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, 3, "unsupported method "+r.Method)
 		return
 	}
-	if errors.Is(err, ErrNotFound) {
+	switch {
+	case errors.Is(err, ErrNotFound):
 		writeStatus(w, 5, "connection "+id+" not found")
-		return
+	case errors.Is(err, ErrQueueFull):
+		writeStatus(w, 8, "connection "+id+": its outbound queue is full (the client does not keep up); the message was not queued")
+	default:
+		writeStatus(w, 14, err.Error())
 	}
-	writeStatus(w, 14, err.Error())
 }

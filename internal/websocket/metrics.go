@@ -19,6 +19,9 @@ var (
 	payloadBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "apigw_websocket_message_bytes_total", Help: "WebSocket message payload bytes, by direction and type.",
 	}, []string{"direction", "type"})
+	droppedMessages = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "apigw_websocket_dropped_messages_total", Help: "Messages to clients refused because the connection's outbound queue was full.",
+	})
 )
 
 const (
@@ -51,5 +54,5 @@ func countMessage(dir int, op Opcode, n int) {
 
 // Collectors are the package's metrics, for registration.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{openConnections, disconnections, messages, payloadBytes}
+	return []prometheus.Collector{openConnections, disconnections, messages, payloadBytes, droppedMessages}
 }

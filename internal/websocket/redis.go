@@ -155,6 +155,8 @@ func (r *RedisRegistry) handle(ctx context.Context, cmd command) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		reply.Err = "notfound"
+	case errors.Is(err, ErrQueueFull):
+		reply.Err = "queuefull"
 	case err != nil:
 		reply.Err = err.Error()
 	}
@@ -213,6 +215,8 @@ func (r *RedisRegistry) remote(ctx context.Context, kind, id string, op Opcode, 
 			return nil
 		case "notfound":
 			return ErrNotFound
+		case "queuefull":
+			return ErrQueueFull
 		default:
 			return errors.New(res)
 		}
