@@ -120,11 +120,20 @@ func (c *Canary) CanaryValues() map[string]string {
 	return out
 }
 
-// Redis is the shared state of several replicas.
+// Redis is the shared state of several replicas: one node (URL), a
+// Sentinel-watched master (MasterName with the Sentinels in Addrs), or a
+// cluster (its nodes in Addrs).
 type Redis struct {
-	URL    string `yaml:"url"`    // redis://[user:password@]host:port/db
-	Prefix string `yaml:"prefix"` // key and channel prefix, default "apigw:"
+	URL              string    `yaml:"url"`   // redis:// or rediss:// (TLS), [user:password@]host:port/db
+	Addrs            []string  `yaml:"addrs"` // a cluster's seed nodes, or the Sentinels (with master_name)
+	MasterName       string    `yaml:"master_name"`
+	SentinelPassword string    `yaml:"sentinel_password"`
+	Prefix           string    `yaml:"prefix"`  // key and channel prefix, default "apigw:"
+	Timeout          *Duration `yaml:"timeout"` // every call (default 500ms)
 }
+
+// Enabled reports whether Redis is configured.
+func (r *Redis) Enabled() bool { return r.URL != "" || len(r.Addrs) > 0 }
 
 // WebSocket configures WebSocket connections (defaults: the cloud's limits).
 type WebSocket struct {
@@ -361,6 +370,9 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "log"), "level"), "log.level", "must be debug, info, warn or error, not %q", b.Log.Level)
 	}
 	checkServiceAccounts(root, b.ServiceAccounts, &errs)
+	if r := b.Redis; r.MasterName != "" && len(r.Addrs) == 0 {
+		errs.Errorf(yamlx.Get(yamlx.Get(root, "redis"), "master_name"), "redis.master_name", "needs addrs: the Sentinels' addresses")
+	}
 	checkFunctions(root, b.Functions, &errs)
 	checkContainers(root, b.Containers, &errs)
 	checkBuckets(root, &b.ObjectStorage, &errs)

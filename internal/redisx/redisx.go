@@ -1,10 +1,18 @@
 // Package redisx connects to the Redis that replicas share (the bindings'
-// redis.url): WebSocket connections and rate limits each keep a client.
+// redis: section) for WebSocket connections and rate limits: one node, a
+// Sentinel-watched master, or a cluster, with or without TLS. Every call is
+// bounded by one timeout, and a circuit breaker makes calls fail at once
+// while Redis does not answer, so that a frozen Redis costs a request
+// milliseconds, not seconds.
 package redisx
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"net"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -14,21 +22,9 @@ import (
 // otherwise.
 const DefaultPrefix = "apigw:"
 
-// Dial connects to a redis:// URL and checks that Redis answers (3 s).
-func Dial(ctx context.Context, url string) (*redis.Client, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("redis url: %w", err)
-	}
-	rdb := redis.NewClient(opt)
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
-	}
-	return rdb, nil
-}
+// DefaultTimeout bounds every Redis call unless redis.timeout says
+// otherwise.
+const DefaultTimeout = 500 * time.Millisecond
 
 // Prefix is prefix, or DefaultPrefix when empty.
 func Prefix(prefix string) string {
@@ -36,4 +32,176 @@ func Prefix(prefix string) string {
 		return DefaultPrefix
 	}
 	return prefix
+}
+
+// Config says how to reach Redis.
+type Config struct {
+	// URL is a redis:// or rediss:// URL: the node itself, or, with
+	// MasterName or Addrs, where the credentials, database and TLS come
+	// from.
+	URL string
+	// Addrs are a cluster's seed nodes, or with MasterName the Sentinels.
+	Addrs []string
+	// MasterName is the master the Sentinels watch.
+	MasterName       string
+	SentinelPassword string
+	// Timeout bounds every call (DefaultTimeout when 0).
+	Timeout time.Duration
+}
+
+// ErrUnavailable is what a call returns at once while the breaker is open.
+var ErrUnavailable = errors.New("redis is unavailable (failing fast until it answers again)")
+
+// Client is a Redis client with a circuit breaker.
+type Client struct {
+	redis.UniversalClient
+	breaker *breaker
+}
+
+// Dial connects and checks that Redis answers.
+func Dial(ctx context.Context, c Config) (*Client, error) {
+	opt, err := universalOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	rdb := redis.NewUniversalClient(opt)
+	b := &breaker{threshold: 3, cooldown: 2 * time.Second}
+	rdb.AddHook(b)
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redis %v: %w", opt.Addrs, err)
+	}
+	return &Client{UniversalClient: rdb, breaker: b}, nil
+}
+
+func universalOptions(c Config) (*redis.UniversalOptions, error) {
+	opt := &redis.UniversalOptions{Addrs: c.Addrs, MasterName: c.MasterName, SentinelPassword: c.SentinelPassword}
+	if c.URL != "" {
+		u, err := redis.ParseURL(c.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", err)
+		}
+		opt.Username, opt.Password, opt.DB, opt.TLSConfig = u.Username, u.Password, u.DB, u.TLSConfig
+		if len(opt.Addrs) == 0 {
+			opt.Addrs = []string{u.Addr}
+		}
+		if opt.TLSConfig != nil && (len(c.Addrs) > 0 || c.MasterName != "") {
+			opt.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12} // the nodes' own names
+		}
+	}
+	if len(opt.Addrs) == 0 {
+		return nil, errors.New("redis: give url, or addrs (a cluster's nodes, or Sentinels with master_name)")
+	}
+	// A cluster even when one seed is given: the client learns the rest.
+	opt.IsClusterMode = c.MasterName == "" && len(c.Addrs) > 0
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	// go-redis ignores context deadlines unless told, and its own read
+	// timeout defaults to 3 s: every bound is the one timeout here.
+	opt.ContextTimeoutEnabled = true
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = timeout, timeout, timeout, timeout
+	opt.MaxRetries = -1 // a retry doubles the wait for a Redis that does not answer
+	return opt, nil
+}
+
+// OnRecover runs f (in a goroutine) each time Redis answers again after
+// the breaker had opened.
+func (c *Client) OnRecover(f func()) { c.breaker.onRecover(f) }
+
+// Healthy reports whether calls go to Redis (the breaker is closed).
+func (c *Client) Healthy() bool { return !c.breaker.isOpen(time.Now()) }
+
+// breaker opens after threshold consecutive failures to reach Redis:
+// calls then fail at once with ErrUnavailable for cooldown; the next call
+// after it goes to Redis, and its success closes the breaker again.
+type breaker struct {
+	threshold int
+	cooldown  time.Duration
+
+	mu        sync.Mutex
+	failures  int
+	openUntil time.Time
+	opened    bool // open since the last success
+	recover   []func()
+}
+
+func (b *breaker) onRecover(f func()) {
+	b.mu.Lock()
+	b.recover = append(b.recover, f)
+	b.mu.Unlock()
+}
+
+func (b *breaker) isOpen(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return now.Before(b.openUntil)
+}
+
+// record counts one call's outcome. Redis's own answers (a missing key, a
+// script error) are successes: Redis answered.
+func (b *breaker) record(err error) {
+	var reply redis.Error
+	failed := err != nil && !errors.Is(err, redis.Nil) && !errors.As(err, &reply) && !errors.Is(err, context.Canceled)
+	b.mu.Lock()
+	if !failed {
+		b.failures = 0
+		wasOpen := b.opened
+		b.opened = false
+		fs := b.recover
+		b.mu.Unlock()
+		if wasOpen {
+			for _, f := range fs {
+				go f()
+			}
+		}
+		return
+	}
+	b.failures++
+	if b.failures >= b.threshold {
+		b.openUntil, b.opened = time.Now().Add(b.cooldown), true
+	}
+	b.mu.Unlock()
+}
+
+func (b *breaker) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if b.isOpen(time.Now()) {
+			return nil, ErrUnavailable
+		}
+		c, err := next(ctx, network, addr)
+		if err != nil {
+			b.record(err)
+		}
+		return c, err
+	}
+}
+
+func (b *breaker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if b.isOpen(time.Now()) {
+			cmd.SetErr(ErrUnavailable)
+			return ErrUnavailable
+		}
+		err := next(ctx, cmd)
+		b.record(err)
+		return err
+	}
+}
+
+func (b *breaker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if b.isOpen(time.Now()) {
+			for _, c := range cmds {
+				c.SetErr(ErrUnavailable)
+			}
+			return ErrUnavailable
+		}
+		err := next(ctx, cmds)
+		b.record(err)
+		return err
+	}
 }

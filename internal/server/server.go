@@ -27,6 +27,7 @@ import (
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/policy/ratelimit"
+	"github.com/apigw/apigw/internal/redisx"
 	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/tracing"
 	"github.com/apigw/apigw/internal/websocket"
@@ -255,20 +256,21 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Info("exporting traces", "endpoint", b.Tracing.Endpoint)
 	}
 	s.wsRegistry = s.handler.WebSockets()
-	if b.Redis.URL != "" {
-		reg, err := websocket.NewRedisRegistry(ctx, b.Redis.URL, b.Redis.Prefix, s.handler.WebSockets(), s.log)
+	if b.Redis.Enabled() {
+		r := b.Redis
+		rdb, err := redisx.Dial(ctx, redisx.Config{URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName, SentinelPassword: r.SentinelPassword, Timeout: r.Timeout.D()})
+		if err != nil {
+			return err
+		}
+		defer rdb.Close()
+		reg, err := websocket.NewRedisRegistry(ctx, rdb, b.Redis.Prefix, s.handler.WebSockets(), s.log)
 		if err != nil {
 			return err
 		}
 		defer reg.Close()
 		s.wsRegistry, s.redisReg = reg, reg
 		s.log.Info("WebSocket connections are shared through Redis", "replica", reg.Replica())
-		limits, err := ratelimit.NewRedis(ctx, b.Redis.URL, b.Redis.Prefix)
-		if err != nil {
-			return err
-		}
-		defer limits.Close()
-		s.deps.RateLimits = limits
+		s.deps.RateLimits = ratelimit.NewRedis(rdb, b.Redis.Prefix)
 		s.log.Info("rate limits are shared through Redis")
 	}
 	// The admin listener comes up first: /healthz answers while a large

@@ -351,6 +351,8 @@ func (m *ManagementAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		writeStatus(w, 5, "connection "+id+" not found")
+	case errors.Is(err, ErrLocationUnknown):
+		writeStatus(w, 14, "connection "+id+": "+err.Error())
 	case errors.Is(err, ErrQueueFull):
 		writeStatus(w, 8, "connection "+id+": its outbound queue is full (the client does not keep up); the message was not queued")
 	default:

@@ -21,7 +21,7 @@ import (
 // answers on the caller's own channel.
 type RedisRegistry struct {
 	local   *Hub
-	rdb     *redis.Client
+	rdb     *redisx.Client
 	replica string
 	prefix  string
 	ttl     time.Duration
@@ -54,22 +54,39 @@ type command struct {
 	Err   string `json:"err,omitempty"`
 }
 
-// NewRedisRegistry connects to Redis (a redis:// URL) and starts following
-// the local hub's connections. Stop it with Close.
-func NewRedisRegistry(ctx context.Context, url, prefix string, local *Hub, log *slog.Logger) (*RedisRegistry, error) {
-	rdb, err := redisx.Dial(ctx, url)
-	if err != nil {
-		return nil, err
-	}
+// NewRedisRegistry starts following the local hub's connections in Redis
+// (a client redisx dialled). Stop it with Close.
+func NewRedisRegistry(ctx context.Context, rdb *redisx.Client, prefix string, local *Hub, log *slog.Logger) (*RedisRegistry, error) {
+	return newRedisRegistry(ctx, rdb, prefix, local, log, 30*time.Second)
+}
+
+// registerWait bounds how long an upgrade waits for its entry to reach
+// Redis: past it (or while Redis is down) the entry is written by the next
+// refresh, and the upgrade goes on.
+const registerWait = 100 * time.Millisecond
+
+func newRedisRegistry(ctx context.Context, rdb *redisx.Client, prefix string, local *Hub, log *slog.Logger, ttl time.Duration) (*RedisRegistry, error) {
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	r := &RedisRegistry{local: local, rdb: rdb, replica: NewID(), prefix: redisx.Prefix(prefix) + "ws:", ttl: 30 * time.Second,
+	r := &RedisRegistry{local: local, rdb: rdb, replica: NewID(), prefix: redisx.Prefix(prefix) + "ws:", ttl: ttl,
 		timeout: 3 * time.Second, log: log, waiting: map[string]chan string{}}
-	local.OnAdd = func(c *Conn) { r.store(context.Background(), c) }
-	local.OnRemove = func(c *Conn) { r.rdb.Del(context.Background(), r.key(c.ID)) }
+	local.OnAdd = func(c *Conn) {
+		if !rdb.Healthy() {
+			return // the refresh registers it once Redis answers
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), registerWait)
+		r.store(sctx, c)
+		cancel()
+	}
+	local.OnRemove = func(c *Conn) {
+		go r.rdb.Del(context.Background(), r.key(c.ID)) // else it expires with its TTL
+	}
+	// Redis answering again may have lost its data (a restart): register
+	// every connection at once rather than at the next refresh.
+	rdb.OnRecover(func() { r.storeAll(context.Background()) })
 	sub := rdb.Subscribe(ctx, r.channel(r.replica), r.prefix+"broadcast")
 	if _, err := sub.Receive(pctx); err != nil {
-		rdb.Close()
+		sub.Close()
 		return nil, fmt.Errorf("redis subscribe: %w", err)
 	}
 	go r.listen(ctx, sub)
@@ -83,13 +100,31 @@ func (r *RedisRegistry) Replica() string { return r.replica }
 func (r *RedisRegistry) key(id string) string          { return r.prefix + "conn:" + id }
 func (r *RedisRegistry) channel(replica string) string { return r.prefix + "replica:" + replica }
 
-func (r *RedisRegistry) store(ctx context.Context, c *Conn) {
+func (r *RedisRegistry) store(ctx context.Context, c *Conn) error {
 	info, _ := r.local.Get(ctx, c.ID)
 	b, _ := json.Marshal(entry{Replica: r.replica, Info: info, Path: c.Path})
-	if err := r.rdb.Set(ctx, r.key(c.ID), b, r.ttl).Err(); err != nil {
-		r.log.Warn("websocket registry: redis write failed", "error", err.Error())
+	return r.rdb.Set(ctx, r.key(c.ID), b, r.ttl).Err()
+}
+
+// storeAll writes every local connection's entry, and marks when the
+// registry's data began if Redis has no mark (it is new, or lost its
+// data): lookups that miss within a refresh of that answer "location
+// unknown", since every replica has not re-registered yet.
+func (r *RedisRegistry) storeAll(ctx context.Context) {
+	r.rdb.SetNX(ctx, r.sinceKey(), time.Now().UnixMilli(), 0)
+	failed := 0
+	var last error
+	for _, c := range r.local.Conns() {
+		if err := r.store(ctx, c); err != nil {
+			failed, last = failed+1, err
+		}
+	}
+	if failed > 0 {
+		r.log.Warn("websocket registry: redis writes failed; connections are registered once Redis answers", "failed", failed, "error", last.Error())
 	}
 }
+
+func (r *RedisRegistry) sinceKey() string { return r.prefix + "since" }
 
 // refresh keeps this replica's entries alive (and their lastActiveAt
 // current) while it runs.
@@ -101,11 +136,32 @@ func (r *RedisRegistry) refresh(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			for _, c := range r.local.Conns() {
-				r.store(ctx, c)
+			if r.rdb.Healthy() {
+				r.storeAll(ctx)
 			}
 		}
 	}
+}
+
+// ErrLocationUnknown is a connection the registry has no entry for while
+// its data is recent (Redis was restarted or emptied): the replica that
+// holds it may not have re-registered yet, so the caller should retry.
+var ErrLocationUnknown = errors.New("the connection's location is not known yet (the registry is being rebuilt); retry")
+
+// missing answers a lookup that found no entry: not found, unless the
+// registry's data is younger than two refreshes.
+func (r *RedisRegistry) missing(ctx context.Context) error {
+	since, err := r.rdb.Get(ctx, r.sinceKey()).Int64()
+	switch {
+	case errors.Is(err, redis.Nil):
+		r.rdb.SetNX(ctx, r.sinceKey(), time.Now().UnixMilli(), 0)
+		return ErrLocationUnknown
+	case err != nil:
+		return fmt.Errorf("websocket registry: %w", err)
+	case time.Since(time.UnixMilli(since)) < 2*r.ttl/3+time.Second:
+		return ErrLocationUnknown
+	}
+	return ErrNotFound
 }
 
 func (r *RedisRegistry) listen(ctx context.Context, sub *redis.PubSub) {
@@ -168,7 +224,7 @@ func (r *RedisRegistry) handle(ctx context.Context, cmd command) {
 func (r *RedisRegistry) lookup(ctx context.Context, id string) (*entry, error) {
 	b, err := r.rdb.Get(ctx, r.key(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, ErrNotFound
+		return nil, r.missing(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("websocket registry: %w", err)
@@ -272,5 +328,4 @@ func (r *RedisRegistry) Close() {
 	for _, c := range r.local.Conns() {
 		r.rdb.Del(ctx, r.key(c.ID))
 	}
-	r.rdb.Close()
 }

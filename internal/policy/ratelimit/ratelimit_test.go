@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apigw/apigw/internal/redisx"
+	"github.com/apigw/apigw/internal/redisx/redistest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -99,19 +101,19 @@ func TestRedisShared(t *testing.T) {
 		url = "redis://127.0.0.1:6379/0"
 	}
 	ctx := context.Background()
-	a, err := NewRedis(ctx, url, "apigw-test-"+time.Now().Format("150405.000000")+":")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("Redis: %v", err)
+	dial := func() *redisx.Client {
+		rdb, err := redisx.Dial(ctx, redisx.Config{URL: url})
+		if err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("Redis: %v", err)
+			}
+			t.Skipf("no Redis: %v", err)
 		}
-		t.Skipf("no Redis: %v", err)
+		t.Cleanup(func() { rdb.Close() })
+		return rdb
 	}
-	defer a.Close()
-	b, err := NewRedis(ctx, url, a.prefix[:len(a.prefix)-len("ratelimit:")])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	prefix := "apigw-test-" + time.Now().Format("150405.000000") + ":"
+	a, b := NewRedis(dial(), prefix), NewRedis(dial(), prefix)
 	l := &Limit{Rate: 1, Burst: 5, Text: "5 rpm-ish"}
 	admitted := 0
 	var lastWait time.Duration
@@ -237,4 +239,48 @@ func BenchmarkFloodOfKeys(b *testing.B) {
 	runtime.ReadMemStats(&m)
 	b.ReportMetric(float64(int64(m.HeapAlloc)-int64(before))/(1<<20), "heap-MB")
 	runtime.KeepAlive(s)
+}
+
+// TestRedisFrozen: with Redis frozen (SIGSTOP) a Take fails open within
+// the client's timeout, and at once once the breaker has opened; thawed,
+// the limit holds again.
+func TestRedisFrozen(t *testing.T) {
+	srv := redistest.Start(t)
+	rdb, err := redisx.Dial(context.Background(), redisx.Config{URL: "redis://" + srv.Addr, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	s := NewRedis(rdb, "frozen:")
+	l := &Limit{Rate: 1, Burst: 1, Text: "1 rps"}
+	ctx := context.Background()
+	if ok, _, err := s.Take(ctx, "k", l); !ok || err != nil {
+		t.Fatalf("first Take: %v %v", ok, err)
+	}
+	srv.Stop()
+	var took []time.Duration
+	for i := 0; i < 10; i++ {
+		start := time.Now()
+		ok, _, err := s.Take(ctx, "k", l)
+		took = append(took, time.Since(start))
+		if !ok || err == nil {
+			t.Fatalf("Take %d with Redis frozen: ok=%v err=%v, want let through with the error", i, ok, err)
+		}
+	}
+	t.Logf("Takes with Redis frozen: %v", took)
+	if took[0] > time.Second || took[len(took)-1] > 20*time.Millisecond {
+		t.Errorf("Takes with Redis frozen took %v", took)
+	}
+	srv.Cont()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, _, err := s.Take(ctx, "k", l)
+		if err == nil && !ok {
+			break // Redis answers, and the bucket is spent
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the limit did not hold again after the thaw: %v %v", ok, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -13,7 +13,7 @@ import (
 // by one script, atomically, with Redis's own clock, so that replicas with
 // skewed clocks still agree.
 type Redis struct {
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 }
 
@@ -40,25 +40,21 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return {ok, wait}
 `)
 
-// NewRedis connects to Redis (a redis:// URL); keys start with prefix.
-func NewRedis(ctx context.Context, url, prefix string) (*Redis, error) {
-	rdb, err := redisx.Dial(ctx, url)
-	if err != nil {
-		return nil, err
-	}
-	return &Redis{rdb: rdb, prefix: redisx.Prefix(prefix) + "ratelimit:"}, nil
+// NewRedis keeps buckets in Redis (a client redisx dialled, whose timeout
+// and circuit breaker bound every call); keys start with prefix. A bucket
+// is one key, which its one script touches: nothing needs a hash tag on a
+// cluster.
+func NewRedis(rdb *redisx.Client, prefix string) *Redis {
+	return &Redis{rdb: rdb, prefix: redisx.Prefix(prefix) + "ratelimit:"}
 }
 
-// Take implements Store.
+// Take implements Store. When Redis fails (or its breaker is open) the
+// request is let through with the error: an outage of the shared store must
+// not take the API down with it.
 func (s *Redis) Take(ctx context.Context, key string, l *Limit) (bool, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-	defer cancel()
 	res, err := takeScript.Run(ctx, s.rdb, []string{s.prefix + key}, l.Rate, l.Burst).Int64Slice()
 	if err != nil {
 		return true, 0, err
 	}
 	return res[0] == 1, time.Duration(res[1]) * time.Microsecond, nil
 }
-
-// Close disconnects.
-func (s *Redis) Close() error { return s.rdb.Close() }
