@@ -76,9 +76,23 @@ func start(t *testing.T, args ...string) *gateway {
 
 func startOn(t *testing.T, api, admin int, args ...string) *gateway {
 	t.Helper()
+	return launch(t, api, admin, nil, args...)
+}
+
+// startWithFileLimit is start with the process's open-file limit (soft and
+// hard) set to files.
+func startWithFileLimit(t *testing.T, files int, args ...string) *gateway {
+	t.Helper()
+	return launch(t, freePort(t), freePort(t), []string{"bash", "-c", fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, files)}, args...)
+}
+
+// launch runs apigw serve, through the command prefix when one is given.
+func launch(t *testing.T, api, admin int, prefix []string, args ...string) *gateway {
+	t.Helper()
 	g := &gateway{t: t, URL: fmt.Sprintf("http://127.0.0.1:%d", api), Admin: fmt.Sprintf("http://127.0.0.1:%d", admin), done: make(chan error, 1)}
-	all := append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", api), "--admin", fmt.Sprintf("127.0.0.1:%d", admin)}, args...)
-	g.cmd = exec.Command(binary, all...)
+	all := append([]string{binary, "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", api), "--admin", fmt.Sprintf("127.0.0.1:%d", admin)}, args...)
+	all = append(prefix, all...)
+	g.cmd = exec.Command(all[0], all[1:]...)
 	stderr, err := g.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -97,6 +97,10 @@ type Limits struct {
 	// client of a security profile's limit): the least recently used go
 	// first (default 50,000, about 5 MB).
 	MaxRateLimitBuckets int `yaml:"max_rate_limit_buckets"`
+	// MaxConnections caps the client connections of the API listeners
+	// (default: the open-file limit less a reserve for upstream calls,
+	// files and the admin listener; read at start).
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // Canary is a canary release: Weight percent of requests (of WebSocket
@@ -147,6 +151,12 @@ type WebSocket struct {
 	// WriteTimeout bounds one write to a client, and how long its queue
 	// may stay full, before the connection is closed (default 10s).
 	WriteTimeout *Duration `yaml:"write_timeout"`
+	// MaxConnections and MaxConnectionsPerIP cap open WebSocket
+	// connections, in all and per client address (defaults: three
+	// quarters of limits.max_connections, and a tenth of that; read at
+	// start). An upgrade beyond gets 503 with Retry-After.
+	MaxConnections      int `yaml:"max_connections"`
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 	// PushOnly accepts upgrades on paths with only a connect operation
 	// (client messages are dropped there), as Yandex's own examples use;
 	// false refuses them, strictly per the documentation. Default true.
@@ -383,6 +393,15 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkDomains(root, b, &errs)
 	checkTracing(root, &b.Tracing, &errs)
 	checkEndpoints(root, "datasphere", b.DataSphere, &errs)
+	for _, c := range []struct {
+		v    int
+		path string
+	}{{b.Limits.MaxConnections, "limits.max_connections"}, {b.WebSocket.MaxConnections, "websocket.max_connections"}, {b.WebSocket.MaxConnectionsPerIP, "websocket.max_connections_per_ip"}} {
+		if c.v < 0 {
+			section, key, _ := strings.Cut(c.path, ".")
+			errs.Errorf(yamlx.Get(yamlx.Get(root, section), key), c.path, "must be positive (0: the default)")
+		}
+	}
 	if b.Limits.MaxRateLimitBuckets < 0 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "limits"), "max_rate_limit_buckets"), "limits.max_rate_limit_buckets", "must be positive")
 	}

@@ -44,6 +44,7 @@ type Handler struct {
 	// wsActive counts the sessions still running (their disconnect calls
 	// included), wsCtx ends their integration calls at shutdown.
 	ws       *websocket.Hub
+	wsSlots  wsSlots
 	wsActive sync.WaitGroup
 	wsCtx    context.Context
 	wsStop   context.CancelFunc

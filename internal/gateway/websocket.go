@@ -71,6 +71,17 @@ func (h *Handler) serveWebSocket(x *exchange, w http.ResponseWriter, r *http.Req
 	ws := rt.ws
 	sess := &session{h: h, s: s, ws: ws, route: rt.Template.Raw, upgrade: slim(r), path: append([]router.Param(nil), ps...),
 		clientIP: clientIP(r.RemoteAddr), id: websocket.NewID(), connectedAt: time.Now(), ctx: h.wsContext()}
+	if ok, reason := h.wsSlots.take(sess.clientIP); !ok {
+		w.Header().Set("Retry-After", "5")
+		h.fail(x, httperr.New(http.StatusServiceUnavailable, reason))
+		return
+	}
+	upgraded := false
+	defer func() {
+		if !upgraded {
+			h.wsSlots.release(sess.clientIP) // the session gives it back when it ends
+		}
+	}()
 	if op := ws.connect; op != nil {
 		x.opID = op.OperationID
 		if op.guard != nil {
@@ -119,6 +130,7 @@ func (h *Handler) serveWebSocket(x *exchange, w http.ResponseWriter, r *http.Req
 		return
 	}
 	x.rec.status = http.StatusSwitchingProtocols
+	upgraded = true
 	h.wsActive.Add(1)
 	// The connection lives on in a goroutine of its own: it starts with a
 	// small stack (the handler's has grown), and the handler returns, so
@@ -130,6 +142,7 @@ func (h *Handler) serveWebSocket(x *exchange, w http.ResponseWriter, r *http.Req
 // disconnect integration.
 func (sess *session) run(conn *websocket.Conn, first *eventResponse) {
 	defer sess.h.wsActive.Done()
+	defer sess.h.wsSlots.release(sess.clientIP)
 	ws := sess.ws
 	if first != nil && first.body.Len() > 0 {
 		conn.Send(frameType(first.header), first.body.Bytes())

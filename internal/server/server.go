@@ -24,6 +24,7 @@ import (
 
 	"github.com/apigw/apigw/internal/auth"
 	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/conncap"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/policy/ratelimit"
@@ -220,7 +221,7 @@ func New(opts Options) *Server {
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "apigw_reloads_total", Help: "Snapshot reloads, by result (ok or error).",
 	}, []string{"result"})
-	reg.MustRegister(build, reloads, auth.CacheLookups)
+	reg.MustRegister(build, reloads, auth.CacheLookups, conncap.Refused)
 	reg.MustRegister(websocket.Collectors()...)
 	deps := integration.NewDeps()
 	deps.Functions.Log = log
@@ -297,6 +298,9 @@ func (s *Server) Run(ctx context.Context) error {
 		admin.Close()
 		return fmt.Errorf("listen %s: %w", b.Listen, err)
 	}
+	caps := s.connectionCaps(b)
+	var open atomic.Int64 // the API listeners share one cap
+	apiLn = conncap.NewListener(apiLn, caps.Connections, &open, true)
 	api := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -312,6 +316,7 @@ func (s *Server) Run(ctx context.Context) error {
 			apiLn.Close()
 			return fmt.Errorf("tls listen %s: %w", b.TLS.Listen, err)
 		}
+		tlsLn = conncap.NewListener(tlsLn, caps.Connections, &open, false)
 		tlsSrv = &http.Server{
 			Handler:           s.handler,
 			ReadHeaderTimeout: api.ReadHeaderTimeout,
@@ -424,6 +429,27 @@ func (s *Server) shutdown(api, tlsSrv, admin *http.Server, why string) error {
 	s.deps.Close()
 	s.log.Info("stopped")
 	return nil
+}
+
+// connectionCaps raises the open-file limit to its hard limit and sets the
+// caps: the bindings' where given, else derived from that limit.
+func (s *Server) connectionCaps(b *config.Bindings) conncap.Limits {
+	files := raiseFileLimit()
+	caps := conncap.Defaults(files)
+	if n := b.Limits.MaxConnections; n > 0 {
+		caps.Connections = n
+		caps.WebSockets, caps.WebSocketsPerIP = n*3/4, max(100, n*3/40)
+	}
+	if n := b.WebSocket.MaxConnections; n > 0 {
+		caps.WebSockets = n
+	}
+	if n := b.WebSocket.MaxConnectionsPerIP; n > 0 {
+		caps.WebSocketsPerIP = n
+	}
+	s.handler.SetWebSocketCaps(caps.WebSockets, caps.WebSocketsPerIP)
+	s.log.Info("connection caps", "open_files", files, "connections", caps.Connections,
+		"websockets", caps.WebSockets, "websockets_per_ip", caps.WebSocketsPerIP)
+	return caps
 }
 
 func (s *Server) adminMux() http.Handler {
