@@ -111,3 +111,30 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestAdminTokens: with a management token, /debug/pprof/ and /metrics need
+// it too; metrics_token, when set, is what /metrics takes; the probes stay
+// open.
+func TestAdminTokens(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /a:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': a}}\n")
+	cfg := writeFile(t, dir, "apigw.yaml", "websocket: {management_token: mgmt-secret}\nmetrics_token: scrape-secret\n")
+	g := start(t, "--spec", spec, "--config", cfg)
+	for _, c := range []struct {
+		path, token string
+		want        int
+	}{
+		{"/healthz", "", 200}, {"/readyz", "", 200},
+		{"/metrics", "", 401}, {"/metrics", "mgmt-secret", 401}, {"/metrics", "scrape-secret", 200},
+		{"/debug/pprof/", "", 401}, {"/debug/pprof/", "scrape-secret", 401}, {"/debug/pprof/", "mgmt-secret", 200},
+		{"/apigateways/websocket/v1/connections/nope", "", 401}, {"/apigateways/websocket/v1/connections/nope", "mgmt-secret", 404},
+	} {
+		var h []string
+		if c.token != "" {
+			h = []string{"Authorization", "Bearer " + c.token}
+		}
+		if code, _, body := get(t, g.Admin+c.path, h...); code != c.want {
+			t.Errorf("%s with %q: %d %s, want %d", c.path, c.token, code, body, c.want)
+		}
+	}
+}

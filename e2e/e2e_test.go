@@ -276,18 +276,22 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 }
 
-// TestDrainOnSIGTERM: in-flight requests finish, new ones are refused, the
-// process exits 0.
+// TestDrainOnSIGTERM: /readyz turns 503 at once; for the drain delay new
+// requests are still served, each with Connection: close; then new
+// connections are refused, in-flight requests finish, and the process
+// exits 0.
 func TestDrainOnSIGTERM(t *testing.T) {
 	release := make(chan struct{})
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-release
+		if r.URL.Path == "/slow" {
+			<-release
+		}
 		io.WriteString(w, "finished")
 	}))
 	defer up.Close()
 	dir := t.TempDir()
-	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /slow:\n    get:\n      x-yc-apigateway-integration: {type: http, url: '"+up.URL+"/'}\n")
-	g := start(t, "--spec", spec)
+	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /{p}:\n    get:\n      parameters: [{name: p, in: path, required: true}]\n      x-yc-apigateway-integration: {type: http, url: '"+up.URL+"/{p}'}\n")
+	g := start(t, "--spec", spec, "--config", writeFile(t, dir, "apigw.yaml", "limits: {drain_delay: 1.5s}\n"))
 
 	type result struct {
 		status int
@@ -307,10 +311,25 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	}()
 	time.Sleep(300 * time.Millisecond) // the request is now waiting on the upstream
 	g.cmd.Process.Signal(syscall.SIGTERM)
+	if !g.waitLog("still accepting while the balancer lets go", 5*time.Second) {
+		t.Fatal("no drain delay started")
+	}
+	if code, _, _ := get(t, g.Admin+"/readyz"); code != 503 {
+		t.Errorf("/readyz during the drain delay: %d, want 503", code)
+	}
+	res, err := http.Get(g.URL + "/fast")
+	if err != nil {
+		t.Fatalf("a request during the drain delay: %v", err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !res.Close {
+		t.Errorf("during the drain delay: %d, Connection: close %v", res.StatusCode, res.Close)
+	}
 	if !g.waitLog("draining in-flight requests", 5*time.Second) {
 		t.Fatal("no drain started")
 	}
-	if _, err := http.Get(g.URL + "/slow"); err == nil {
+	if _, err := http.Get(g.URL + "/fast"); err == nil {
 		t.Error("a new connection was accepted while draining")
 	}
 	close(release)

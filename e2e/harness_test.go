@@ -112,7 +112,7 @@ func launch(t *testing.T, api, admin int, prefix []string, args ...string) *gate
 	}()
 	t.Cleanup(func() {
 		if g.cmd.ProcessState == nil {
-			g.cmd.Process.Signal(syscall.SIGTERM)
+			g.cmd.Process.Signal(syscall.SIGINT) // no drain delay: the test is over
 			select {
 			case <-g.done:
 			case <-time.After(10 * time.Second):

@@ -116,7 +116,7 @@ paths:
     x-yc-apigateway-websocket-message:
       x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ''}}
 `)
-	cfg := writeFile(t, dir, "apigw.yaml", fmt.Sprintf("redis: {url: 'redis://127.0.0.1:6379/0', prefix: 'apigw-test-%d:'}\nlimits: {shutdown_timeout: 5s}\n", time.Now().UnixNano()))
+	cfg := writeFile(t, dir, "apigw.yaml", fmt.Sprintf("redis: {url: 'redis://127.0.0.1:6379/0', prefix: 'apigw-test-%d:'}\nlimits: {shutdown_timeout: 5s, drain_delay: 1s}\n", time.Now().UnixNano()))
 	type replica struct {
 		api, admin int
 		g          *gateway

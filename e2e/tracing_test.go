@@ -88,7 +88,7 @@ paths:
 	if status, _, body := get(t, g.URL+"/fn", "Traceparent", "00-"+fnTrace+"-b7ad6b7169203331-01"); status != 200 || body != "fn traced" {
 		t.Fatalf("/fn: %d %q", status, body)
 	}
-	if code, err := g.stop(syscall.SIGTERM, 10*time.Second); err != nil || code != 0 { // flushes the spans
+	if code, err := g.stop(syscall.SIGINT, 10*time.Second); err != nil || code != 0 { // flushes the spans
 		t.Fatalf("stop: %d %v", code, err)
 	}
 	mu.Lock()

@@ -44,7 +44,7 @@ paths:
     x-yc-apigateway-websocket-disconnect:
       x-yc-apigateway-integration: {type: http, url: '`+up.URL+`/gone', headers: {'*': '*'}}
 `)
-	g := start(t, "--spec", spec)
+	g := start(t, "--spec", spec, "--config", writeFile(t, dir, "apigw.yaml", "limits: {drain_delay: 0.3s}\n"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, res, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/ws", nil)

@@ -19,6 +19,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -28,11 +29,12 @@ type objects struct {
 	configMaps  map[string]*corev1.ConfigMap
 	secrets     map[string]*corev1.Secret
 	hpas        map[string]*autoscalingv2.HorizontalPodAutoscaler
+	policies    map[string]*networkingv1.NetworkPolicy
 }
 
 func load(t *testing.T) *objects {
 	t.Helper()
-	o := &objects{map[string]*appsv1.Deployment{}, map[string]*corev1.Service{}, map[string]*corev1.ConfigMap{}, map[string]*corev1.Secret{}, map[string]*autoscalingv2.HorizontalPodAutoscaler{}}
+	o := &objects{map[string]*appsv1.Deployment{}, map[string]*corev1.Service{}, map[string]*corev1.ConfigMap{}, map[string]*corev1.Secret{}, map[string]*autoscalingv2.HorizontalPodAutoscaler{}, map[string]*networkingv1.NetworkPolicy{}}
 	files, _ := filepath.Glob("../kubernetes/*.yaml")
 	if len(files) == 0 {
 		t.Fatal("no manifests")
@@ -75,6 +77,9 @@ func load(t *testing.T) *objects {
 			case "autoscaling/v2 HorizontalPodAutoscaler":
 				h := &autoscalingv2.HorizontalPodAutoscaler{}
 				o.hpas[decode(h)] = h
+			case "networking.k8s.io/v1 NetworkPolicy":
+				p := &networkingv1.NetworkPolicy{}
+				o.policies[decode(p)] = p
 			default:
 				t.Errorf("%s #%d: unexpected %s %s", f, i, head.APIVersion, head.Kind)
 			}
@@ -142,6 +147,27 @@ func TestManifests(t *testing.T) {
 		}
 	}
 
+	// The admin port answers only chosen peers; the API port everyone.
+	np := o.policies["apigw"]
+	if np == nil {
+		t.Fatal("no apigw NetworkPolicy")
+	}
+	for k, v := range np.Spec.PodSelector.MatchLabels {
+		if pod.Labels[k] != v {
+			t.Errorf("the NetworkPolicy's selector %s=%s does not select the pods", k, v)
+		}
+	}
+	for _, rule := range np.Spec.Ingress {
+		for _, p := range rule.Ports {
+			if p.Port == nil || ports[p.Port.StrVal] == 0 {
+				t.Errorf("the NetworkPolicy names port %v, which the container does not", p.Port)
+			}
+			if p.Port != nil && p.Port.StrVal == "admin" && len(rule.From) == 0 {
+				t.Error("the NetworkPolicy opens the admin port to everyone")
+			}
+		}
+	}
+
 	// The bindings and the spec in the ConfigMap are valid, and the drain
 	// fits in the grace period.
 	cm := o.configMaps["apigw-config"]
@@ -155,6 +181,7 @@ func TestManifests(t *testing.T) {
 	var b struct {
 		Limits struct {
 			ShutdownTimeout string `json:"shutdown_timeout"`
+			DrainDelay      string `json:"drain_delay"`
 		} `json:"limits"`
 	}
 	yaml.Unmarshal([]byte(cm.Data["apigw.yaml"]), &b)
@@ -162,12 +189,17 @@ func TestManifests(t *testing.T) {
 	if err != nil {
 		drain = 30 * time.Second // the gateway's default
 	}
+	delay, err := time.ParseDuration(b.Limits.DrainDelay)
+	if err != nil {
+		delay = 5 * time.Second // the gateway's default
+	}
+	drain += delay
 	var pause time.Duration
 	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
 		pause = time.Duration(c.Lifecycle.PreStop.Sleep.Seconds) * time.Second
 	}
 	if grace := time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second; drain+pause > grace {
-		t.Errorf("preStop %s + shutdown_timeout %s exceed terminationGracePeriodSeconds %s", pause, drain, grace)
+		t.Errorf("preStop %s + drain_delay + shutdown_timeout %s exceed terminationGracePeriodSeconds %s", pause, drain, grace)
 	}
 	// The ConfigMap points Redis at the in-cluster service, which validate
 	// does not dial; the spec and bindings must otherwise be valid.

@@ -24,6 +24,7 @@ const (
 	DefaultMaxBody          = 2*1024*1024 + 512*1024 // 2.5 MB
 	DefaultExecutionTimeout = 300 * time.Second
 	DefaultShutdownTimeout  = 30 * time.Second
+	DefaultDrainDelay       = 5 * time.Second
 	DefaultGatewayID        = "apigw"
 )
 
@@ -32,15 +33,19 @@ type Bindings struct {
 	File string `yaml:"-"`
 	// SpecOnly: no bindings file was given to validate or routes, so the
 	// spec is checked alone and IDs it leaves unbound are not errors.
-	SpecOnly  bool                 `yaml:"-"`
-	Listen    string               `yaml:"listen"`
-	Admin     string               `yaml:"admin"`
-	GatewayID string               `yaml:"gateway_id"`
-	Variables map[string]yaml.Node `yaml:"variables"`
-	Limits    Limits               `yaml:"limits"`
-	Routing   Routing              `yaml:"routing"`
-	Log       Log                  `yaml:"log"`
-	Reload    Reload               `yaml:"reload"`
+	SpecOnly  bool   `yaml:"-"`
+	Listen    string `yaml:"listen"`
+	Admin     string `yaml:"admin"`
+	GatewayID string `yaml:"gateway_id"`
+	// MetricsToken, when set, guards /metrics on the admin listener
+	// (Authorization: Bearer); else websocket.management_token does, when
+	// set. /debug/pprof/ needs the management token when there is one.
+	MetricsToken string               `yaml:"metrics_token"`
+	Variables    map[string]yaml.Node `yaml:"variables"`
+	Limits       Limits               `yaml:"limits"`
+	Routing      Routing              `yaml:"routing"`
+	Log          Log                  `yaml:"log"`
+	Reload       Reload               `yaml:"reload"`
 	// YDB binds cloud_ydb databases to DynamoDB-compatible endpoints.
 	YDB map[string]*YDB `yaml:"ydb"`
 	// Streams binds cloud_datastreams stream names to Kinesis-compatible endpoints.
@@ -93,6 +98,11 @@ type Limits struct {
 	ExecutionTimeout *Duration `yaml:"execution_timeout"`
 	// ShutdownTimeout is how long SIGTERM waits for in-flight requests.
 	ShutdownTimeout *Duration `yaml:"shutdown_timeout"`
+	// DrainDelay is how long, after SIGTERM, the listeners keep accepting
+	// (with /readyz at 503 and Connection: close on every answer) before
+	// the drain: a load balancer has that long to stop sending (default
+	// 5s; SIGINT skips it).
+	DrainDelay *Duration `yaml:"drain_delay"`
 	// MaxRateLimitBuckets bounds the in-process rate-limit buckets (one per
 	// client of a security profile's limit): the least recently used go
 	// first (default 50,000, about 5 MB).
@@ -238,6 +248,10 @@ func (b *Bindings) applyDefaults() {
 	if b.Limits.ExecutionTimeout == nil {
 		d := Duration(DefaultExecutionTimeout)
 		b.Limits.ExecutionTimeout = &d
+	}
+	if b.Limits.DrainDelay == nil {
+		d := Duration(DefaultDrainDelay)
+		b.Limits.DrainDelay = &d
 	}
 	if b.Limits.ShutdownTimeout == nil {
 		d := Duration(DefaultShutdownTimeout)

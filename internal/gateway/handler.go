@@ -34,6 +34,9 @@ type Handler struct {
 	log     *slog.Logger
 	metrics *Metrics
 	access  atomic.Bool
+	// draining: the process is shutting down; answers say Connection:
+	// close, so that keep-alive clients go elsewhere.
+	draining atomic.Bool
 
 	storeWarned atomic.Int64 // when the rate-limit store's failure was last logged
 
@@ -57,6 +60,10 @@ func NewHandler(log *slog.Logger, m *Metrics) *Handler {
 	h.access.Store(true)
 	return h
 }
+
+// SetDraining marks the shutdown: every HTTP/1 answer from now on closes its
+// connection.
+func (h *Handler) SetDraining() { h.draining.Store(true) }
 
 // SetTracer turns tracing on (before serving).
 func (h *Handler) SetTracer(t trace.Tracer) { h.tracer = t }
@@ -119,6 +126,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.rec = recorder{ResponseWriter: w}
 	x.requestID = requestID(r.Header.Get("X-Request-Id"))
 	w.Header()["X-Request-Id"] = []string{x.requestID}
+	if h.draining.Load() && r.ProtoMajor == 1 {
+		w.Header()["Connection"] = []string{"close"}
+	}
 	if h.tracer != nil {
 		ctx, span := h.tracer.Start(tracing.Extract(r.Context(), r.Header), "HTTP "+r.Method, trace.WithSpanKind(trace.SpanKindServer))
 		r, x.span = r.WithContext(ctx), span

@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -360,7 +361,11 @@ func (s *Server) Run(ctx context.Context) error {
 				s.reload("SIGHUP")
 				continue
 			}
-			return s.shutdown(api, tlsSrv, admin, sig.String())
+			delay := time.Duration(0)
+			if sig == syscall.SIGTERM {
+				delay = s.handler.Snapshot().Bindings.Limits.DrainDelay.D()
+			}
+			return s.shutdown(api, tlsSrv, admin, sig.String(), delay, sigs)
 		case <-tick:
 			if h := s.fileHashes(); h != s.hashes {
 				s.hashes = h
@@ -372,7 +377,7 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 			return err
 		case <-ctx.Done():
-			return s.shutdown(api, tlsSrv, admin, "context done")
+			return s.shutdown(api, tlsSrv, admin, "context done", 0, nil)
 		}
 	}
 }
@@ -405,8 +410,20 @@ func (s *Server) reload(reason string) {
 	s.log.Info("reloaded", "reason", reason, "routes", len(snap.Routes()), "build_ms", time.Since(start).Milliseconds())
 }
 
-func (s *Server) shutdown(api, tlsSrv, admin *http.Server, why string) error {
+// shutdown stops serving: /readyz turns 503 at once; for delay the
+// listeners keep accepting and every answer says Connection: close (a load
+// balancer has that long to stop sending, and keep-alive clients move
+// away); then in-flight requests drain. Another signal ends the delay.
+func (s *Server) shutdown(api, tlsSrv, admin *http.Server, why string, delay time.Duration, sigs <-chan os.Signal) error {
 	s.draining.Store(true)
+	s.handler.SetDraining()
+	if delay > 0 {
+		s.log.Info("shutting down: still accepting while the balancer lets go", "signal", why, "drain_delay", delay.String())
+		select {
+		case <-time.After(delay):
+		case <-sigs:
+		}
+	}
 	timeout := s.handler.Snapshot().Bindings.Limits.ShutdownTimeout.D()
 	s.log.Info("shutting down: draining in-flight requests", "signal", why, "timeout", timeout.String())
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -471,7 +488,7 @@ func (s *Server) adminMux() http.Handler {
 			w.Write([]byte(`{"status":"ready"}` + "\n"))
 		}
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.guarded(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}), true))
 	// The WebSocket connection management API (digest §6.5).
 	reg := s.wsRegistry
 	if reg == nil {
@@ -485,11 +502,38 @@ func (s *Server) adminMux() http.Handler {
 	}})
 	// Profiling for operators; the admin listener is private (loopback by
 	// default). No /debug/pprof/cmdline: --var values may be secrets.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/debug/pprof/", s.guarded(http.HandlerFunc(pprof.Index), false))
+	mux.Handle("/debug/pprof/profile", s.guarded(http.HandlerFunc(pprof.Profile), false))
+	mux.Handle("/debug/pprof/symbol", s.guarded(http.HandlerFunc(pprof.Symbol), false))
+	mux.Handle("/debug/pprof/trace", s.guarded(http.HandlerFunc(pprof.Trace), false))
 	return mux
+}
+
+// guarded asks for a bearer token when the bindings set one: for metrics,
+// metrics_token, else websocket.management_token; for the rest, the
+// management token. Without a token the admin listener's own reach (by
+// default loopback) is the guard, as before.
+func (s *Server) guarded(next http.Handler, metrics bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var token string
+		if snap := s.handler.Snapshot(); snap != nil {
+			token = snap.Bindings.WebSocket.ManagementToken
+			if metrics && snap.Bindings.MetricsToken != "" {
+				token = snap.Bindings.MetricsToken
+			}
+		}
+		if token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="apigw admin"`)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				w.Write([]byte(`{"message":"a valid bearer token is required","status":401}` + "\n"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) logWarnings(errs yamlx.List) {
