@@ -108,6 +108,30 @@ func universalOptions(c Config) (*redis.UniversalOptions, error) {
 	return opt, nil
 }
 
+// Subscribe subscribes to channels on any topology. On a cluster it uses
+// sharded pub/sub (SSUBSCRIBE), whose messages stay on the channel's shard
+// and whose PUBLISH counts receivers truthfully (a plain PUBLISH counts only
+// the receiving node's): the channels must then share a hash tag, as
+// Channel makes them.
+func (c *Client) Subscribe(ctx context.Context, channels ...string) *redis.PubSub {
+	if cc, ok := c.UniversalClient.(*redis.ClusterClient); ok {
+		return cc.SSubscribe(ctx, channels...)
+	}
+	return c.UniversalClient.Subscribe(ctx, channels...)
+}
+
+// Publish publishes to a channel Subscribe subscribes to.
+func (c *Client) Publish(ctx context.Context, channel string, message any) *redis.IntCmd {
+	if cc, ok := c.UniversalClient.(*redis.ClusterClient); ok {
+		return cc.SPublish(ctx, channel, message)
+	}
+	return c.UniversalClient.Publish(ctx, channel, message)
+}
+
+// Channel names a channel of a bus: every channel of one bus shares the
+// hash tag {bus}, so that a cluster keeps them on one shard.
+func Channel(bus, name string) string { return "{" + bus + "}" + name }
+
 // OnRecover runs f (in a goroutine) each time Redis answers again after
 // the breaker had opened.
 func (c *Client) OnRecover(f func()) { c.breaker.onRecover(f) }

@@ -84,7 +84,7 @@ func newRedisRegistry(ctx context.Context, rdb *redisx.Client, prefix string, lo
 	// Redis answering again may have lost its data (a restart): register
 	// every connection at once rather than at the next refresh.
 	rdb.OnRecover(func() { r.storeAll(context.Background()) })
-	sub := rdb.Subscribe(ctx, r.channel(r.replica), r.prefix+"broadcast")
+	sub := rdb.Subscribe(ctx, r.channel(r.replica), r.channel("broadcast"))
 	if _, err := sub.Receive(pctx); err != nil {
 		sub.Close()
 		return nil, fmt.Errorf("redis subscribe: %w", err)
@@ -97,8 +97,16 @@ func newRedisRegistry(ctx context.Context, rdb *redisx.Client, prefix string, lo
 // Replica is this process's ID in the registry.
 func (r *RedisRegistry) Replica() string { return r.replica }
 
-func (r *RedisRegistry) key(id string) string          { return r.prefix + "conn:" + id }
-func (r *RedisRegistry) channel(replica string) string { return r.prefix + "replica:" + replica }
+func (r *RedisRegistry) key(id string) string { return r.prefix + "conn:" + id }
+
+// channel names a replica's channel (or "broadcast"): all of them share one
+// hash tag, so that on a cluster they live on one shard.
+func (r *RedisRegistry) channel(replica string) string {
+	if replica == "broadcast" {
+		return redisx.Channel(r.prefix+"bus", "broadcast")
+	}
+	return redisx.Channel(r.prefix+"bus", "replica:"+replica)
+}
 
 func (r *RedisRegistry) store(ctx context.Context, c *Conn) error {
 	info, _ := r.local.Get(ctx, c.ID)
@@ -316,7 +324,7 @@ func (r *RedisRegistry) Disconnect(ctx context.Context, id string) error {
 func (r *RedisRegistry) Broadcast(ctx context.Context, path string, op Opcode, data []byte) (int, error) {
 	n, _ := r.local.Broadcast(ctx, path, op, data)
 	b, _ := json.Marshal(command{Kind: "broadcast", From: r.replica, Path: path, Op: op, Data: data})
-	if err := r.rdb.Publish(ctx, r.prefix+"broadcast", b).Err(); err != nil {
+	if err := r.rdb.Publish(ctx, r.channel("broadcast"), b).Err(); err != nil {
 		return n, fmt.Errorf("websocket registry: %w", err)
 	}
 	return n, nil

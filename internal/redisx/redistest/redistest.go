@@ -7,6 +7,7 @@ package redistest
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -157,13 +158,63 @@ func (s *Server) Do(args ...string) (string, error) {
 	if _, err := c.Write([]byte(b.String())); err != nil {
 		return "", err
 	}
-	line, err := bufio.NewReader(c).ReadString('\n')
+	br := bufio.NewReader(c)
+	line, err := br.ReadString('\n')
 	if err != nil {
 		return "", err
 	}
 	line = strings.TrimRight(line, "\r\n")
-	if strings.HasPrefix(line, "-") {
+	switch {
+	case strings.HasPrefix(line, "-"):
 		return "", fmt.Errorf("redis %s: %s", s.Addr, line[1:])
+	case strings.HasPrefix(line, "$") && line != "$-1":
+		var n int
+		fmt.Sscanf(line[1:], "%d", &n)
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return "", err
+		}
+		return string(buf[:n]), nil
 	}
 	return line, nil
+}
+
+// Cluster starts n masters with cluster mode on, splits the slots between
+// them and joins them, and waits until the cluster is ok.
+func Cluster(t testing.TB, n int) []*Server {
+	t.Helper()
+	var nodes []*Server
+	for i := 0; i < n; i++ {
+		nodes = append(nodes, Start(t, "cluster-enabled yes", "cluster-config-file nodes.conf", "cluster-node-timeout 2000"))
+	}
+	per := 16384 / n
+	for i, node := range nodes {
+		from, to := i*per, (i+1)*per-1
+		if i == n-1 {
+			to = 16383
+		}
+		if _, err := node.Do("CLUSTER", "ADDSLOTSRANGE", fmt.Sprint(from), fmt.Sprint(to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, node := range nodes[1:] {
+		if _, err := nodes[0].Do("CLUSTER", "MEET", "127.0.0.1", fmt.Sprint(node.Port)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		ok := true
+		for _, node := range nodes {
+			info, err := node.Do("CLUSTER", "INFO")
+			if err != nil || !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d", n)) {
+				ok = false
+			}
+		}
+		if ok {
+			return nodes
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the cluster did not come up")
+		}
+	}
 }
