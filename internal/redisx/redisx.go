@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -105,6 +106,12 @@ func universalOptions(c Config) (*redis.UniversalOptions, error) {
 	opt.ContextTimeoutEnabled = true
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = timeout, timeout, timeout, timeout
 	opt.MaxRetries = -1 // a retry doubles the wait for a Redis that does not answer
+	// The pool is a hard ceiling (go-redis documents PoolSize as a base it
+	// may dial past): a Redis that stalls under a flood of requests holds
+	// at most these connections, and a request past them waits PoolTimeout
+	// for a turn and then fails (the limiter fails open).
+	opt.PoolSize = 10 * runtime.GOMAXPROCS(0)
+	opt.MaxActiveConns = opt.PoolSize
 	return opt, nil
 }
 

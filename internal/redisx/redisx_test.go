@@ -31,6 +31,9 @@ func TestOptions(t *testing.T) {
 			if len(o.Addrs) != tt.addrs || o.IsClusterMode != tt.cluster || o.MasterName != tt.master || (o.TLSConfig != nil) != tt.tls || o.Password != tt.pass {
 				t.Errorf("options %+v", o)
 			}
+			if o.MaxActiveConns == 0 || o.MaxActiveConns != o.PoolSize {
+				t.Errorf("connections unbounded: pool %d, active %d", o.PoolSize, o.MaxActiveConns)
+			}
 			if !o.ContextTimeoutEnabled || o.ReadTimeout != DefaultTimeout || o.DialTimeout != DefaultTimeout || o.MaxRetries != -1 {
 				t.Errorf("timeouts: context %v, read %v, dial %v, retries %d", o.ContextTimeoutEnabled, o.ReadTimeout, o.DialTimeout, o.MaxRetries)
 			}

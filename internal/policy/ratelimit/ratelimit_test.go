@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -272,6 +273,39 @@ func TestRedisFrozen(t *testing.T) {
 		t.Errorf("Takes with Redis frozen took %v", took)
 	}
 	srv.Cont()
+	waitTaken(t, s, l)
+
+	// A flood that arrives all at once, before the breaker opens: the
+	// client never holds more connections than its pool.
+	srv.Stop()
+	var wg sync.WaitGroup
+	for i := 0; i < 300; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Take(ctx, "k", l) }()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	var most uint32
+	for sampling := true; sampling; {
+		select {
+		case <-done:
+			sampling = false
+		case <-time.After(5 * time.Millisecond):
+		}
+		most = max(most, rdb.PoolStats().TotalConns)
+	}
+	t.Logf("300 concurrent Takes with Redis frozen: at most %d connections", most)
+	if pool := uint32(10 * runtime.GOMAXPROCS(0)); most > pool {
+		t.Errorf("%d connections to a frozen Redis, want at most the pool's %d", most, pool)
+	}
+	srv.Cont()
+	waitTaken(t, s, l)
+}
+
+// waitTaken waits until Redis answers again and the bucket is spent.
+func waitTaken(t *testing.T, s Store, l *Limit) {
+	t.Helper()
+	ctx := context.Background()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		ok, _, err := s.Take(ctx, "k", l)
