@@ -215,6 +215,7 @@ limits: {drain_delay: 0s}
 	for _, k := range []string{"go_memstats_heap_inuse_bytes", "go_goroutines", "process_open_fds", "process_resident_memory_bytes", "apigw_connections_refused_total", "apigw_websocket_dropped_messages_total", "apigw_websocket_connections"} {
 		fmt.Printf("%-40s %14s %14s\n", k, human(k, before[k]), human(k, after[k]))
 	}
+	logSummary(filepath.Join(dir, "apigw.log"))
 	fmt.Println("\nOpen descriptors after include the idle pooled connections to the backend and")
 	fmt.Println("Redis, each bounded by its pool; -dump lists them with the goroutines.")
 }
@@ -543,6 +544,33 @@ func stats(admin string) map[string]float64 {
 		out[name] += v
 	}
 	return out
+}
+
+// logSummary prints how many times the gateway logged each message.
+func logSummary(path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	counts, order := map[string]int{}, []string{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var line struct{ Level, Msg string }
+		if json.Unmarshal(sc.Bytes(), &line) != nil || line.Msg == "" {
+			continue
+		}
+		k := line.Level + " " + line.Msg
+		if counts[k] == 0 {
+			order = append(order, k)
+		}
+		counts[k]++
+	}
+	fmt.Println("\ngateway log")
+	for _, k := range order {
+		fmt.Printf("%6d× %s\n", counts[k], k)
+	}
 }
 
 func human(name string, v float64) string {

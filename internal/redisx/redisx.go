@@ -143,6 +143,22 @@ func Channel(bus, name string) string { return "{" + bus + "}" + name }
 // the breaker had opened.
 func (c *Client) OnRecover(f func()) { c.breaker.onRecover(f) }
 
+// OnTrip runs f (in a goroutine) each time the breaker opens: Redis
+// stopped answering.
+func (c *Client) OnTrip(f func()) {
+	c.breaker.mu.Lock()
+	c.breaker.trip = append(c.breaker.trip, f)
+	c.breaker.mu.Unlock()
+}
+
+// Answering reports whether Redis answered since the breaker last opened
+// (for a gauge: Healthy turns true again each time a cooldown ends).
+func (c *Client) Answering() bool {
+	c.breaker.mu.Lock()
+	defer c.breaker.mu.Unlock()
+	return !c.breaker.opened
+}
+
 // Healthy reports whether calls go to Redis (the breaker is closed).
 func (c *Client) Healthy() bool { return !c.breaker.isOpen(time.Now()) }
 
@@ -158,6 +174,7 @@ type breaker struct {
 	openUntil time.Time
 	opened    bool // open since the last success
 	recover   []func()
+	trip      []func()
 }
 
 func (b *breaker) onRecover(f func()) {
@@ -192,10 +209,17 @@ func (b *breaker) record(err error) {
 		return
 	}
 	b.failures++
+	var fs []func()
 	if b.failures >= b.threshold {
+		if !b.opened {
+			fs = b.trip
+		}
 		b.openUntil, b.opened = time.Now().Add(b.cooldown), true
 	}
 	b.mu.Unlock()
+	for _, f := range fs {
+		go f()
+	}
 }
 
 func (b *breaker) DialHook(next redis.DialHook) redis.DialHook {

@@ -1,8 +1,12 @@
 package redisx
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
+
+	"github.com/apigw/apigw/internal/redisx/redistest"
 )
 
 // TestOptions: each topology becomes the client go-redis's universal
@@ -44,5 +48,50 @@ func TestOptions(t *testing.T) {
 	}
 	if o, _ := universalOptions(Config{URL: "redis://x:1", Timeout: 2 * time.Second}); o.WriteTimeout != 2*time.Second || o.PoolTimeout != 2*time.Second {
 		t.Errorf("redis.timeout not applied: %+v", o)
+	}
+}
+
+// TestTripAndRecover: a frozen Redis trips the breaker on the third
+// failed call (calls then fail at once), and the first answer after the
+// thaw recovers it; each transition is announced once.
+func TestTripAndRecover(t *testing.T) {
+	srv := redistest.Start(t)
+	c, err := Dial(context.Background(), Config{URL: "redis://" + srv.Addr, Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	trips, recoveries := make(chan struct{}, 10), make(chan struct{}, 10)
+	c.OnTrip(func() { trips <- struct{}{} })
+	c.OnRecover(func() { recoveries <- struct{}{} })
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", "v", 0).Err(); err != nil || !c.Answering() {
+		t.Fatalf("a live Redis: %v, answering %v", err, c.Answering())
+	}
+	srv.Stop()
+	for i := 0; i < 5; i++ {
+		c.Get(ctx, "k")
+	}
+	start := time.Now()
+	if err := c.Get(ctx, "k").Err(); !errors.Is(err, ErrUnavailable) || time.Since(start) > 10*time.Millisecond {
+		t.Errorf("a call with the breaker open: %v after %v, want ErrUnavailable at once", err, time.Since(start))
+	}
+	if c.Answering() {
+		t.Error("Answering while Redis is frozen")
+	}
+	srv.Cont()
+	deadline := time.Now().Add(5 * time.Second)
+	for c.Get(ctx, "k").Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("Redis did not answer after the thaw")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !c.Answering() {
+		t.Error("not Answering after a successful call")
+	}
+	time.Sleep(50 * time.Millisecond) // the announcements run in goroutines
+	if len(trips) != 1 || len(recoveries) != 1 {
+		t.Errorf("%d trips and %d recoveries announced, want 1 and 1", len(trips), len(recoveries))
 	}
 }

@@ -265,6 +265,18 @@ func (s *Server) Run(ctx context.Context) error {
 			return err
 		}
 		defer rdb.Close()
+		rdb.OnTrip(func() {
+			s.log.Warn("redis does not answer: rate limits let requests through and WebSocket connections on other replicas are out of reach until it does")
+		})
+		rdb.OnRecover(func() { s.log.Info("redis answers again") })
+		s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "apigw_redis_available", Help: "1 while Redis answers; 0 from the third failed call in a row until one succeeds.",
+		}, func() float64 {
+			if rdb.Answering() {
+				return 1
+			}
+			return 0
+		}))
 		reg, err := websocket.NewRedisRegistry(ctx, rdb, b.Redis.Prefix, s.handler.WebSockets(), s.log)
 		if err != nil {
 			return err
