@@ -287,6 +287,11 @@ func (s *Server) Run(ctx context.Context) error {
 		s.deps.RateLimits = ratelimit.NewRedis(rdb, b.Redis.Prefix)
 		s.log.Info("rate limits are shared through Redis")
 	}
+	if local, ok := s.deps.RateLimits.(*ratelimit.Local); ok {
+		sweepCtx, stopSweep := context.WithCancel(ctx)
+		defer stopSweep()
+		go local.SweepEvery(sweepCtx, time.Second) // clients that went quiet leave no buckets
+	}
 	// The admin listener comes up first: /healthz answers while a large
 	// spec builds, and /readyz says 503 until the first snapshot serves.
 	adminLn, err := net.Listen("tcp", b.Admin)

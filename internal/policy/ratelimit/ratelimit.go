@@ -149,6 +149,45 @@ func (s *Local) sweep(now int64) {
 	}
 }
 
+// idleSweepBatch bounds the buckets one timed sweep visits under the lock.
+const idleSweepBatch = 4096
+
+// SweepIdle drops buckets that have refilled completely, visiting at most
+// idleSweepBatch from the least recently used end, and says how many it
+// dropped. Take sweeps as requests come; this empties the store of
+// clients that went quiet when none do.
+func (s *Local) SweepIdle() int {
+	now := s.now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dropped := 0
+	b := s.lru.prev
+	for n := 0; n < idleSweepBatch && b != &s.lru; n++ {
+		prev := b.prev
+		if now-b.last >= b.full {
+			s.unlink(b)
+			delete(s.buckets, b.key)
+			dropped++
+		}
+		b = prev
+	}
+	return dropped
+}
+
+// SweepEvery calls SweepIdle every d until ctx ends.
+func (s *Local) SweepEvery(ctx context.Context, d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.SweepIdle()
+		}
+	}
+}
+
 // Take implements Store.
 func (s *Local) Take(_ context.Context, key string, l *Limit) (bool, time.Duration, error) {
 	now := s.now().UnixNano()

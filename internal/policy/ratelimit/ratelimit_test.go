@@ -141,6 +141,34 @@ func TestRedisShared(t *testing.T) {
 	}
 }
 
+// TestSweepIdle: when requests stop, the timed sweep empties the store of
+// refilled buckets, a batch at a time, and keeps those still counting.
+func TestSweepIdle(t *testing.T) {
+	now := time.Unix(1000, 0)
+	s := NewLocal()
+	s.now = func() time.Time { return now }
+	slow := &Limit{Rate: 1.0 / 60, Burst: 1} // refills in a minute
+	fast := &Limit{Rate: 10, Burst: 10}      // refills in a second
+	s.Take(context.Background(), "quiet-but-counting", slow)
+	for i := 0; i < 10_000; i++ {
+		s.Take(context.Background(), "client-"+strconv.Itoa(i), fast)
+	}
+	if got := s.SweepIdle(); got != 0 {
+		t.Errorf("swept %d buckets that are still refilling", got)
+	}
+	now = now.Add(2 * time.Second)
+	total := 0
+	for i := 0; i < 10; i++ {
+		total += s.SweepIdle()
+	}
+	if total != 10_000 || s.Len() != 1 {
+		t.Errorf("swept %d, %d held; want the 10,000 refilled buckets gone and the counting one kept", total, s.Len())
+	}
+	if ok, _, _ := s.Take(context.Background(), "quiet-but-counting", slow); ok {
+		t.Error("the bucket still refilling lost its count")
+	}
+}
+
 // TestLocalSweep: buckets of clients that went quiet are dropped as they
 // age, so that many client keys cannot grow the store; a busy client keeps
 // its count.
