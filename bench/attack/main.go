@@ -175,13 +175,20 @@ limits: {drain_delay: 0s}
 
 	// 4. Redis frozen (SIGSTOP) for half the phase, under load.
 	if enabled("redis") {
+		recovered := make(chan time.Duration, 1)
 		go func() {
 			time.Sleep(*phase / 4)
 			redisProc.Process.Signal(syscall.SIGSTOP)
 			time.Sleep(*phase / 2)
 			redisProc.Process.Signal(syscall.SIGCONT)
+			thaw := time.Now()
+			for time.Since(thaw) < *phase && metrics(adminURL)["apigw_redis_available"] != 1 {
+				time.Sleep(20 * time.Millisecond)
+			}
+			recovered <- time.Since(thaw)
 		}()
-		report("Redis frozen", hammer(base+"/limited", *workers, func(http.Header) func(int) bool { return okOr(200, 429) }), "rate limits fail open meanwhile")
+		r := hammer(base+"/limited", *workers, func(http.Header) func(int) bool { return okOr(200, 429) })
+		report("Redis frozen", r, fmt.Sprintf("for %v; limits fail open; answering %v after the thaw", *phase/2, (<-recovered).Round(time.Millisecond)))
 	}
 
 	// 5. WebSocket connections past the caps.
@@ -212,7 +219,7 @@ limits: {drain_delay: 0s}
 		os.Stdout.Write(out)
 	}
 	fmt.Printf("\n%-22s %12s %12s\n", "gateway", "before", "after")
-	for _, k := range []string{"go_memstats_heap_inuse_bytes", "go_goroutines", "process_open_fds", "process_resident_memory_bytes", "apigw_connections_refused_total", "apigw_websocket_dropped_messages_total", "apigw_websocket_connections"} {
+	for _, k := range []string{"go_memstats_heap_inuse_bytes", "go_goroutines", "process_open_fds", "process_resident_memory_bytes", "apigw_connections_refused_total", "apigw_websocket_dropped_messages_total", "apigw_websocket_connections", "apigw_redis_available"} {
 		fmt.Printf("%-40s %14s %14s\n", k, human(k, before[k]), human(k, after[k]))
 	}
 	logSummary(filepath.Join(dir, "apigw.log"))
@@ -520,6 +527,16 @@ func waitOK(url string) {
 // stats reads the gauges and counters of interest from /metrics (summing
 // the series of a labelled counter).
 func stats(admin string) map[string]float64 {
+	// A collection first, so that the heap figure is what is live.
+	if res, err := client.Get(admin + "/debug/pprof/heap?gc=1"); err == nil {
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+	}
+	return metrics(admin)
+}
+
+// metrics reads /metrics.
+func metrics(admin string) map[string]float64 {
 	res, err := client.Get(admin + "/metrics")
 	if err != nil {
 		log.Fatal(err)
@@ -557,11 +574,14 @@ func logSummary(path string) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		var line struct{ Level, Msg string }
+		var line struct{ Level, Msg, Error string }
 		if json.Unmarshal(sc.Bytes(), &line) != nil || line.Msg == "" {
 			continue
 		}
 		k := line.Level + " " + line.Msg
+		if line.Error != "" {
+			k += " (" + line.Error + ")"
+		}
 		if counts[k] == 0 {
 			order = append(order, k)
 		}

@@ -66,7 +66,7 @@ func Dial(ctx context.Context, c Config) (*Client, error) {
 		return nil, err
 	}
 	rdb := redis.NewUniversalClient(opt)
-	b := &breaker{threshold: 3, cooldown: 2 * time.Second}
+	b := &breaker{threshold: 3, cooldown: 2 * time.Second, timeout: opt.ReadTimeout}
 	rdb.AddHook(b)
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -168,6 +168,7 @@ func (c *Client) Healthy() bool { return !c.breaker.isOpen(time.Now()) }
 type breaker struct {
 	threshold int
 	cooldown  time.Duration
+	timeout   time.Duration // the whole of one call: a turn in the pool, a dial, the answer
 
 	mu        sync.Mutex
 	failures  int
@@ -222,11 +223,13 @@ func (b *breaker) record(err error) {
 	}
 }
 
+// DialHook counts failed dials but never refuses one: once dials have
+// failed PoolSize times, go-redis's pool stops dialing for callers and
+// probes in the background until a dial succeeds. Refusing that probe while
+// the breaker is open kept the pool (and so the breaker) failing after
+// Redis was back.
 func (b *breaker) DialHook(next redis.DialHook) redis.DialHook {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if b.isOpen(time.Now()) {
-			return nil, ErrUnavailable
-		}
 		c, err := next(ctx, network, addr)
 		if err != nil {
 			b.record(err)
@@ -235,12 +238,24 @@ func (b *breaker) DialHook(next redis.DialHook) redis.DialHook {
 	}
 }
 
+// bound gives a call one deadline for all of it: go-redis bounds each
+// step (a turn in the pool, each of its dial attempts, the read) by the
+// timeout on its own, which adds up to several times the timeout.
+func (b *breaker) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= b.timeout || b.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, b.timeout)
+}
+
 func (b *breaker) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if b.isOpen(time.Now()) {
 			cmd.SetErr(ErrUnavailable)
 			return ErrUnavailable
 		}
+		ctx, cancel := b.bound(ctx)
+		defer cancel()
 		err := next(ctx, cmd)
 		b.record(err)
 		return err
@@ -255,6 +270,8 @@ func (b *breaker) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 			}
 			return ErrUnavailable
 		}
+		ctx, cancel := b.bound(ctx)
+		defer cancel()
 		err := next(ctx, cmds)
 		b.record(err)
 		return err

@@ -3,6 +3,8 @@ package redisx
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,5 +95,60 @@ func TestTripAndRecover(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // the announcements run in goroutines
 	if len(trips) != 1 || len(recoveries) != 1 {
 		t.Errorf("%d trips and %d recoveries announced, want 1 and 1", len(trips), len(recoveries))
+	}
+}
+
+// TestRecoversUnderLoad: 32 callers keep calling while Redis is frozen and
+// thawed three times. No call takes much longer than the timeout, and each
+// time Redis answers again within the breaker's cooldown and a timeout or
+// two. (Once dials have failed PoolSize times go-redis's pool stops dialing
+// and probes in the background; a breaker that refused that probe kept the
+// client failing after the thaw, for as long as the load went on.)
+func TestRecoversUnderLoad(t *testing.T) {
+	// A short accept queue: a frozen Redis's backlog fills and dials fail,
+	// as they do once a real outage has lasted a while.
+	srv := redistest.Start(t, "tcp-backlog 4")
+	const timeout = 100 * time.Millisecond
+	c, err := Dial(context.Background(), Config{URL: "redis://" + srv.Addr, Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var stop atomic.Bool
+	var slowest atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 32; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				start := time.Now()
+				c.Incr(context.Background(), "n")
+				if d := int64(time.Since(start)); d > slowest.Load() {
+					slowest.Store(d)
+				}
+			}
+		}()
+	}
+	defer func() { stop.Store(true); wg.Wait() }()
+	for cycle := 0; cycle < 3; cycle++ {
+		time.Sleep(300 * time.Millisecond)
+		srv.Stop()
+		time.Sleep(2500 * time.Millisecond) // the pool's dials fail, the breaker opens and probes
+		srv.Cont()
+		thaw := time.Now()
+		for !c.Answering() && time.Since(thaw) < 10*time.Second {
+			time.Sleep(10 * time.Millisecond)
+		}
+		took := time.Since(thaw)
+		t.Logf("cycle %d: answering again %v after the thaw", cycle, took.Round(time.Millisecond))
+		if !c.Answering() || took > 4*time.Second {
+			t.Fatalf("cycle %d: Redis answers, but the client still fails %v after the thaw (pool %+v)", cycle, took, c.PoolStats())
+		}
+	}
+	if d := time.Duration(slowest.Load()); d > 3*timeout {
+		t.Errorf("the slowest call took %v with redis.timeout %v", d, timeout)
+	} else {
+		t.Logf("the slowest call took %v", d)
 	}
 }
