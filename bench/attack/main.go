@@ -46,7 +46,7 @@ var (
 	apigwBin = flag.String("apigw", "bench/out/apigw", "the apigw binary")
 	phase    = flag.Duration("phase", 15*time.Second, "how long each attack runs")
 	workers  = flag.Int("c", 32, "concurrent clients per HTTP attack")
-	dump     = flag.Bool("dump", false, "print the gateway's goroutines at the end")
+	dump     = flag.Bool("dump", false, "print the gateway's goroutines and sockets at the end, and save its heap profile")
 	only     = flag.String("phases", "keys,jwks,readers,redis,conns", "which phases to run, comma-separated")
 )
 
@@ -203,6 +203,13 @@ limits: {drain_delay: 0s}
 	time.Sleep(3 * time.Second)
 	after := stats(adminURL)
 	if *dump {
+		if res, err := client.Get(adminURL + "/debug/pprof/heap"); err == nil {
+			f, _ := os.Create("bench/out/soak-heap.pprof")
+			io.Copy(f, res.Body)
+			f.Close()
+			res.Body.Close()
+			fmt.Println("heap profile: go tool pprof -sample_index=inuse_space -top bench/out/soak-heap.pprof")
+		}
 		res, err := client.Get(adminURL + "/debug/pprof/goroutine?debug=1")
 		if err == nil {
 			io.Copy(os.Stdout, res.Body)
@@ -219,7 +226,7 @@ limits: {drain_delay: 0s}
 		os.Stdout.Write(out)
 	}
 	fmt.Printf("\n%-22s %12s %12s\n", "gateway", "before", "after")
-	for _, k := range []string{"go_memstats_heap_inuse_bytes", "go_goroutines", "process_open_fds", "process_resident_memory_bytes", "apigw_connections_refused_total", "apigw_websocket_dropped_messages_total", "apigw_websocket_connections", "apigw_redis_available"} {
+	for _, k := range []string{"go_memstats_heap_alloc_bytes", "go_memstats_heap_inuse_bytes", "go_goroutines", "process_open_fds", "process_resident_memory_bytes", "apigw_connections_refused_total", "apigw_websocket_dropped_messages_total", "apigw_websocket_connections", "apigw_redis_available"} {
 		fmt.Printf("%-40s %14s %14s\n", k, human(k, before[k]), human(k, after[k]))
 	}
 	logSummary(filepath.Join(dir, "apigw.log"))
