@@ -14,6 +14,15 @@ import (
 // TestMetrics: a connection counts while open and as a disconnection when
 // it ends; messages and their bytes are counted by direction and type.
 func TestMetrics(t *testing.T) {
+	// The counters are the process's: the connections of the tests before
+	// this one must have ended (their servers notice the clients' close
+	// asynchronously).
+	for deadline := time.Now().Add(5 * time.Second); testutil.ToFloat64(openConnections) != 0; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v connections of earlier tests are still open", testutil.ToFloat64(openConnections))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	textIn, textOut, binIn := &messageSeries[dirIn][0], &messageSeries[dirOut][0], &messageSeries[dirIn][1]
 	open0, gone0 := testutil.ToFloat64(openConnections), testutil.ToFloat64(disconnections)
 	in0, out0, bin0 := testutil.ToFloat64(textIn.messages), testutil.ToFloat64(textOut.bytes), testutil.ToFloat64(binIn.bytes)

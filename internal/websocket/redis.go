@@ -61,8 +61,9 @@ func NewRedisRegistry(ctx context.Context, rdb *redisx.Client, prefix string, lo
 }
 
 // registerWait bounds how long an upgrade waits for its entry to reach
-// Redis: past it (or while Redis is down) the entry is written by the next
-// refresh, and the upgrade goes on.
+// Redis (past it, or while Redis is down, the entry is written by the next
+// refresh, and the upgrade goes on), and a closed connection for its entry
+// to go.
 const registerWait = 100 * time.Millisecond
 
 func newRedisRegistry(ctx context.Context, rdb *redisx.Client, prefix string, local *Hub, log *slog.Logger, ttl time.Duration) (*RedisRegistry, error) {
@@ -79,11 +80,25 @@ func newRedisRegistry(ctx context.Context, rdb *redisx.Client, prefix string, lo
 		cancel()
 	}
 	local.OnRemove = func(c *Conn) {
-		go r.rdb.Del(context.Background(), r.key(c.ID)) // else it expires with its TTL
+		// Waited for, briefly, so that a Get right after a Disconnect
+		// through any replica finds nothing; else it expires with its TTL
+		// (and a Send to it meanwhile is answered "not found" by this
+		// replica).
+		if !rdb.Healthy() {
+			return
+		}
+		dctx, cancel := context.WithTimeout(context.Background(), registerWait)
+		r.rdb.Del(dctx, r.key(c.ID))
+		cancel()
 	}
 	// Redis answering again may have lost its data (a restart): register
 	// every connection at once rather than at the next refresh.
 	rdb.OnRecover(func() { r.storeAll(context.Background()) })
+	// A registry without a mark is new, not emptied: nothing is being
+	// rebuilt, so an unknown connection is simply not found. (A Redis that
+	// loses its data later loses the mark too, and the first miss or
+	// recovery after that sets it to now.)
+	r.rdb.SetNX(pctx, r.sinceKey(), time.Now().Add(-r.rebuildWindow()).UnixMilli(), 0)
 	sub := rdb.Subscribe(ctx, r.channel(r.replica), r.channel("broadcast"))
 	if _, err := sub.Receive(pctx); err != nil {
 		sub.Close()
@@ -134,6 +149,10 @@ func (r *RedisRegistry) storeAll(ctx context.Context) {
 
 func (r *RedisRegistry) sinceKey() string { return r.prefix + "since" }
 
+// rebuildWindow is how long after Redis lost its data every replica has
+// re-registered its connections: two refreshes, and a second to spare.
+func (r *RedisRegistry) rebuildWindow() time.Duration { return 2*r.ttl/3 + time.Second }
+
 // refresh keeps this replica's entries alive (and their lastActiveAt
 // current) while it runs.
 func (r *RedisRegistry) refresh(ctx context.Context) {
@@ -166,7 +185,7 @@ func (r *RedisRegistry) missing(ctx context.Context) error {
 		return ErrLocationUnknown
 	case err != nil:
 		return fmt.Errorf("websocket registry: %w", err)
-	case time.Since(time.UnixMilli(since)) < 2*r.ttl/3+time.Second:
+	case time.Since(time.UnixMilli(since)) < r.rebuildWindow():
 		return ErrLocationUnknown
 	}
 	return ErrNotFound
