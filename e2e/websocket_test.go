@@ -145,7 +145,9 @@ paths:
 		t.Errorf("Get after disconnect: %d", res.StatusCode)
 	}
 
-	// A replica that dies without cleaning up: its connections answer 404.
+	// A replica that dies without cleaning up: its connections answer 503
+	// (retry) while its mark lasts, since it may be between two
+	// subscriptions, and 404 once the mark has expired (5 s).
 	c2, res2, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(a.URL, "http")+"/ws", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -154,9 +156,20 @@ paths:
 	id2 := res2.Header.Get("X-Yc-Apigateway-Websocket-Connection-Id")
 	a.cmd.Process.Kill()
 	<-a.done
-	res, _ = http.Post(b.Admin+"/apigateways/websocket/v1/connections/"+id2+":send", "application/json", strings.NewReader(`{"data":"eA=="}`))
-	if res == nil || res.StatusCode != 404 {
-		t.Errorf("Send to a dead replica's connection: %v", res)
+	killed := time.Now()
+	for {
+		res, _ = http.Post(b.Admin+"/apigateways/websocket/v1/connections/"+id2+":send", "application/json", strings.NewReader(`{"data":"eA=="}`))
+		if res == nil || res.StatusCode != 503 && res.StatusCode != 404 {
+			t.Fatalf("Send to a dead replica's connection: %v", res)
+		}
+		if res.StatusCode == 404 {
+			t.Logf("a dead replica's connection is not found %v after the kill", time.Since(killed).Round(time.Millisecond))
+			break
+		}
+		if time.Since(killed) > 8*time.Second {
+			t.Fatal("a dead replica's connection still answers 503 after 8 s")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

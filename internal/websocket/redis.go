@@ -104,8 +104,10 @@ func newRedisRegistry(ctx context.Context, rdb *redisx.Client, prefix string, lo
 		sub.Close()
 		return nil, fmt.Errorf("redis subscribe: %w", err)
 	}
+	r.rdb.Set(pctx, r.aliveKey(r.replica), 1, aliveTTL)
 	go r.listen(ctx, sub)
 	go r.refresh(ctx)
+	go r.heartbeat(ctx)
 	return r, nil
 }
 
@@ -148,6 +150,37 @@ func (r *RedisRegistry) storeAll(ctx context.Context) {
 }
 
 func (r *RedisRegistry) sinceKey() string { return r.prefix + "since" }
+
+// aliveKey marks a replica as running. A Send for a connection whose
+// replica nobody listens for is "not found" only when the mark is gone too:
+// while it lasts, the replica is alive and has not (re)subscribed yet, as
+// during a Sentinel failover, and the caller should retry.
+func (r *RedisRegistry) aliveKey(replica string) string { return r.prefix + "replica:" + replica }
+
+// The mark's lifetime, and how often a replica renews it: a replica that
+// dies is known dead within aliveTTL, and one cut off from Redis for less
+// (a Sentinel failover takes its down-after time and a second or two) is
+// not taken for dead.
+const (
+	aliveTTL   = 5 * time.Second
+	aliveEvery = time.Second
+)
+
+// heartbeat renews this replica's mark while it runs.
+func (r *RedisRegistry) heartbeat(ctx context.Context) {
+	t := time.NewTicker(aliveEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if r.rdb.Healthy() {
+				r.rdb.Set(ctx, r.aliveKey(r.replica), 1, aliveTTL)
+			}
+		}
+	}
+}
 
 // rebuildWindow is how long after Redis lost its data every replica has
 // re-registered its connections: two refreshes, and a second to spare.
@@ -287,8 +320,13 @@ func (r *RedisRegistry) remote(ctx context.Context, kind, id string, op Opcode, 
 		return fmt.Errorf("websocket registry: %w", err)
 	}
 	if n == 0 {
-		// Nobody listens for that replica: it died; its entry is stale.
-		r.rdb.Del(ctx, r.key(id))
+		// Nobody listens for that replica. Alive, it is between two
+		// subscriptions (a failover): retry. Dead, the connection is gone.
+		// The entry stays either way: a live replica still refreshes it,
+		// and a dead one's expires.
+		if alive, err := r.rdb.Exists(ctx, r.aliveKey(e.Replica)).Result(); err != nil || alive > 0 {
+			return ErrLocationUnknown
+		}
 		return ErrNotFound
 	}
 	select {
@@ -351,8 +389,15 @@ func (r *RedisRegistry) Broadcast(ctx context.Context, path string, op Opcode, d
 
 // Close stops following and drops this replica's entries.
 func (r *RedisRegistry) Close() {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	keys := []string{r.aliveKey(r.replica)}
 	for _, c := range r.local.Conns() {
-		r.rdb.Del(ctx, r.key(c.ID))
+		keys = append(keys, r.key(c.ID))
 	}
+	pipe := r.rdb.Pipeline() // a DEL per key: on a cluster they live on different slots
+	for _, k := range keys {
+		pipe.Del(ctx, k)
+	}
+	pipe.Exec(ctx)
 }

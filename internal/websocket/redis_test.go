@@ -112,3 +112,47 @@ func TestRedisTrouble(t *testing.T) {
 		t.Errorf("an unknown connection after the registry settled: %v, want ErrNotFound", err)
 	}
 }
+
+// TestReplicaNotListening: a Send for a connection whose replica does not
+// listen is "retry" (503) while that replica's mark lives, since it may be
+// between two subscriptions (a failover), and "not found" once the mark is
+// gone (it died); the entry is never deleted by another replica, so a
+// replica that comes back is reachable again at once.
+func TestReplicaNotListening(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rdb, err := redisx.Dial(ctx, redisx.Config{URL: "redis://" + srv.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdb.Close()
+	regB, err := newRedisRegistry(ctx, rdb, "quiet:", NewHub("gw"), log, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replica A as Redis sees it while A is cut off: its entry and its
+	// mark, and nobody subscribed to its channel.
+	entryKey, mark := regB.key("c1"), regB.aliveKey("replica-a")
+	rdb.Set(ctx, entryKey, `{"replica":"replica-a","path":"/ws"}`, time.Minute)
+	rdb.Set(ctx, mark, 1, aliveTTL)
+	if err := regB.Send(ctx, "c1", OpText, []byte("x")); !errors.Is(err, ErrLocationUnknown) {
+		t.Errorf("Send while the replica's mark lives: %v, want ErrLocationUnknown", err)
+	}
+	rdb.Del(ctx, mark) // the mark expired: the replica is dead
+	if err := regB.Send(ctx, "c1", OpText, []byte("x")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Send once the mark is gone: %v, want ErrNotFound", err)
+	}
+	if n, _ := rdb.Exists(ctx, entryKey).Result(); n != 1 {
+		t.Error("another replica deleted the entry; it must expire instead")
+	}
+	// This replica's own mark is renewed while it runs.
+	if ttl, _ := rdb.PTTL(ctx, regB.aliveKey(regB.Replica())).Result(); ttl <= 0 || ttl > aliveTTL {
+		t.Errorf("this replica's mark: TTL %v, want up to %v", ttl, aliveTTL)
+	}
+	regB.Close()
+	if n, _ := rdb.Exists(ctx, regB.aliveKey(regB.Replica())).Result(); n != 0 {
+		t.Error("a replica that closes leaves its mark")
+	}
+}
