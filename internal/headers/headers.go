@@ -1,9 +1,11 @@
 // Package headers knows which HTTP headers belong to one connection
 // (hop-by-hop, RFC 9110 §7.6.1) and so never cross the gateway, in either
-// direction, whatever the integration.
+// direction, whatever the integration; which ones the gateway itself sets;
+// and how the admin listener reads its bearer tokens.
 package headers
 
 import (
+	"crypto/subtle"
 	"net/http"
 	"slices"
 	"strings"
@@ -110,4 +112,11 @@ func SetForwarded(h http.Header, in *http.Request, clientIP, remoteAddr, request
 			h[name] = []string{v}
 		}
 	}
+}
+
+// HasBearer reports whether r carries "Authorization: Bearer <token>",
+// compared in constant time (the admin listener's tokens).
+func HasBearer(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
 }

@@ -2,6 +2,7 @@ package headers
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"testing"
 )
@@ -49,5 +50,27 @@ func TestForwardedIsWhatSetForwardedSets(t *testing.T) {
 	}
 	if _, ok := Forwarded("Authorization", &http.Request{Header: http.Header{}}, "", "", "", ""); ok {
 		t.Error("Authorization is not the gateway's")
+	}
+}
+
+func TestHasBearer(t *testing.T) {
+	for _, tt := range []struct {
+		auth string
+		want bool
+	}{
+		{"Bearer s3cret", true},
+		{"Bearer s3cre", false},
+		{"Bearer s3cret ", false},
+		{"bearer s3cret", false},
+		{"Basic s3cret", false},
+		{"", false},
+	} {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		if tt.auth != "" {
+			r.Header.Set("Authorization", tt.auth)
+		}
+		if got := HasBearer(r, "s3cret"); got != tt.want {
+			t.Errorf("HasBearer(%q) = %v, want %v", tt.auth, got, tt.want)
+		}
 	}
 }

@@ -141,7 +141,11 @@ func Channel(bus, name string) string { return "{" + bus + "}" + name }
 
 // OnRecover runs f (in a goroutine) each time Redis answers again after
 // the breaker had opened.
-func (c *Client) OnRecover(f func()) { c.breaker.onRecover(f) }
+func (c *Client) OnRecover(f func()) {
+	c.breaker.mu.Lock()
+	c.breaker.recover = append(c.breaker.recover, f)
+	c.breaker.mu.Unlock()
+}
 
 // OnTrip runs f (in a goroutine) each time the breaker opens: Redis
 // stopped answering.
@@ -178,12 +182,6 @@ type breaker struct {
 	trip      []func()
 }
 
-func (b *breaker) onRecover(f func()) {
-	b.mu.Lock()
-	b.recover = append(b.recover, f)
-	b.mu.Unlock()
-}
-
 func (b *breaker) isOpen(now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -196,29 +194,23 @@ func (b *breaker) record(err error) {
 	var reply redis.Error
 	failed := err != nil && !errors.Is(err, redis.Nil) && !errors.As(err, &reply) && !errors.Is(err, context.Canceled)
 	b.mu.Lock()
-	if !failed {
-		b.failures = 0
-		wasOpen := b.opened
-		b.opened = false
-		fs := b.recover
-		b.mu.Unlock()
-		if wasOpen {
-			for _, f := range fs {
-				go f()
+	var announce []func()
+	if failed {
+		b.failures++
+		if b.failures >= b.threshold {
+			if !b.opened {
+				announce = b.trip
 			}
+			b.openUntil, b.opened = time.Now().Add(b.cooldown), true
 		}
-		return
-	}
-	b.failures++
-	var fs []func()
-	if b.failures >= b.threshold {
-		if !b.opened {
-			fs = b.trip
+	} else {
+		if b.opened {
+			announce = b.recover
 		}
-		b.openUntil, b.opened = time.Now().Add(b.cooldown), true
+		b.failures, b.opened = 0, false
 	}
 	b.mu.Unlock()
-	for _, f := range fs {
+	for _, f := range announce {
 		go f()
 	}
 }

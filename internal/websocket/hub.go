@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/apigw/apigw/internal/headers"
 )
 
 // Info is what the management API's Get answers (§6.5).
@@ -242,8 +243,7 @@ func (m *ManagementAPI) authorized(w http.ResponseWriter, r *http.Request) bool 
 		}
 		return true
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+	if !headers.HasBearer(r, token) {
 		writeStatus(w, 16, "a valid bearer token is required")
 		return false
 	}

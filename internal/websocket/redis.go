@@ -71,26 +71,13 @@ func newRedisRegistry(ctx context.Context, rdb *redisx.Client, prefix string, lo
 	defer cancel()
 	r := &RedisRegistry{local: local, rdb: rdb, replica: NewID(), prefix: redisx.Prefix(prefix) + "ws:", ttl: ttl,
 		timeout: 3 * time.Second, log: log, waiting: map[string]chan string{}}
-	local.OnAdd = func(c *Conn) {
-		if !rdb.Healthy() {
-			return // the refresh registers it once Redis answers
-		}
-		sctx, cancel := context.WithTimeout(context.Background(), registerWait)
-		r.store(sctx, c)
-		cancel()
-	}
-	local.OnRemove = func(c *Conn) {
-		// Waited for, briefly, so that a Get right after a Disconnect
-		// through any replica finds nothing; else it expires with its TTL
-		// (and a Send to it meanwhile is answered "not found" by this
-		// replica).
-		if !rdb.Healthy() {
-			return
-		}
-		dctx, cancel := context.WithTimeout(context.Background(), registerWait)
-		r.rdb.Del(dctx, r.key(c.ID))
-		cancel()
-	}
+	// An entry is written when its connection opens (else by the next
+	// refresh, once Redis answers) and deleted when it closes, so that a Get
+	// right after a Disconnect through any replica finds nothing (else it
+	// expires with its TTL, and a Send to it meanwhile is answered "not
+	// found" by this replica).
+	local.OnAdd = func(c *Conn) { r.briefly(func(ctx context.Context) { r.store(ctx, c) }) }
+	local.OnRemove = func(c *Conn) { r.briefly(func(ctx context.Context) { r.rdb.Del(ctx, r.key(c.ID)) }) }
 	// Redis answering again may have lost its data (a restart): register
 	// every connection at once rather than at the next refresh.
 	rdb.OnRecover(func() { r.storeAll(context.Background()) })
@@ -107,7 +94,6 @@ func newRedisRegistry(ctx context.Context, rdb *redisx.Client, prefix string, lo
 	r.rdb.Set(pctx, r.aliveKey(r.replica), 1, aliveTTL)
 	go r.listen(ctx, sub)
 	go r.refresh(ctx)
-	go r.heartbeat(ctx)
 	return r, nil
 }
 
@@ -166,38 +152,40 @@ const (
 	aliveEvery = time.Second
 )
 
-// heartbeat renews this replica's mark while it runs.
-func (r *RedisRegistry) heartbeat(ctx context.Context) {
-	t := time.NewTicker(aliveEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if r.rdb.Healthy() {
-				r.rdb.Set(ctx, r.aliveKey(r.replica), 1, aliveTTL)
-			}
-		}
+// briefly runs a write the data path waits for, within registerWait, and
+// not at all while Redis is down.
+func (r *RedisRegistry) briefly(write func(context.Context)) {
+	if !r.rdb.Healthy() {
+		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), registerWait)
+	defer cancel()
+	write(ctx)
 }
 
 // rebuildWindow is how long after Redis lost its data every replica has
 // re-registered its connections: two refreshes, and a second to spare.
 func (r *RedisRegistry) rebuildWindow() time.Duration { return 2*r.ttl/3 + time.Second }
 
-// refresh keeps this replica's entries alive (and their lastActiveAt
-// current) while it runs.
+// refresh, while the registry runs, renews this replica's mark every
+// aliveEvery and its entries (and their lastActiveAt) every third of their
+// TTL.
 func (r *RedisRegistry) refresh(ctx context.Context) {
-	t := time.NewTicker(r.ttl / 3)
+	t := time.NewTicker(aliveEvery)
 	defer t.Stop()
+	stored := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			if r.rdb.Healthy() {
+		case now := <-t.C:
+			if !r.rdb.Healthy() {
+				continue
+			}
+			r.rdb.Set(ctx, r.aliveKey(r.replica), 1, aliveTTL)
+			if now.Sub(stored) >= r.ttl/3 {
 				r.storeAll(ctx)
+				stored = now
 			}
 		}
 	}

@@ -51,17 +51,19 @@ type Cache struct {
 	fetchTimeout atomic.Int64 // the longest one fetch may take
 
 	mu   sync.Mutex
-	sets map[string]*set
-	docs map[string]*discovery
+	sets map[string]*entry[map[string]*Key]
+	docs map[string]*entry[string] // discovery documents' jwks_uri
 }
 
 // DefaultFetchTimeout bounds one fetch of a key set or discovery document.
 const DefaultFetchTimeout = 5 * time.Second
 
-type set struct {
+// entry is one cached document (a key set, or a discovery document's
+// jwks_uri) and the fetch that refreshes it.
+type entry[T any] struct {
 	mu       sync.Mutex // never held across a fetch
-	keys     map[string]*Key
-	fetched  time.Time // when keys were fetched
+	value    T
+	fetched  time.Time // when value was fetched
 	started  time.Time // when the last fetch started
 	fetches  int
 	failedAt time.Time // the last failed fetch, rate-limited like the others
@@ -69,14 +71,58 @@ type set struct {
 	flight   *flight // the fetch under way, nil when none
 }
 
-type discovery struct {
-	mu       sync.Mutex
-	jwksURI  string
-	fetched  time.Time
-	started  time.Time
-	failedAt time.Time
-	failErr  error
-	flight   *flight
+// staleLocked says whether a held value is due a background refresh: older
+// than ttl, none under way, and none started within minRefresh. e.mu is
+// held.
+func (e *entry[T]) staleLocked(now time.Time, ttl, minRefresh time.Duration) bool {
+	return now.Sub(e.fetched) >= ttl && e.flight == nil && now.Sub(e.started) >= minRefresh
+}
+
+// startLocked runs fetch in the background, within the cache's fetch
+// timeout, and keeps its value or its error. e.mu is held.
+func startLocked[T any](c *Cache, e *entry[T], now time.Time, fetch func(context.Context) (T, error)) *flight {
+	f := &flight{done: make(chan struct{})}
+	e.flight, e.started = f, now
+	e.fetches++
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.fetchTimeout.Load()))
+		defer cancel()
+		v, err := fetch(ctx)
+		e.mu.Lock()
+		if err != nil {
+			e.failedAt, e.failErr = c.now(), err
+		} else {
+			e.value, e.fetched, e.failErr = v, c.now(), nil
+		}
+		e.flight = nil
+		e.mu.Unlock()
+		close(f.done)
+	}()
+	return f
+}
+
+// refreshKeysLocked fetches the key set at url in the background. (The
+// closure is made only here: Key's cached path allocates nothing.)
+func (c *Cache) refreshKeysLocked(s *entry[map[string]*Key], url string, now time.Time) *flight {
+	return startLocked(c, s, now, func(ctx context.Context) (map[string]*Key, error) { return c.fetch(ctx, url) })
+}
+
+// rediscoverLocked fetches the discovery document at configURL in the
+// background.
+func (c *Cache) rediscoverLocked(d *entry[string], configURL string, now time.Time) *flight {
+	return startLocked(c, d, now, func(ctx context.Context) (string, error) { return c.discover(ctx, configURL) })
+}
+
+// entryFor returns the entry for url in m, made on first use.
+func entryFor[T any](c *Cache, m map[string]*entry[T], url string) *entry[T] {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := m[url]
+	if e == nil {
+		e = &entry[T]{}
+		m[url] = e
+	}
+	return e
 }
 
 // flight is one fetch that several requests may wait for.
@@ -94,7 +140,7 @@ func (f *flight) wait(ctx context.Context) error {
 
 // New returns an empty cache.
 func New(client *http.Client) *Cache {
-	c := &Cache{Client: client, sets: map[string]*set{}, docs: map[string]*discovery{}}
+	c := &Cache{Client: client, sets: map[string]*entry[map[string]*Key]{}, docs: map[string]*entry[string]{}}
 	c.SetMinRefresh(10 * time.Second)
 	c.SetFetchTimeout(DefaultFetchTimeout)
 	return c
@@ -131,17 +177,6 @@ func (c *Cache) Fetches(url string) int {
 	return s.fetches
 }
 
-func (c *Cache) set(url string) *set {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.sets[url]
-	if s == nil {
-		s = &set{}
-		c.sets[url] = s
-	}
-	return s
-}
-
 // Key returns the key kid of the set at url.
 //
 //   - A kid the cached set holds is returned at once; a set older than ttl
@@ -154,13 +189,13 @@ func (c *Cache) set(url string) *set {
 // A failed fetch is not retried within MinRefresh either; the last good
 // set keeps serving.
 func (c *Cache) Key(ctx context.Context, url, kid string, ttl time.Duration) (*Key, error) {
-	s := c.set(url)
+	s := entryFor(c, c.sets, url)
 	minRefresh := time.Duration(c.minRefresh.Load())
 	s.mu.Lock()
 	now := c.now()
-	if k := s.keys[kid]; k != nil {
-		if now.Sub(s.fetched) >= ttl && s.flight == nil && now.Sub(s.started) >= minRefresh {
-			c.startLocked(s, url, now) // stale: refresh, and serve meanwhile
+	if k := s.value[kid]; k != nil {
+		if s.staleLocked(now, ttl, minRefresh) {
+			c.refreshKeysLocked(s, url, now) // refresh, and serve meanwhile
 		}
 		s.mu.Unlock()
 		return k, nil
@@ -168,7 +203,7 @@ func (c *Cache) Key(ctx context.Context, url, kid string, ttl time.Duration) (*K
 	f := s.flight
 	if f == nil {
 		switch {
-		case s.keys != nil && now.Sub(s.fetched) < ttl && now.Sub(s.started) < minRefresh:
+		case s.value != nil && now.Sub(s.fetched) < ttl && now.Sub(s.started) < minRefresh:
 			s.mu.Unlock()
 			return nil, ErrUnknownKey
 		case s.failErr != nil && now.Sub(s.failedAt) < minRefresh:
@@ -176,7 +211,7 @@ func (c *Cache) Key(ctx context.Context, url, kid string, ttl time.Duration) (*K
 			s.mu.Unlock()
 			return nil, err
 		}
-		f = c.startLocked(s, url, now)
+		f = c.refreshKeysLocked(s, url, now)
 	}
 	s.mu.Unlock()
 	if err := f.wait(ctx); err != nil {
@@ -184,7 +219,7 @@ func (c *Cache) Key(ctx context.Context, url, kid string, ttl time.Duration) (*K
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if k := s.keys[kid]; k != nil {
+	if k := s.value[kid]; k != nil {
 		return k, nil
 	}
 	if s.failErr != nil && s.failedAt.After(s.fetched) {
@@ -193,47 +228,19 @@ func (c *Cache) Key(ctx context.Context, url, kid string, ttl time.Duration) (*K
 	return nil, ErrUnknownKey
 }
 
-// startLocked starts fetching the set in the background. s.mu is held.
-func (c *Cache) startLocked(s *set, url string, now time.Time) *flight {
-	f := &flight{done: make(chan struct{})}
-	s.flight, s.started = f, now
-	s.fetches++
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.fetchTimeout.Load()))
-		defer cancel()
-		keys, err := c.fetch(ctx, url)
-		s.mu.Lock()
-		if err != nil {
-			s.failedAt, s.failErr = c.now(), err
-		} else {
-			s.keys, s.fetched, s.failErr = keys, c.now(), nil
-		}
-		s.flight = nil
-		s.mu.Unlock()
-		close(f.done)
-	}()
-	return f
-}
-
 // JWKSURI resolves an OpenID Connect discovery document to its jwks_uri,
 // cached for ttl, the same way: a known one is returned at once (and
 // refreshed in the background when old), the first waits for one fetch.
 func (c *Cache) JWKSURI(ctx context.Context, configURL string, ttl time.Duration) (string, error) {
-	c.mu.Lock()
-	d := c.docs[configURL]
-	if d == nil {
-		d = &discovery{}
-		c.docs[configURL] = d
-	}
-	c.mu.Unlock()
+	d := entryFor(c, c.docs, configURL)
 	minRefresh := time.Duration(c.minRefresh.Load())
 	d.mu.Lock()
 	now := c.now()
-	if d.jwksURI != "" {
-		if now.Sub(d.fetched) >= ttl && d.flight == nil && now.Sub(d.started) >= minRefresh {
-			c.discoverLocked(d, configURL, now)
+	if d.value != "" {
+		if d.staleLocked(now, ttl, minRefresh) {
+			c.rediscoverLocked(d, configURL, now)
 		}
-		uri := d.jwksURI
+		uri := d.value
 		d.mu.Unlock()
 		return uri, nil
 	}
@@ -244,7 +251,7 @@ func (c *Cache) JWKSURI(ctx context.Context, configURL string, ttl time.Duration
 			d.mu.Unlock()
 			return "", err
 		}
-		f = c.discoverLocked(d, configURL, now)
+		f = c.rediscoverLocked(d, configURL, now)
 	}
 	d.mu.Unlock()
 	if err := f.wait(ctx); err != nil {
@@ -252,32 +259,10 @@ func (c *Cache) JWKSURI(ctx context.Context, configURL string, ttl time.Duration
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.jwksURI == "" {
+	if d.value == "" {
 		return "", d.failErr
 	}
-	return d.jwksURI, nil
-}
-
-// discoverLocked fetches a discovery document in the background. d.mu is
-// held.
-func (c *Cache) discoverLocked(d *discovery, configURL string, now time.Time) *flight {
-	f := &flight{done: make(chan struct{})}
-	d.flight, d.started = f, now
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.fetchTimeout.Load()))
-		defer cancel()
-		uri, err := c.discover(ctx, configURL)
-		d.mu.Lock()
-		if err != nil {
-			d.failedAt, d.failErr = c.now(), err
-		} else {
-			d.jwksURI, d.fetched, d.failErr = uri, c.now(), nil
-		}
-		d.flight = nil
-		d.mu.Unlock()
-		close(f.done)
-	}()
-	return f
+	return d.value, nil
 }
 
 func (c *Cache) discover(ctx context.Context, configURL string) (string, error) {

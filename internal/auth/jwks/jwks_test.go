@@ -1,12 +1,16 @@
 package jwks
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -34,5 +38,25 @@ func TestParse(t *testing.T) {
 		if _, err := Parse([]byte(bad)); err == nil {
 			t.Errorf("Parse(%s) succeeded", bad)
 		}
+	}
+}
+
+// TestCachedKeyAllocatesNothing: the path every verification takes, a kid
+// the cached set holds, costs no allocation.
+func TestCachedKeyAllocatesNothing(t *testing.T) {
+	k, _ := rsa.GenerateKey(rand.Reader, 2048)
+	enc := base64.RawURLEncoding
+	doc, _ := json.Marshal(map[string]any{"keys": []map[string]string{
+		{"kty": "RSA", "kid": "k1", "n": enc.EncodeToString(k.N.Bytes()), "e": enc.EncodeToString(big.NewInt(int64(k.E)).Bytes())},
+	}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(doc) }))
+	defer srv.Close()
+	c := New(srv.Client())
+	ctx := context.Background()
+	if _, err := c.Key(ctx, srv.URL, "k1", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { c.Key(ctx, srv.URL, "k1", time.Hour) }); n != 0 {
+		t.Errorf("a cached key costs %v allocations, want 0", n)
 	}
 }
