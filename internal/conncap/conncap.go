@@ -44,6 +44,12 @@ func Defaults(files uint64) Limits {
 	if files > reserve+64 {
 		conns = int(files - reserve)
 	}
+	return ForConnections(conns)
+}
+
+// ForConnections shares a cap on client connections out: WebSockets may
+// take three quarters, and one address a tenth of those (at least 100).
+func ForConnections(conns int) Limits {
 	ws := conns * 3 / 4
 	return Limits{Connections: conns, WebSockets: ws, WebSocketsPerIP: max(100, ws/10)}
 }
@@ -53,10 +59,16 @@ func Defaults(files uint64) Limits {
 // on a TLS one) and closed, so the process never runs out of descriptors.
 type Listener struct {
 	net.Listener
-	max     int64
-	open    *atomic.Int64
-	refusal []byte // written to a refused connection (nil: just close it)
+	max      int64
+	open     *atomic.Int64
+	refusal  []byte       // written to a refused connection (nil: just close it)
+	refusing atomic.Int64 // refusals under way, each holding its descriptor up to a second
 }
+
+// maxPolite bounds the refusals answered at once: each holds a descriptor
+// and a goroutine for up to a second, so under a flood the rest are closed
+// without an answer rather than spending what the cap protects.
+const maxPolite = 64
 
 // NewListener caps ln at max connections; open is shared by the listeners
 // that share the cap. plainHTTP says the connections speak HTTP/1 in the
@@ -82,21 +94,27 @@ func (l *Listener) Accept() (net.Conn, error) {
 		}
 		l.open.Add(-1)
 		Refused.WithLabelValues("connections").Inc()
+		if l.refusal == nil || l.refusing.Add(1) > maxPolite {
+			if l.refusal != nil {
+				l.refusing.Add(-1)
+			}
+			c.Close()
+			continue
+		}
 		go l.refuse(c)
 	}
 }
 
-// refuse answers a connection over the cap and closes it.
+// refuse answers a connection over the cap with the 503 and closes it.
 func (l *Listener) refuse(c net.Conn) {
-	if l.refusal != nil {
-		c.SetDeadline(time.Now().Add(time.Second))
-		c.Write(l.refusal)
-		if tc, ok := c.(*net.TCPConn); ok {
-			tc.CloseWrite()
-			// Read what the client sent (briefly) so that the close does
-			// not reset the 503 away.
-			io.Copy(io.Discard, io.LimitReader(c, 64<<10))
-		}
+	defer l.refusing.Add(-1)
+	c.SetDeadline(time.Now().Add(time.Second))
+	c.Write(l.refusal)
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.CloseWrite()
+		// Read what the client sent (briefly) so that the close does
+		// not reset the 503 away.
+		io.Copy(io.Discard, io.LimitReader(c, 64<<10))
 	}
 	c.Close()
 }

@@ -92,3 +92,50 @@ func TestListenerCap(t *testing.T) {
 		t.Fatal("a connection within the cap was not accepted")
 	}
 }
+
+// TestRefusalsBounded: clients that flood past the cap and never send a
+// byte cannot make the refusals themselves hold descriptors without end:
+// at most maxPolite are answered at a time, the rest are closed at once.
+func TestRefusalsBounded(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open atomic.Int64
+	ln := NewListener(raw, 0, &open, true)
+	defer ln.Close()
+	go ln.Accept() // refuses every connection; returns when ln closes
+	var clients []net.Conn
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 3*maxPolite; i++ {
+		c, err := net.Dial("tcp", raw.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	closedAtOnce := 0
+	for _, c := range clients {
+		c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		buf := make([]byte, 512)
+		n, err := c.Read(buf)
+		if n == 0 && err != nil && !isTimeout(err) {
+			closedAtOnce++
+		}
+	}
+	if got := ln.refusing.Load(); got > maxPolite {
+		t.Errorf("%d refusals under way, want at most %d", got, maxPolite)
+	}
+	if closedAtOnce < maxPolite {
+		t.Errorf("%d of %d silent clients past the polite refusals were closed at once", closedAtOnce, 3*maxPolite)
+	}
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}

@@ -6,7 +6,6 @@ package server
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -27,6 +26,7 @@ import (
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/conncap"
 	"github.com/apigw/apigw/internal/gateway"
+	"github.com/apigw/apigw/internal/headers"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/policy/ratelimit"
 	"github.com/apigw/apigw/internal/redisx"
@@ -471,8 +471,7 @@ func (s *Server) connectionCaps(b *config.Bindings) conncap.Limits {
 	files := raiseFileLimit()
 	caps := conncap.Defaults(files)
 	if n := b.Limits.MaxConnections; n > 0 {
-		caps.Connections = n
-		caps.WebSockets, caps.WebSocketsPerIP = n*3/4, max(100, n*3/40)
+		caps = conncap.ForConnections(n)
 	}
 	if n := b.WebSocket.MaxConnections; n > 0 {
 		caps.WebSockets = n
@@ -539,15 +538,12 @@ func (s *Server) guarded(next http.Handler, metrics bool) http.Handler {
 				token = snap.Bindings.MetricsToken
 			}
 		}
-		if token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="apigw admin"`)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusUnauthorized)
-				w.Write([]byte(`{"message":"a valid bearer token is required","status":401}` + "\n"))
-				return
-			}
+		if token != "" && !headers.HasBearer(r, token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="apigw admin"`)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"message":"a valid bearer token is required","status":401}` + "\n"))
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

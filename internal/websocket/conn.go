@@ -242,16 +242,22 @@ func (c *Conn) Send(op Opcode, data []byte) error {
 		return ErrQueueFull
 	}
 	c.fullSince = time.Time{}
-	c.queue = append(c.queue, outbound{op, data})
-	c.queued += len(data)
+	c.pushAndUnlock(outbound{op, data})
+	countMessage(dirOut, op, len(data))
+	return nil
+}
+
+// pushAndUnlock appends m to the queue, releases c.qmu (held by the
+// caller) and starts the writer if it is not running.
+func (c *Conn) pushAndUnlock(m outbound) {
+	c.queue = append(c.queue, m)
+	c.queued += len(m.data)
 	start := !c.writing
 	c.writing = true
 	c.qmu.Unlock()
-	countMessage(dirOut, op, len(data))
 	if start {
 		go c.writeLoop()
 	}
-	return nil
 }
 
 func (c *Conn) maxQueued() int {
@@ -389,8 +395,8 @@ func (c *Conn) Serve(handle func(Message)) *CloseError {
 	r.OnPing = func(p []byte) error {
 		c.touch()
 		// Through the queue: the reader never waits on a write to a slow
-		// client. A pong is small; it is not held to MaxQueued.
-		c.queueControl(OpPong, append([]byte(nil), p...))
+		// client.
+		c.queuePong(p)
 		return nil
 	}
 	r.OnPong = func([]byte) { c.touch() }
@@ -426,21 +432,17 @@ func (c *Conn) Serve(handle func(Message)) *CloseError {
 	}
 }
 
-// queueControl queues a control frame, whatever the queue holds.
-func (c *Conn) queueControl(op Opcode, data []byte) {
+// queuePong queues the answer to a ping, unless the queue is full: a
+// client that pings without reading would otherwise grow it without end.
+// (RFC 6455 §5.5.3 lets an endpoint answer only the latest of several
+// pings; one that does not read is cut off by the write timeout anyway.)
+func (c *Conn) queuePong(p []byte) {
 	c.qmu.Lock()
-	if c.closing.Load() {
+	if c.closing.Load() || c.queued >= c.maxQueued() {
 		c.qmu.Unlock()
 		return
 	}
-	c.queue = append(c.queue, outbound{op, data})
-	c.queued += len(data)
-	start := !c.writing
-	c.writing = true
-	c.qmu.Unlock()
-	if start {
-		go c.writeLoop()
-	}
+	c.pushAndUnlock(outbound{OpPong, append([]byte(nil), p...)})
 }
 
 // startTimers arms the idle and lifetime deadlines as runtime timers (no

@@ -465,3 +465,27 @@ func TestFullQueueAnswersAtOnce(t *testing.T) {
 		break
 	}
 }
+
+// TestPingsWithoutReading: a client that pings and never reads the pongs
+// cannot grow its outbound queue past MaxQueued (and a pong). The pings are
+// handed to the connection as its reader does, 100,000 of them (12.5 MB of
+// pongs, past any socket buffer here).
+func TestPingsWithoutReading(t *testing.T) {
+	hub := NewHub("gw")
+	opts := DefaultOptions
+	opts.MaxQueued, opts.WriteTimeout = 64<<10, time.Hour
+	srv, _ := echoServer(t, hub, opts)
+	stuckClient(t, srv.URL)
+	waitFor(t, func() bool { return hub.Len() == 1 })
+	conn := hub.Conns()[0]
+	ping := bytes.Repeat([]byte("p"), 125)
+	for i := 0; i < 100_000; i++ {
+		conn.queuePong(ping)
+	}
+	conn.qmu.Lock()
+	queued := conn.queued
+	conn.qmu.Unlock()
+	if queued > opts.MaxQueued+125 {
+		t.Errorf("%d bytes of pongs queued for a client that does not read, want at most %d", queued, opts.MaxQueued+125)
+	}
+}
