@@ -16,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apigw/apigw/internal/connectionapi/connectionpb"
 	cws "github.com/coder/websocket"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // nginxBinary finds nginx (scripts/test installs Debian's nginx-light).
@@ -181,8 +184,30 @@ paths:
 		if _, got, err := c.Read(ctx); err != nil || string(got) != msg {
 			t.Fatalf("through replica %d the socket got %q (%v)", i, got, err)
 		}
+		// The same over gRPC, on the same port.
+		msg += " over gRPC"
+		if _, err := connectionClient(t, r.g.Admin).Send(ctx, &connectionpb.SendToConnectionRequest{
+			ConnectionId: id, Data: []byte(msg), Type: connectionpb.SendToConnectionRequest_TEXT,
+		}); err != nil {
+			t.Fatalf("gRPC Send through replica %d: %v", i, err)
+		}
+		if _, got, err := c.Read(ctx); err != nil || string(got) != msg {
+			t.Fatalf("through replica %d (gRPC) the socket got %q (%v)", i, got, err)
+		}
 	}
 	c.Close(cws.StatusNormalClosure, "")
+	// Gone from every replica: NOT_FOUND in both forms.
+	for i, r := range replicas {
+		var err error
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+			if _, err = connectionClient(t, r.g.Admin).Get(ctx, &connectionpb.GetConnectionRequest{ConnectionId: id}); status.Code(err) == codes.NotFound {
+				break
+			}
+		}
+		if status.Code(err) != codes.NotFound {
+			t.Errorf("gRPC Get of a closed connection through replica %d: %v", i, err)
+		}
+	}
 
 	// A rolling restart under steady load.
 	var ok, failed atomic.Int64

@@ -13,7 +13,7 @@ import (
 
 	cws "github.com/coder/websocket"
 
-	"github.com/apigw/apigw/internal/websocket"
+	"github.com/apigw/apigw/internal/connectionapi"
 )
 
 func wsDial(t *testing.T, url string, header http.Header) (*cws.Conn, *http.Response, error) {
@@ -153,7 +153,7 @@ paths:
       x-yc-apigateway-integration: {type: cloud_functions, function_id: fn}
 `
 	srv, h := serveHandler(t, src, "functions:\n  fn: {url: '"+fn.srv.URL+"'}\n  authz: {url: '"+authz.srv.URL+"'}\n")
-	admin := httptest.NewServer(&websocket.ManagementAPI{Registry: h.WebSockets()})
+	admin := httptest.NewServer(&connectionapi.API{Registry: h.WebSockets()})
 	defer admin.Close()
 	ctx := context.Background()
 

@@ -25,6 +25,7 @@ import (
 	"github.com/apigw/apigw/internal/auth"
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/conncap"
+	"github.com/apigw/apigw/internal/connectionapi"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/headers"
 	"github.com/apigw/apigw/internal/integration"
@@ -68,6 +69,8 @@ type Server struct {
 	// hub, or a Redis registry shared by replicas.
 	wsRegistry websocket.Registry
 	redisReg   *websocket.RedisRegistry
+	// connections is the connection management API (REST and gRPC).
+	connections *connectionapi.API
 }
 
 // Load reads the bindings and the spec with the command-line overrides applied
@@ -226,7 +229,7 @@ func New(opts Options) *Server {
 	reg.MustRegister(websocket.Collectors()...)
 	deps := integration.NewDeps()
 	deps.Functions.Log = log
-	return &Server{
+	s := &Server{
 		opts:     opts,
 		log:      log,
 		level:    level,
@@ -235,6 +238,9 @@ func New(opts Options) *Server {
 		reloads:  reloads,
 		registry: reg,
 	}
+	// The process's own hub until Run picks a shared registry.
+	s.connections = &connectionapi.API{Registry: s.handler.WebSockets(), Authorize: connectionapi.AdminAccess(s.managementToken)}
+	return s
 }
 
 // Run serves until SIGTERM or SIGINT (or ctx ends), then drains. It returns
@@ -298,7 +304,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("admin listen %s: %w", b.Admin, err)
 	}
+	s.connections.Registry = s.wsRegistry // before the admin listener serves it
 	admin := &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second}
+	// HTTP/1.1 and prior-knowledge HTTP/2 (h2c): gRPC clients of the
+	// connection service speak the latter.
+	admin.Protocols = new(http.Protocols)
+	admin.Protocols.SetHTTP1(true)
+	admin.Protocols.SetUnencryptedHTTP2(true)
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- admin.Serve(adminLn) }()
 
@@ -505,24 +517,33 @@ func (s *Server) adminMux() http.Handler {
 		}
 	})
 	mux.Handle("GET /metrics", s.guarded(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}), true))
-	// The WebSocket connection management API (digest §6.5).
-	reg := s.wsRegistry
-	if reg == nil {
-		reg = s.handler.WebSockets()
-	}
-	mux.Handle("/apigateways/websocket/v1/", &websocket.ManagementAPI{Registry: reg, TokenFunc: func() string {
-		if snap := s.handler.Snapshot(); snap != nil {
-			return snap.Bindings.WebSocket.ManagementToken
-		}
-		return ""
-	}})
+	// The WebSocket connection management API (digest §6.5), REST and
+	// gRPC on one port, as the cloud serves both on one host.
+	mux.Handle(connectionapi.RESTPrefix, s.connections)
+	mux.Handle(connectionapi.GRPCPrefix, s.connections)
 	// Profiling for operators; the admin listener is private (loopback by
 	// default). No /debug/pprof/cmdline: --var values may be secrets.
 	mux.Handle("/debug/pprof/", s.guarded(http.HandlerFunc(pprof.Index), false))
 	mux.Handle("/debug/pprof/profile", s.guarded(http.HandlerFunc(pprof.Profile), false))
 	mux.Handle("/debug/pprof/symbol", s.guarded(http.HandlerFunc(pprof.Symbol), false))
 	mux.Handle("/debug/pprof/trace", s.guarded(http.HandlerFunc(pprof.Trace), false))
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if connectionapi.IsGRPC(r) {
+			// Every gRPC call is the API's: an unknown service or method
+			// gets gRPC's own UNIMPLEMENTED, not an HTTP 404.
+			s.connections.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// managementToken is the current bindings' websocket.management_token.
+func (s *Server) managementToken() string {
+	if snap := s.handler.Snapshot(); snap != nil {
+		return snap.Bindings.WebSocket.ManagementToken
+	}
+	return ""
 }
 
 // guarded asks for a bearer token when the bindings set one: for metrics,

@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -198,99 +195,6 @@ func TestLimitsAndTimers(t *testing.T) {
 	})
 }
 
-func TestManagementAPI(t *testing.T) {
-	hub := NewHub("gw1")
-	srv, _ := echoServer(t, hub, DefaultOptions)
-	api := httptest.NewServer(&ManagementAPI{Registry: hub})
-	defer api.Close()
-	c, res := dial(t, srv.URL)
-	defer c.CloseNow()
-	id := res.Header.Get("X-Yc-Apigateway-Websocket-Connection-Id")
-	ctx := context.Background()
-	call := func(method, path, body string, header ...string) (int, map[string]any) {
-		req, _ := http.NewRequest(method, api.URL+path, strings.NewReader(body))
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		b, _ := io.ReadAll(res.Body)
-		json.Unmarshal(b, &out)
-		return res.StatusCode, out
-	}
-	base := "/apigateways/websocket/v1/connections/"
-	// Send (conformance 50), both path spellings.
-	for _, path := range []string{base + id + ":send", base + id + "/:send"} {
-		status, out := call("POST", path, `{"data":"aGVsbG8=","type":"TEXT"}`)
-		if status != 200 || len(out) != 0 {
-			t.Fatalf("send %s: %d %v", path, status, out)
-		}
-		typ, got, err := c.Read(ctx)
-		if err != nil || typ != cws.MessageText || string(got) != "hello" {
-			t.Fatalf("client got %v %q %v", typ, got, err)
-		}
-	}
-	// Get (conformance 51).
-	status, info := call("GET", base+id, "")
-	if status != 200 || info["id"] != id || info["gatewayId"] != "gw1" || info["identity"].(map[string]any)["sourceIp"] != "127.0.0.1" {
-		t.Errorf("get: %d %v", status, info)
-	}
-	if _, err := time.Parse(time.RFC3339, fmt.Sprint(info["connectedAt"])); err != nil {
-		t.Errorf("connectedAt %v", info["connectedAt"])
-	}
-	for _, tt := range []struct {
-		method, path, body string
-		status, code       int
-	}{
-		{"POST", base + "nope:send", `{"data":"aGk="}`, 404, 5},
-		{"GET", base + "nope", "", 404, 5},
-		{"POST", base + id + ":send", `{"data":"not base64!"}`, 400, 3},
-		{"POST", base + id + ":send", `{"type":"TEXT"}`, 400, 3},
-		{"POST", base + id + ":send", `{"data":"` + base64.StdEncoding.EncodeToString(make([]byte, MaxSend+1)) + `"}`, 400, 3},
-		{"GET", base + strings.Repeat("x", 51), "", 400, 3},
-	} {
-		status, out := call(tt.method, tt.path, tt.body)
-		if status != tt.status || out["code"] != float64(tt.code) || out["message"] == "" {
-			t.Errorf("%s %.60s: %d %v, want %d code %d", tt.method, tt.path, status, out, tt.status, tt.code)
-		}
-	}
-	// Broadcast to the path.
-	if status, out := call("POST", BroadcastPath, `{"path":"/","data":"YWxs","type":"BINARY"}`); status != 200 || out["delivered"] != float64(1) {
-		t.Errorf("broadcast: %d %v", status, out)
-	}
-	if typ, got, _ := c.Read(ctx); typ != cws.MessageBinary || string(got) != "all" {
-		t.Errorf("broadcast arrived as %v %q", typ, got)
-	}
-	// Disconnect (conformance 52): the client sees 1000.
-	if status, _ := call("DELETE", base+id, ""); status != 200 {
-		t.Errorf("delete: %d", status)
-	}
-	if _, _, err := c.Read(ctx); closeStatus(err) != 1000 {
-		t.Errorf("after delete the client saw %v", err)
-	}
-	// With a token, callers must present it.
-	secured := httptest.NewServer(&ManagementAPI{Registry: hub, Token: "s3cret"})
-	defer secured.Close()
-	for _, h := range []string{"", "Bearer wrong"} {
-		req, _ := http.NewRequest("GET", secured.URL+base+"x", nil)
-		if h != "" {
-			req.Header.Set("Authorization", h)
-		}
-		if res, _ := http.DefaultClient.Do(req); res.StatusCode != 401 {
-			t.Errorf("token %q: %d", h, res.StatusCode)
-		}
-	}
-	req, _ := http.NewRequest("GET", secured.URL+base+"x", nil)
-	req.Header.Set("Authorization", "Bearer s3cret")
-	if res, _ := http.DefaultClient.Do(req); res.StatusCode != 404 {
-		t.Errorf("right token: %d", res.StatusCode)
-	}
-}
-
 // TestManyConnections: many clients exchanging messages at once; nothing is
 // lost or reordered.
 func TestManyConnections(t *testing.T) {
@@ -418,7 +322,8 @@ func TestSlowReaderNeverDelaysOthers(t *testing.T) {
 }
 
 // TestFullQueueAnswersAtOnce: a Send to a client whose queue is full
-// returns ErrQueueFull at once, and the management API says so (429).
+// returns ErrQueueFull at once (the management API answers it as 429:
+// connectionapi's tests).
 func TestFullQueueAnswersAtOnce(t *testing.T) {
 	hub := NewHub("gw")
 	opts := DefaultOptions
@@ -427,8 +332,6 @@ func TestFullQueueAnswersAtOnce(t *testing.T) {
 	stuckClient(t, srv.URL)
 	waitFor(t, func() bool { return hub.Len() == 1 })
 	id := hub.Conns()[0].ID
-	api := httptest.NewServer(&ManagementAPI{Registry: hub})
-	defer api.Close()
 	msg := bytes.Repeat([]byte("x"), 100<<10)
 	full := false
 	for i := 0; i < 200 && !full; i++ {
@@ -441,28 +344,6 @@ func TestFullQueueAnswersAtOnce(t *testing.T) {
 	}
 	if !full {
 		t.Fatal("200 Sends of 100 KB to a client that never reads were all queued")
-	}
-	// Through the management API: queued (200, X-Apigw-Delivery) while
-	// there is room, then 429 RESOURCE_EXHAUSTED, each answered at once.
-	body := `{"data":"` + base64.StdEncoding.EncodeToString(msg) + `","type":"BINARY"}`
-	for i := 0; ; i++ {
-		start := time.Now()
-		res, err := http.Post(api.URL+apiPrefix+id+":send", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if d := time.Since(start); d > time.Second {
-			t.Fatalf("management Send %d took %v", i, d)
-		}
-		if res.StatusCode == 200 && res.Header.Get("X-Apigw-Delivery") == "queued" && i < 50 {
-			continue
-		}
-		if res.StatusCode != 429 || !strings.Contains(string(b), `"code":8`) || !strings.Contains(string(b), "outbound queue is full") {
-			t.Errorf("management Send to a full queue: %d %s", res.StatusCode, b)
-		}
-		break
 	}
 }
 
