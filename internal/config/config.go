@@ -175,6 +175,12 @@ type WebSocket struct {
 	// listener (Authorization: Bearer <token>); without one only loopback
 	// callers are served.
 	ManagementToken string `yaml:"management_token"`
+	// InterceptCloudAPI sends the calls that apigw's own function
+	// processes (runtime and command bindings) make to the cloud's
+	// connection API, https://apigateway-connections.api.cloud.yandex.net,
+	// to this gateway's management API instead (docs/functions.md).
+	// Default true.
+	InterceptCloudAPI *bool `yaml:"intercept_cloud_api"`
 }
 
 // Auth holds the authorizer choices the documentation leaves open.
@@ -270,6 +276,10 @@ func (b *Bindings) applyDefaults() {
 	if b.WebSocket.Lifetime == nil {
 		d := Duration(60 * time.Minute)
 		b.WebSocket.Lifetime = &d
+	}
+	if b.WebSocket.InterceptCloudAPI == nil {
+		t := true
+		b.WebSocket.InterceptCloudAPI = &t
 	}
 	if b.WebSocket.PushOnly == nil {
 		t := true

@@ -19,6 +19,9 @@ import (
 // snapshots: a reload that keeps a binding keeps its warm process.
 type Pool struct {
 	Log *slog.Logger
+	// CloudAPI, when set, gives the intercept of the cloud's connection
+	// API to the processes of bindings that want it (made on first use).
+	CloudAPI func() (CloudAPI, error)
 
 	client *http.Client
 
@@ -40,9 +43,19 @@ func NewPool(rt http.RoundTripper, tokens *yc.Tokens) *Pool {
 	return &Pool{Log: slog.Default(), client: client, procs: map[string]*Process{}, used: map[*Process]int{}, tokens: tokens}
 }
 
+// CloudAPI is what a function process gets so that its calls to the
+// cloud's connection API reach apigw (package intercept).
+type CloudAPI interface {
+	// Env is the binding's environment with the intercept's variables.
+	Env(functionID string, env map[string]string) map[string]string
+	// Token is the IAM token the handler's context carries.
+	Token() string
+}
+
 // Invoker returns the invoker of a binding for a function ID. maxAnswer is
-// the largest function answer accepted.
-func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64, account *yc.TokenSource) (Invoker, error) {
+// the largest function answer accepted; intercept asks for CloudAPI on a
+// process the pool starts.
+func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64, account *yc.TokenSource, intercept bool) (Invoker, error) {
 	header := map[string]string{HeaderVersion: f.Version}
 	if f.MemoryMB > 0 {
 		header[HeaderMemory] = strconv.Itoa(f.MemoryMB)
@@ -72,6 +85,15 @@ func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64, account *
 	if f.Token != "" {
 		header[HeaderToken] = f.Token
 	}
+	fenv := f.Env
+	if intercept && p.CloudAPI != nil {
+		if api, err := p.CloudAPI(); err == nil {
+			fenv = api.Env(id, f.Env)
+			if f.Token == "" {
+				header[HeaderToken] = api.Token()
+			}
+		}
+	}
 	command := f.Command
 	var env []string
 	if f.Runtime != "" {
@@ -81,13 +103,13 @@ func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64, account *
 		}
 		env = append(env, "APIGW_HANDLER="+f.Handler, "APIGW_DIR="+f.Dir)
 	}
-	keys := make([]string, 0, len(f.Env))
-	for k := range f.Env {
+	keys := make([]string, 0, len(fenv))
+	for k := range fenv {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		env = append(env, k+"="+f.Env[k])
+		env = append(env, k+"="+fenv[k])
 	}
 	identity, _ := json.Marshal([]any{id, command, f.Dir, env, header, maxAnswer})
 	p.mu.Lock()

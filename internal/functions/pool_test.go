@@ -32,7 +32,7 @@ func TestPoolGenerations(t *testing.T) {
 	b := &config.Function{Runtime: "python", Handler: "h.handler", Dir: dir, Env: map[string]string{"X": "1"}}
 
 	pool.NextGeneration()
-	inv, err := pool.Invoker("fa", a, 1<<20, nil)
+	inv, err := pool.Invoker("fa", a, 1<<20, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestPoolGenerations(t *testing.T) {
 	waitFor(t, "the process to be started by Settle", func() bool { return pa.running() })
 
 	pool.NextGeneration()
-	if again, _ := pool.Invoker("fa", a, 1<<20, nil); again != inv {
+	if again, _ := pool.Invoker("fa", a, 1<<20, nil, false); again != inv {
 		t.Fatal("the same binding got a new process across builds")
 	}
 	pool.Settle()
@@ -50,7 +50,7 @@ func TestPoolGenerations(t *testing.T) {
 	}
 
 	pool.NextGeneration()
-	invB, _ := pool.Invoker("fa", b, 1<<20, nil)
+	invB, _ := pool.Invoker("fa", b, 1<<20, nil, false)
 	pool.Settle()
 	waitFor(t, "the unbound process to stop", func() bool { return !pa.running() })
 	out, err := invB.Invoke(context.Background(), &Invocation{FunctionID: "fa", Event: []byte(`{}`)})
@@ -116,7 +116,7 @@ def handler(event, context):
 	defer pool.Close()
 	f := &config.Function{Command: adapter, Dir: dir, Version: "v7", MemoryMB: 512, Token: "tok",
 		Env: map[string]string{"APIGW_HANDLER": "ctx.handler", "APIGW_DIR": dir}}
-	inv, err := pool.Invoker("fn-cmd", f, 1<<20, nil)
+	inv, err := pool.Invoker("fn-cmd", f, 1<<20, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestYandexKeyFromEnv(t *testing.T) {
 	pool := NewPool(http.DefaultTransport, nil)
 	inv, err := pool.Invoker("d4e1", &config.Function{Yandex: &config.Yandex{
 		ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "TEST_YC_KEY", IAMEndpoint: cloud.IAMEndpoint()},
-		FunctionsEndpoint: cloud.FunctionsEndpoint()}}, 1<<20, nil)
+		FunctionsEndpoint: cloud.FunctionsEndpoint()}}, 1<<20, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,18 +173,18 @@ func TestYandexKeyFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyless := &config.Function{Yandex: &config.Yandex{FunctionsEndpoint: cloud.FunctionsEndpoint()}}
-	inv, err = pool.Invoker("d4e2", keyless, 1<<20, acct)
+	inv, err = pool.Invoker("d4e2", keyless, 1<<20, acct, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out, err := inv.Invoke(context.Background(), &Invocation{FunctionID: "d4e2", Tag: "$latest", Event: []byte(`{}`)}); err != nil || string(out) != `{"body":"d4e2@$latest"}` {
 		t.Fatalf("as the spec's account: %s %v", out, err)
 	}
-	if _, err := pool.Invoker("d4e2", keyless, 1<<20, nil); err == nil || !strings.Contains(err.Error(), "names no service account bound") {
+	if _, err := pool.Invoker("d4e2", keyless, 1<<20, nil, false); err == nil || !strings.Contains(err.Error(), "names no service account bound") {
 		t.Errorf("no key at all: %v", err)
 	}
 	t.Setenv("TEST_YC_KEY", "")
-	if _, err := pool.Invoker("d4e1", &config.Function{Yandex: &config.Yandex{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "TEST_YC_KEY"}}}, 1<<20, nil); err == nil || !strings.Contains(err.Error(), "TEST_YC_KEY") {
+	if _, err := pool.Invoker("d4e1", &config.Function{Yandex: &config.Yandex{ServiceAccountKey: config.ServiceAccountKey{ServiceAccountKeyEnv: "TEST_YC_KEY"}}}, 1<<20, nil, false); err == nil || !strings.Contains(err.Error(), "TEST_YC_KEY") {
 		t.Errorf("empty key variable: %v", err)
 	}
 }

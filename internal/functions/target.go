@@ -30,7 +30,7 @@ type Target struct {
 func (p *Pool) Target(b *config.Bindings, id, tag string, dynamic bool, maxAnswer int64, account *yc.TokenSource) (*Target, error) {
 	t := &Target{ID: id, invokers: map[string]Invoker{}}
 	bind := func(f *config.Function) (Invoker, error) {
-		inv, err := p.Invoker(id, f, maxAnswer, account)
+		inv, err := p.Invoker(id, f, maxAnswer, account, *b.WebSocket.InterceptCloudAPI)
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %v", id, err)
 		}

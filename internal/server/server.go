@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -26,9 +28,11 @@ import (
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/conncap"
 	"github.com/apigw/apigw/internal/connectionapi"
+	"github.com/apigw/apigw/internal/functions"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/headers"
 	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/intercept"
 	"github.com/apigw/apigw/internal/policy/ratelimit"
 	"github.com/apigw/apigw/internal/redisx"
 	"github.com/apigw/apigw/internal/spec"
@@ -71,6 +75,11 @@ type Server struct {
 	redisReg   *websocket.RedisRegistry
 	// connections is the connection management API (REST and gRPC).
 	connections *connectionapi.API
+	// intercept routes local functions' calls to the cloud's connection
+	// API here; made on first use (see cloudAPI).
+	interceptOnce sync.Once
+	intercept     atomic.Pointer[intercept.Intercept]
+	interceptErr  error
 }
 
 // Load reads the bindings and the spec with the command-line overrides applied
@@ -305,6 +314,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return fmt.Errorf("admin listen %s: %w", b.Admin, err)
 	}
 	s.connections.Registry = s.wsRegistry // before the admin listener serves it
+	s.deps.Functions.CloudAPI = s.cloudAPI
 	admin := &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second}
 	// HTTP/1.1 and prior-knowledge HTTP/2 (h2c): gRPC clients of the
 	// connection service speak the latter.
@@ -473,6 +483,9 @@ func (s *Server) shutdown(api, tlsSrv, admin *http.Server, why string, delay tim
 	s.handler.CloseWebSockets(time.Second) // waits for the disconnect calls started above
 	admin.Close()
 	s.deps.Close()
+	if i := s.intercept.Load(); i != nil {
+		i.Close()
+	}
 	s.log.Info("stopped")
 	return nil
 }
@@ -536,6 +549,57 @@ func (s *Server) adminMux() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// cloudAPI starts the intercept of the cloud's connection API on first use
+// (a gateway without local functions never makes a CA). When it cannot
+// start, function processes run without it, and the log says why.
+func (s *Server) cloudAPI() (functions.CloudAPI, error) {
+	s.interceptOnce.Do(func() {
+		dir, err := intercept.DefaultDir()
+		var i *intercept.Intercept
+		if err == nil {
+			api := &connectionapi.API{Registry: s.wsRegistry, Authorize: connectionapi.BearerAccess(s.acceptsFunctionToken)}
+			i, err = intercept.New(dir, api, s.log)
+		}
+		if err != nil {
+			s.interceptErr = err
+			s.log.Warn("function processes run without the intercept: their calls to the cloud's connection API will not reach this gateway", "error", err.Error())
+			return
+		}
+		s.intercept.Store(i)
+		s.log.Info("function processes reach this gateway's connection API at the cloud's address",
+			"host", intercept.Host, "proxy", i.Proxy.Addr(), "ca", i.CA.CertFile)
+	})
+	if s.interceptErr != nil {
+		return nil, s.interceptErr
+	}
+	return s.intercept.Load(), nil
+}
+
+// acceptsFunctionToken is the rule of the intercepted API: the token that
+// apigw gives its function processes, a token a binding gives its handler
+// (functions.*.token), or the management token.
+func (s *Server) acceptsFunctionToken(tok string) bool {
+	is := func(want string) bool {
+		return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(tok)) == 1
+	}
+	if i := s.intercept.Load(); i != nil && is(i.Token()) {
+		return true
+	}
+	snap := s.handler.Snapshot()
+	if snap == nil {
+		return false
+	}
+	if is(snap.Bindings.WebSocket.ManagementToken) {
+		return true
+	}
+	for _, f := range snap.Bindings.Functions {
+		if f != nil && is(f.Token) {
+			return true
+		}
+	}
+	return false
 }
 
 // managementToken is the current bindings' websocket.management_token.

@@ -19,6 +19,47 @@ const http = require('http');
 const path = require('path');
 const querystring = require('querystring');
 
+// Calls to the cloud's connection API reach apigw (docs/functions.md).
+// apigw gives this process HTTPS_PROXY, which Python, Go, curl and gRPC
+// clients follow; Node's own fetch and https do not (before Node 24.5 with
+// NODE_USE_ENV_PROXY), so TLS connections to that one host are sent to
+// apigw's intercept instead. Nothing else is touched: other hosts, and
+// connections made over a socket of the caller's (a proxy tunnel), pass
+// through unchanged.
+function redirectCloudAPI(spec) {
+  const eq = spec.indexOf('=');
+  const colon = spec.lastIndexOf(':');
+  const host = spec.slice(0, eq).toLowerCase();
+  const to = { host: spec.slice(eq + 1, colon), port: Number(spec.slice(colon + 1)) };
+  const tls = require('tls');
+  const connect = tls.connect;
+  tls.connect = function (...args) {
+    // tls.connect(options[, cb]) or (port[, host][, options][, cb])
+    let options = {};
+    let target;
+    let i = 0;
+    if (args[0] !== null && typeof args[0] === 'object') {
+      options = args[0];
+      i = 1;
+    } else {
+      i = 1;
+      if (typeof args[1] === 'string') {
+        target = args[1];
+        i = 2;
+      }
+      if (args[i] !== null && typeof args[i] === 'object') {
+        options = args[i];
+        i += 1;
+      }
+    }
+    const name = String(options.servername || options.host || target || '').toLowerCase().replace(/\.$/, '');
+    if (name !== host || options.socket) return connect.apply(this, args);
+    const cb = typeof args[i] === 'function' ? args[i] : undefined;
+    return connect.call(this, { ...options, host: to.host, port: to.port, servername: host, path: undefined }, cb);
+  };
+}
+if (process.env.APIGW_CLOUD_API_REDIRECT) redirectCloudAPI(process.env.APIGW_CLOUD_API_REDIRECT);
+
 function loadHandler() {
   const spec = process.env.APIGW_HANDLER || '';
   const dot = spec.lastIndexOf('.');
