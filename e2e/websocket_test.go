@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -173,76 +175,136 @@ paths:
 	}
 }
 
-// TestWebSocketChatExample runs examples/websocket as the README says: two
-// clients, messages broadcast through the management API by Python
-// handlers, a leave notice on disconnect.
-func TestWebSocketChatExample(t *testing.T) {
+// chatExample starts examples/websocket as the README says, on free ports:
+// its handlers call the cloud's connection API, which apigw intercepts.
+func chatExample(t *testing.T) *gateway {
 	needInterpreter(t, "python3")
+	needInterpreter(t, "node")
+	if _, err := os.Stat("../examples/websocket/functions/node_modules/@yandex-cloud/nodejs-sdk"); err != nil {
+		t.Fatal("the example's Node.js SDK is not installed: run scripts/test-servers (npm install in examples/websocket/functions)")
+	}
 	api, admin := freePort(t), freePort(t)
-	cfg := writeFile(t, t.TempDir(), "apigw.yaml", strings.ReplaceAll(mustRead(t, "../examples/websocket/apigw.yaml"),
-		"http://127.0.0.1:9090", fmt.Sprintf("http://127.0.0.1:%d", admin)))
 	abs, _ := filepath.Abs("../examples/websocket/functions")
-	os.WriteFile(cfg, []byte(strings.ReplaceAll(mustRead(t, cfg), "./functions", abs)), 0o644)
-	g := startOn(t, api, admin, "--spec", "../examples/websocket/api.yaml", "--config", cfg)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	dial := func(name string) *cws.Conn {
-		c, _, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/chat?name="+name, nil)
-		if err != nil {
-			t.Fatal(err)
+	cfg := writeFile(t, t.TempDir(), "apigw.yaml", strings.ReplaceAll(mustRead(t, "../examples/websocket/apigw.yaml"), "./functions", abs))
+	return startOn(t, api, admin, "--spec", "../examples/websocket/api.yaml", "--config", cfg)
+}
+
+// TestWebSocketChatExample: in each room of the example (Python with
+// urllib, Node.js with fetch, Node.js with the SDK over gRPC) two clients
+// chat through handlers that post to the cloud's URL, and a leave notice
+// follows a disconnect.
+func TestWebSocketChatExample(t *testing.T) {
+	g := chatExample(t)
+	for _, room := range []string{"chat", "chat-node", "chat-sdk"} {
+		t.Run(room, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			dial := func(name string) *cws.Conn {
+				c, _, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/"+room+"?name="+name, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.CloseNow() })
+				return c
+			}
+			read := func(c *cws.Conn) string {
+				_, m, err := c.Read(ctx)
+				if err != nil {
+					t.Fatalf("read: %v; gateway log:\n%s", err, g.Logs())
+				}
+				return string(m)
+			}
+			ann, bob := dial("ann"), dial("bob")
+			if got := read(ann); got != "welcome, ann! say something." {
+				t.Errorf("ann's welcome: %q", got)
+			}
+			read(bob)
+			ann.Write(ctx, cws.MessageText, []byte("hi bob"))
+			if got := read(bob); got != "ann: hi bob" {
+				t.Errorf("bob got %q", got)
+			}
+			if got := read(ann); got != "ann: hi bob" {
+				t.Errorf("ann got %q", got)
+			}
+			ann.Close(cws.StatusNormalClosure, "")
+			if got := read(bob); got != "ann left (1000)" {
+				t.Errorf("bob got %q", got)
+			}
+		})
+	}
+	// The handlers' calls went to apigw's own API: REST from urllib and
+	// fetch, gRPC from the SDK, all through the intercept.
+	res, err := http.Get(g.Admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, form := range []string{"rest", "grpc"} {
+		line := `apigw_connection_api_calls_total{call="Send",code="OK",form="` + form + `",via="intercept"} `
+		if !strings.Contains(string(metrics), line) {
+			t.Errorf("no %s Sends through the intercept in /metrics", form)
 		}
-		t.Cleanup(func() { c.CloseNow() })
-		return c
-	}
-	read := func(c *cws.Conn) string {
-		_, m, err := c.Read(ctx)
-		if err != nil {
-			t.Fatalf("read: %v", err)
-		}
-		return string(m)
-	}
-	ann, bob := dial("ann"), dial("bob")
-	if got := read(ann); got != "welcome, ann! say something." {
-		t.Errorf("ann's welcome: %q", got)
-	}
-	read(bob)
-	ann.Write(ctx, cws.MessageText, []byte("hi bob"))
-	if got := read(bob); got != "ann: hi bob" {
-		t.Errorf("bob got %q", got)
-	}
-	if got := read(ann); got != "ann: hi bob" {
-		t.Errorf("ann got %q", got)
-	}
-	ann.Close(cws.StatusNormalClosure, "")
-	if got := read(bob); got != "ann left (1000)" {
-		t.Errorf("bob got %q", got)
 	}
 }
 
-// TestWebSocketInBrowser: headless Chromium opens the chat page the
-// example serves, connects, sends and receives through the gateway; the
-// page reports what arrived with a request the access log records.
+// TestWebSocketInBrowser: in each room of the chat example, two tabs of
+// headless Chromium (opened over the DevTools protocol) chat: what one tab
+// says reaches the other through the handlers' calls to the cloud's URL.
+// Each page reports what arrived with a request the access log records.
 func TestWebSocketInBrowser(t *testing.T) {
-	needInterpreter(t, "python3")
 	needInterpreter(t, "chromium")
-	api, admin := freePort(t), freePort(t)
-	abs, _ := filepath.Abs("../examples/websocket/functions")
-	cfg := writeFile(t, t.TempDir(), "apigw.yaml", strings.ReplaceAll(strings.ReplaceAll(mustRead(t, "../examples/websocket/apigw.yaml"),
-		"http://127.0.0.1:9090", fmt.Sprintf("http://127.0.0.1:%d", admin)), "./functions", abs))
-	g := startOn(t, api, admin, "--spec", "../examples/websocket/api.yaml", "--config", cfg)
+	g := chatExample(t)
+	devtools := startChromium(t)
+	for _, room := range []string{"chat", "chat-node", "chat-sdk"} {
+		bob := "bob-" + room
+		openTab(t, devtools, g.URL+"/?room="+room+"&name="+bob+"&report=1")
+		if !g.waitLog(`"path":"/report/`+bob+`/welcome-`+bob+`-say-something-"`, 20*time.Second) {
+			t.Fatalf("%s: the first tab never got its welcome; gateway log:\n%s", room, g.Logs())
+		}
+		ann := "ann-" + room
+		openTab(t, devtools, g.URL+"/?room="+room+"&name="+ann+"&say=hello-from-"+ann+"&report=1")
+		if !g.waitLog(`"path":"/report/`+bob+`/`+ann+`-hello-from-`+ann+`"`, 20*time.Second) {
+			t.Fatalf("%s: the other tab never got the message; gateway log:\n%s", room, g.Logs())
+		}
+	}
+}
+
+// startChromium starts headless Chromium with the DevTools protocol on and
+// returns its address.
+func startChromium(t *testing.T) string {
+	t.Helper()
+	profile := t.TempDir()
 	browser := exec.Command("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+t.TempDir(), "--remote-debugging-port=0",
-		g.URL+"/?name=chrome&say=hello-from-chrome&report=1")
+		"--user-data-dir="+profile, "--remote-debugging-port=0", "about:blank")
 	if err := browser.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { browser.Process.Kill(); browser.Wait() }()
-	if !g.waitLog(`"path":"/report/chrome-hello-from-chrome"`, 20*time.Second) {
-		t.Fatalf("the browser never reported its broadcast message; gateway log:\n%s", g.Logs())
+	t.Cleanup(func() { browser.Process.Kill(); browser.Wait() })
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if b, err := os.ReadFile(filepath.Join(profile, "DevToolsActivePort")); err == nil {
+			if port := strings.SplitN(string(b), "\n", 2)[0]; port != "" {
+				return "127.0.0.1:" + port
+			}
+		}
 	}
-	if !strings.Contains(g.Logs(), `"path":"/report/welcome-chrome-say-something-"`) {
-		t.Error("the browser did not get the connect answer as its first message")
+	t.Fatal("Chromium did not open its DevTools port")
+	return ""
+}
+
+// openTab opens a new tab on url (DevTools' HTTP endpoint /json/new).
+func openTab(t *testing.T, devtools, url string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, "http://"+devtools+"/json/new?"+neturl.QueryEscape(url), nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("DevTools /json/new: %d %s", res.StatusCode, b)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/apigw/apigw/internal/headers"
 	"github.com/apigw/apigw/internal/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 )
@@ -54,9 +55,20 @@ func (s *Status) Error() string { return s.Code.String() + ": " + s.Message }
 
 func errorf(code codes.Code, msg string) *Status { return &Status{Code: code, Message: msg} }
 
+// Calls counts the API's calls by form (rest, grpc), call (Get, Send,
+// Disconnect, Broadcast), gRPC status code, and where they came in (admin:
+// the admin listener; intercept: a local function's call to the cloud's
+// host).
+var Calls = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "apigw_connection_api_calls_total",
+	Help: "WebSocket connection management calls, by form (rest, grpc), call, gRPC status code and entry (admin, intercept).",
+}, []string{"form", "call", "code", "via"})
+
 // API is the handler of both forms for one registry.
 type API struct {
 	Registry websocket.Registry
+	// Via names where the API is reached, for Calls ("admin" if empty).
+	Via string
 	// Authorize decides whether a request may use the API; nil lets every
 	// request in. See AdminAccess and BearerAccess.
 	Authorize func(r *http.Request) *Status
@@ -105,6 +117,19 @@ func BearerAccess(accept func(token string) bool) func(*http.Request) *Status {
 // IsGRPC reports whether r is a gRPC call.
 func IsGRPC(r *http.Request) bool {
 	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc")
+}
+
+// count records one call's outcome.
+func (a *API) count(form, call string, st *Status) {
+	code := codes.OK
+	if st != nil {
+		code = st.Code
+	}
+	via := a.Via
+	if via == "" {
+		via = "admin"
+	}
+	Calls.WithLabelValues(form, call, code.String(), via).Inc()
 }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -243,17 +268,18 @@ func (a *API) serveREST(w http.ResponseWriter, r *http.Request) {
 		if st == nil && b.Path == "" {
 			st = errorf(codes.InvalidArgument, "path is required")
 		}
-		if st != nil {
-			writeStatus(w, st)
-			return
+		if st == nil {
+			n, err := a.Registry.Broadcast(r.Context(), b.Path, op, data)
+			if err == nil {
+				a.count("rest", "Broadcast", nil)
+				// delivered: the connections the message was queued for.
+				writeJSON(w, map[string]int{"delivered": n})
+				return
+			}
+			st = errorf(codes.Unavailable, err.Error())
 		}
-		n, err := a.Registry.Broadcast(r.Context(), b.Path, op, data)
-		if err != nil {
-			writeStatus(w, errorf(codes.Unavailable, err.Error()))
-			return
-		}
-		// delivered: the connections the message was queued for.
-		writeJSON(w, map[string]int{"delivered": n})
+		a.count("rest", "Broadcast", st)
+		writeStatus(w, st)
 		return
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, connectionsPrefix)
@@ -264,14 +290,18 @@ func (a *API) serveREST(w http.ResponseWriter, r *http.Request) {
 	id, isSend := strings.CutSuffix(rest, ":send")
 	id = strings.TrimSuffix(id, "/") // {id}/:send, as one client library writes it
 	var st *Status
+	call := "Get"
 	switch {
 	case isSend && r.Method == http.MethodPost:
+		call = "Send"
 		_, op, data, bad := decodeSend(r)
 		if bad != nil {
+			a.count("rest", call, bad)
 			writeStatus(w, bad)
 			return
 		}
 		if st = a.send(r.Context(), id, op, data); st == nil {
+			a.count("rest", call, nil)
 			// The cloud answers {}; the header says what that means here:
 			// the message is queued, in order, for the connection's writer.
 			w.Header().Set("X-Apigw-Delivery", "queued")
@@ -281,16 +311,21 @@ func (a *API) serveREST(w http.ResponseWriter, r *http.Request) {
 	case !isSend && r.Method == http.MethodGet:
 		var info websocket.Info
 		if info, st = a.get(r.Context(), id); st == nil {
+			a.count("rest", call, nil)
 			writeJSON(w, info)
 			return
 		}
 	case !isSend && r.Method == http.MethodDelete:
+		call = "Disconnect"
 		if st = a.disconnect(r.Context(), id); st == nil {
+			a.count("rest", call, nil)
 			writeJSON(w, struct{}{})
 			return
 		}
 	default:
-		st = errorf(codes.InvalidArgument, "unsupported method "+r.Method)
+		writeStatus(w, errorf(codes.InvalidArgument, "unsupported method "+r.Method))
+		return
 	}
+	a.count("rest", call, st)
 	writeStatus(w, st)
 }

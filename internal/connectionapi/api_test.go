@@ -18,6 +18,7 @@ import (
 	pb "github.com/apigw/apigw/internal/connectionapi/connectionpb"
 	"github.com/apigw/apigw/internal/websocket"
 	cws "github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -273,6 +274,14 @@ func TestGRPC(t *testing.T) {
 	}
 	if _, err := client.Get(ctx, &pb.GetConnectionRequest{ConnectionId: id}); status.Code(err) != codes.NotFound {
 		t.Errorf("Get after Disconnect: %v", err)
+	}
+	for _, c := range []struct {
+		call, code string
+		min        float64
+	}{{"Send", "OK", 4}, {"Send", "InvalidArgument", 2}, {"Get", "NotFound", 2}, {"Disconnect", "OK", 1}} {
+		if n := testutil.ToFloat64(Calls.WithLabelValues("grpc", c.call, c.code, "admin")); n < c.min {
+			t.Errorf("apigw_connection_api_calls_total{grpc, %s, %s} = %v, want at least %v", c.call, c.code, n, c.min)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package connectionapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -46,6 +47,7 @@ func asError(st *Status) error {
 
 func (s service) Get(ctx context.Context, req *pb.GetConnectionRequest) (*pb.Connection, error) {
 	info, st := s.a.get(ctx, req.GetConnectionId())
+	s.a.count("grpc", "Get", st)
 	if st != nil {
 		return nil, asError(st)
 	}
@@ -65,16 +67,22 @@ func (s service) Send(ctx context.Context, req *pb.SendToConnectionRequest) (*pb
 	case pb.SendToConnectionRequest_BINARY, pb.SendToConnectionRequest_DATA_TYPE_UNSPECIFIED:
 		op = websocket.OpBinary
 	default:
-		return nil, status.Errorf(codes.InvalidArgument, "type must be TEXT or BINARY, not %d", req.GetType())
+		st := errorf(codes.InvalidArgument, fmt.Sprintf("type must be TEXT or BINARY, not %d", req.GetType()))
+		s.a.count("grpc", "Send", st)
+		return nil, asError(st)
 	}
-	if st := s.a.send(ctx, req.GetConnectionId(), op, req.GetData()); st != nil {
+	st := s.a.send(ctx, req.GetConnectionId(), op, req.GetData())
+	s.a.count("grpc", "Send", st)
+	if st != nil {
 		return nil, asError(st)
 	}
 	return &pb.SendToConnectionResponse{}, nil
 }
 
 func (s service) Disconnect(ctx context.Context, req *pb.DisconnectRequest) (*pb.DisconnectResponse, error) {
-	if st := s.a.disconnect(ctx, req.GetConnectionId()); st != nil {
+	st := s.a.disconnect(ctx, req.GetConnectionId())
+	s.a.count("grpc", "Disconnect", st)
+	if st != nil {
 		return nil, asError(st)
 	}
 	return &pb.DisconnectResponse{}, nil

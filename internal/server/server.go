@@ -234,7 +234,7 @@ func New(opts Options) *Server {
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "apigw_reloads_total", Help: "Snapshot reloads, by result (ok or error).",
 	}, []string{"result"})
-	reg.MustRegister(build, reloads, auth.CacheLookups, conncap.Refused)
+	reg.MustRegister(build, reloads, auth.CacheLookups, conncap.Refused, connectionapi.Calls)
 	reg.MustRegister(websocket.Collectors()...)
 	deps := integration.NewDeps()
 	deps.Functions.Log = log
@@ -559,7 +559,7 @@ func (s *Server) cloudAPI() (functions.CloudAPI, error) {
 		dir, err := intercept.DefaultDir()
 		var i *intercept.Intercept
 		if err == nil {
-			api := &connectionapi.API{Registry: s.wsRegistry, Authorize: connectionapi.BearerAccess(s.acceptsFunctionToken)}
+			api := &connectionapi.API{Registry: s.wsRegistry, Via: "intercept", Authorize: connectionapi.BearerAccess(s.acceptsFunctionToken)}
 			i, err = intercept.New(dir, api, s.log)
 		}
 		if err != nil {
