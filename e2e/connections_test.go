@@ -1,10 +1,17 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apigw/apigw/internal/connectionapi/connectionpb"
+	cws "github.com/coder/websocket"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -19,4 +26,105 @@ func connectionClient(t *testing.T, adminURL string) connectionpb.ConnectionServ
 	}
 	t.Cleanup(func() { cc.Close() })
 	return connectionpb.NewConnectionServiceClient(cc)
+}
+
+// TestConnectionServiceWithTheNodeSDK: the official Node.js SDK, pointed at
+// apigw with the one-line endpoint override, calls the gRPC connection
+// service on an admin listener with admin_tls: {local_ca: true}, trusting
+// the local CA through NODE_EXTRA_CA_CERTS.
+func TestConnectionServiceWithTheNodeSDK(t *testing.T) {
+	needInterpreter(t, "node")
+	modules, _ := filepath.Abs("../examples/websocket/functions/node_modules")
+	if _, err := os.Stat(filepath.Join(modules, "@yandex-cloud/nodejs-sdk")); err != nil {
+		t.Fatal("the Node.js SDK is not installed: run scripts/test-servers")
+	}
+	cache := t.TempDir()
+	t.Setenv("APIGW_CACHE_DIR", cache)
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
+paths:
+  /ws:
+    x-yc-apigateway-websocket-message:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ''}}
+`)
+	cfg := writeFile(t, dir, "apigw.yaml", "admin_tls: {local_ca: true}\n")
+	g := start(t, "--spec", spec, "--config", cfg)
+	if !strings.HasPrefix(g.Admin, "https://") {
+		t.Fatalf("admin_tls: the admin listener answers plain HTTP at %s", g.Admin)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ws, res, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	id := res.Header.Get("X-Yc-Apigateway-Websocket-Connection-Id")
+	endpoint := "localhost:" + strings.TrimPrefix(g.Admin, "https://127.0.0.1:")
+	script := `
+const { Session } = require('@yandex-cloud/nodejs-sdk');
+const { connectionService } = require('@yandex-cloud/nodejs-sdk/serverless-apigateway-websocket-v1');
+const [endpoint, id] = process.argv.slice(1);
+const session = new Session({ iamToken: 'any' });
+// The one-line override: the client's endpoint.
+const client = session.client(connectionService.ConnectionServiceClient, endpoint);
+(async () => {
+  const out = {};
+  await client.send(connectionService.SendToConnectionRequest.fromPartial({
+    connectionId: id, data: Buffer.from('from the SDK'), type: connectionService.SendToConnectionRequest_DataType.TEXT }));
+  const c = await client.get({ connectionId: id });
+  out.id = c.id; out.sourceIp = c.identity.sourceIp; out.connectedAt = c.connectedAt.toISOString();
+  for (const [name, call] of [
+    ['missing', () => client.get({ connectionId: 'nope' })],
+    ['tooBig', () => client.send({ connectionId: id, data: Buffer.alloc(131073), type: 0 })],
+  ]) {
+    try { await call(); out[name] = 'OK'; } catch (e) { out[name] = (e.message.match(/ ([A-Z_]+): /) || [])[1] || e.message; } // the SDK's ApiError keeps the status in its message
+  }
+  await client.disconnect({ connectionId: id });
+  console.log(JSON.stringify(out));
+})().catch((e) => { console.error(e); process.exit(1); });
+`
+	cmd := exec.Command("node", "-e", script, endpoint, id)
+	// As docs/functions.md says: NODE_EXTRA_CA_CERTS names the CA, and a
+	// GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, which grpc-js reads instead of
+	// Node's roots, must not leave it out (this machine sets one).
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=") && !strings.HasPrefix(kv, "NODE_EXTRA_CA_CERTS=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "NODE_PATH="+modules, "NODE_EXTRA_CA_CERTS="+filepath.Join(cache, "ca", "ca-cert.pem"))
+	done := make(chan []byte, 1)
+	go func() {
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			out = append(out, []byte("\n"+err.Error())...)
+		}
+		done <- out
+	}()
+	if _, got, err := ws.Read(ctx); err != nil || string(got) != "from the SDK" {
+		t.Errorf("the socket got %q (%v)", got, err)
+	}
+	var out []byte
+	select {
+	case out = <-done:
+	case <-ctx.Done():
+		t.Fatal("the SDK script did not finish")
+	}
+	var seen struct {
+		ID, SourceIP, ConnectedAt string
+		Missing, TooBig           string
+	}
+	if err := json.Unmarshal(out, &seen); err != nil {
+		t.Fatalf("the SDK script printed %s", out)
+	}
+	if seen.ID != id || seen.SourceIP != "127.0.0.1" || seen.ConnectedAt == "" {
+		t.Errorf("Get through the SDK: %+v", seen)
+	}
+	if seen.Missing != "NOT_FOUND" || seen.TooBig != "INVALID_ARGUMENT" {
+		t.Errorf("errors through the SDK: missing %q (want NOT_FOUND), too big %q (want INVALID_ARGUMENT)", seen.Missing, seen.TooBig)
+	}
+	if _, _, err := ws.Read(ctx); cws.CloseStatus(err) != 1000 {
+		t.Errorf("after the SDK's Disconnect the socket saw %v", err)
+	}
 }

@@ -6,6 +6,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -126,6 +127,12 @@ func launch(t *testing.T, api, admin int, prefix []string, args ...string) *gate
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		res, err := http.Get(g.Admin + "/readyz")
+		if err == nil && res.StatusCode == http.StatusBadRequest && strings.HasPrefix(g.Admin, "http://") {
+			// "Client sent an HTTP request to an HTTPS server": admin_tls.
+			res.Body.Close()
+			g.Admin = "https://" + strings.TrimPrefix(g.Admin, "http://")
+			res, err = insecureClient.Get(g.Admin + "/readyz")
+		}
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
@@ -141,6 +148,10 @@ func launch(t *testing.T, api, admin int, prefix []string, args ...string) *gate
 	t.Fatalf("apigw not ready after 30s\n%s", g.Logs())
 	return nil
 }
+
+// insecureClient reads an HTTPS admin listener's probes without checking
+// its certificate (the tests that care check it themselves).
+var insecureClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 
 // Logs returns what the process wrote to stderr so far.
 func (g *gateway) Logs() string {

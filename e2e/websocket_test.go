@@ -219,12 +219,27 @@ func TestWebSocketChatExample(t *testing.T) {
 				t.Errorf("ann's welcome: %q", got)
 			}
 			read(bob)
+			// A connection the handlers remember but that is gone: their
+			// send gets NOT_FOUND (404 in REST) and they forget it.
+			stale := filepath.Join(os.TempDir(), "apigw-chat", strings.ReplaceAll(strings.TrimPrefix(g.URL, "http://"), ":", "_"), room, "gone0000000000000000000000000000")
+			if err := os.WriteFile(stale, []byte("ghost"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			ann.Write(ctx, cws.MessageText, []byte("hi bob"))
 			if got := read(bob); got != "ann: hi bob" {
 				t.Errorf("bob got %q", got)
 			}
 			if got := read(ann); got != "ann: hi bob" {
 				t.Errorf("ann got %q", got)
+			}
+			// (the handler may reach it after ann's send: wait a little)
+			for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+				if _, err := os.Stat(stale); os.IsNotExist(err) {
+					break
+				}
+			}
+			if _, err := os.Stat(stale); !os.IsNotExist(err) {
+				t.Errorf("the handler kept a connection that the API called not found (%v)", err)
 			}
 			ann.Close(cws.StatusNormalClosure, "")
 			if got := read(bob); got != "ann left (1000)" {

@@ -33,10 +33,12 @@ type Bindings struct {
 	File string `yaml:"-"`
 	// SpecOnly: no bindings file was given to validate or routes, so the
 	// spec is checked alone and IDs it leaves unbound are not errors.
-	SpecOnly  bool   `yaml:"-"`
-	Listen    string `yaml:"listen"`
-	Admin     string `yaml:"admin"`
-	GatewayID string `yaml:"gateway_id"`
+	SpecOnly bool   `yaml:"-"`
+	Listen   string `yaml:"listen"`
+	Admin    string `yaml:"admin"`
+	// AdminTLS serves the admin listener over HTTPS.
+	AdminTLS  AdminTLS `yaml:"admin_tls"`
+	GatewayID string   `yaml:"gateway_id"`
 	// MetricsToken, when set, guards /metrics on the admin listener
 	// (Authorization: Bearer); else websocket.management_token does, when
 	// set. /debug/pprof/ needs the management token when there is one.

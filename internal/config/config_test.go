@@ -35,6 +35,8 @@ func TestParseErrors(t *testing.T) {
 		{"routing: {method_not_allowed: 403}\n", "1:31: routing.method_not_allowed: must be 404 or 405"},
 		{"variables: {a: [1]}\n", "1:16: variables.a: a variable value must be a string"},
 		{"- a\n", "1:1: the bindings file must be a mapping"},
+		{"admin_tls: {cert: a.pem}\n", "1:12: admin_tls: cert and key go together"},
+		{"admin_tls: {cert: a.pem, key: a.key, local_ca: true}\n", "admin_tls: either cert and key, or local_ca: true, not both"},
 	}
 	for _, tt := range tests {
 		_, errs := Parse([]byte(tt.src))

@@ -23,6 +23,20 @@ type TLS struct {
 	Key  string `yaml:"key"`
 }
 
+// AdminTLS serves the admin listener over HTTPS (HTTP/2 and HTTP/1.1),
+// which the SDKs' gRPC clients need when pointed at the connection service:
+// they speak TLS only. Cert and Key are PEM files (relative to the bindings
+// file); LocalCA instead issues a certificate for localhost, 127.0.0.1 and
+// ::1 from apigw's local CA (docs/functions.md). Read at start.
+type AdminTLS struct {
+	Cert    string `yaml:"cert"`
+	Key     string `yaml:"key"`
+	LocalCA bool   `yaml:"local_ca"`
+}
+
+// Enabled reports whether the admin listener serves HTTPS.
+func (a *AdminTLS) Enabled() bool { return a.Cert != "" || a.LocalCA }
+
 // Domain serves a specification at some hosts (digest §9.4): the request's
 // Host picks it, and on HTTPS the SNI name picks its certificate.
 type Domain struct {
@@ -72,6 +86,13 @@ func checkDomains(root *yaml.Node, b *Bindings, errs *yamlx.List) {
 		if d.Cert != "" && b.TLS.Listen == "" {
 			errs.Errorf(yamlx.Get(n, "cert"), yamlx.Join(path, "cert"), "a certificate needs tls.listen, the HTTPS address")
 		}
+	}
+	an := yamlx.Get(root, "admin_tls")
+	switch at := b.AdminTLS; {
+	case (at.Cert == "") != (at.Key == ""):
+		errs.Errorf(an, "admin_tls", "cert and key go together")
+	case at.Cert != "" && at.LocalCA:
+		errs.Errorf(an, "admin_tls", "either cert and key, or local_ca: true, not both")
 	}
 	tn := yamlx.Get(root, "tls")
 	if (b.TLS.Cert == "") != (b.TLS.Key == "") {
@@ -124,6 +145,8 @@ func resolveDomainFiles(b *Bindings, file string) {
 	}
 	rel(&b.TLS.Cert)
 	rel(&b.TLS.Key)
+	rel(&b.AdminTLS.Cert)
+	rel(&b.AdminTLS.Key)
 }
 
 // WatchedFiles are the files besides the spec and this file whose change

@@ -188,3 +188,51 @@ func TestYandexKeyFromEnv(t *testing.T) {
 		t.Errorf("empty key variable: %v", err)
 	}
 }
+
+// fakeCloudAPI marks the environment it is asked for.
+type fakeCloudAPI struct{ calls int }
+
+func (f *fakeCloudAPI) Env(id string, env map[string]string) map[string]string {
+	f.calls++
+	out := map[string]string{"HTTPS_PROXY": "http://apigw:secret@127.0.0.1:1"}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
+}
+
+func (f *fakeCloudAPI) Token() string { return "apigw-local-token" }
+
+// TestInterceptChoice: a local process gets the intercept's environment and
+// context token when its bindings want it (the default), and nothing of it
+// with websocket.intercept_cloud_api: false; a binding's own token wins.
+func TestInterceptChoice(t *testing.T) {
+	api := &fakeCloudAPI{}
+	pool := NewPool(http.DefaultTransport, nil)
+	pool.CloudAPI = func() (CloudAPI, error) { return api, nil }
+	f := &config.Function{Command: []string{"true"}, Env: map[string]string{"APP": "1"}}
+	for _, tt := range []struct {
+		intercept bool
+		token     string
+		env       []string
+		header    string
+	}{
+		{true, "", []string{"APP=1", "HTTPS_PROXY=http://apigw:secret@127.0.0.1:1"}, "apigw-local-token"},
+		{true, "mine", []string{"APP=1", "HTTPS_PROXY=http://apigw:secret@127.0.0.1:1"}, "mine"},
+		{false, "", []string{"APP=1"}, ""},
+	} {
+		f.Token = tt.token
+		inv, err := pool.Invoker("fn", f, 1<<20, nil, tt.intercept)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := inv.(*Process)
+		if strings.Join(p.Env, " ") != strings.Join(tt.env, " ") || p.Header[HeaderToken] != tt.header {
+			t.Errorf("intercept %v, token %q: env %q, context token %q; want %q, %q", tt.intercept, tt.token, p.Env, p.Header[HeaderToken], tt.env, tt.header)
+		}
+	}
+	// URL bindings are not processes of apigw's: never intercepted.
+	if _, err := pool.Invoker("u", &config.Function{URL: "http://127.0.0.1:1"}, 1<<20, nil, true); err != nil || api.calls != 2 {
+		t.Errorf("a url binding asked for the intercept (%d calls, %v)", api.calls, err)
+	}
+}

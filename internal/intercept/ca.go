@@ -57,7 +57,7 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 		if b, err = newCA(); err != nil {
 			return nil, err
 		}
-		tmp := fmt.Sprintf("%s.%d.tmp", path, os.Getpid())
+		tmp := fmt.Sprintf("%s.%d.%s.tmp", path, os.Getpid(), randomHex(4))
 		if err := os.WriteFile(tmp, b, 0o600); err != nil {
 			return nil, err
 		}

@@ -87,7 +87,7 @@ func (i *Intercept) Env(functionID string, env map[string]string) map[string]str
 			return out
 		}
 	}
-	for _, k := range []string{"NO_PROXY", "no_proxy"} {
+	for _, k := range []string{"NO_PROXY", "no_proxy", "no_grpc_proxy"} {
 		if v, ok := env[k]; ok && bypasses(v) {
 			i.warnOnce(functionID+"/"+k, "the function's binding sets "+k+" to a value that covers "+Host+
 				": its calls there go to the real cloud, not to apigw; remove it from the binding's env, or set websocket.intercept_cloud_api: false to silence this",
@@ -105,15 +105,11 @@ func (i *Intercept) Env(functionID string, env map[string]string) map[string]str
 	out["HTTPS_PROXY"], out["https_proxy"], out["grpc_proxy"] = proxy, proxy, proxy
 	// Loopback stays direct, and whatever apigw's own NO_PROXY lists,
 	// but for entries that would send the connections host around apigw.
-	noProxy := []string{"localhost", "127.0.0.1", "::1"}
-	for _, k := range []string{"NO_PROXY", "no_proxy"} {
-		for _, e := range strings.Split(get(k), ",") {
-			if e = strings.TrimSpace(e); e != "" && !bypassesEntry(e) && !contains(noProxy, e) {
-				noProxy = append(noProxy, e)
-			}
-		}
+	out["NO_PROXY"] = directList(get("NO_PROXY"), get("no_proxy"))
+	out["no_proxy"] = out["NO_PROXY"]
+	if v := get("no_grpc_proxy"); v != "" { // gRPC clients read it instead
+		out["no_grpc_proxy"] = directList(v)
 	}
-	out["NO_PROXY"], out["no_proxy"] = strings.Join(noProxy, ","), strings.Join(noProxy, ",")
 	// Node.js 24.5+ (and 22.21+) let fetch and https use HTTPS_PROXY
 	// with this; the shipped adapter routes them on any version.
 	if get("NODE_USE_ENV_PROXY") == "" {
@@ -229,6 +225,20 @@ func bypassesEntry(e string) bool {
 	}
 	e = strings.TrimPrefix(strings.TrimPrefix(e, "*"), ".")
 	return e != "" && (Host == e || strings.HasSuffix(Host, "."+e))
+}
+
+// directList is a NO_PROXY value: loopback, then the entries of lists
+// that leave the connections host to the proxy.
+func directList(lists ...string) string {
+	out := []string{"localhost", "127.0.0.1", "::1"}
+	for _, l := range lists {
+		for _, e := range strings.Split(l, ",") {
+			if e = strings.TrimSpace(e); e != "" && !bypassesEntry(e) && !contains(out, e) {
+				out = append(out, e)
+			}
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 func contains(list []string, s string) bool {

@@ -364,13 +364,16 @@ func TestEnv(t *testing.T) {
 	dir := t.TempDir()
 	own := filepath.Join(dir, "own-roots.pem")
 	os.WriteFile(own, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("own root")}), 0o644)
-	i := newIntercept(t, map[string]string{"SSL_CERT_FILE": own, "NO_PROXY": "internal.corp, .yandex.net,10.0.0.0/8"})
+	i := newIntercept(t, map[string]string{"SSL_CERT_FILE": own, "NO_PROXY": "internal.corp, .yandex.net,10.0.0.0/8", "no_grpc_proxy": "*"})
 	env := i.Env("fn", map[string]string{"APP": "x", "NODE_EXTRA_CA_CERTS": own})
 	if env["APP"] != "x" || env["HTTPS_PROXY"] != i.Proxy.URL() || env["https_proxy"] != i.Proxy.URL() || env["grpc_proxy"] != i.Proxy.URL() {
 		t.Errorf("env %v", env)
 	}
-	if env["NO_PROXY"] != "localhost,127.0.0.1,::1,internal.corp,10.0.0.0/8" {
+	if env["NO_PROXY"] != "localhost,127.0.0.1,::1,internal.corp,10.0.0.0/8" || env["no_proxy"] != env["NO_PROXY"] {
 		t.Errorf("NO_PROXY = %q: loopback and apigw's own entries, but none that covers %s", env["NO_PROXY"], Host)
+	}
+	if env["no_grpc_proxy"] != "localhost,127.0.0.1,::1" {
+		t.Errorf("no_grpc_proxy = %q, want loopback only (apigw's own was *)", env["no_grpc_proxy"])
 	}
 	if env["APIGW_CLOUD_API_REDIRECT"] != Host+"="+i.Proxy.Addr() || env["NODE_USE_ENV_PROXY"] != "1" {
 		t.Errorf("redirect %q, NODE_USE_ENV_PROXY %q", env["APIGW_CLOUD_API_REDIRECT"], env["NODE_USE_ENV_PROXY"])
@@ -392,7 +395,7 @@ func TestEnv(t *testing.T) {
 	}
 	// A binding that routes HTTPS itself keeps its settings, without the
 	// intercept.
-	for _, fenv := range []map[string]string{{"HTTPS_PROXY": "http://corp:3128"}, {"grpc_proxy": "http://corp:3128"}, {"NO_PROXY": "*"}, {"no_proxy": "localhost,.cloud.yandex.net"}} {
+	for _, fenv := range []map[string]string{{"HTTPS_PROXY": "http://corp:3128"}, {"grpc_proxy": "http://corp:3128"}, {"NO_PROXY": "*"}, {"no_proxy": "localhost,.cloud.yandex.net"}, {"no_grpc_proxy": Host}} {
 		env := i.Env("fn", fenv)
 		if len(env) != len(fenv) || env["APIGW_CLOUD_API_REDIRECT"] != "" {
 			t.Errorf("binding env %v became %v", fenv, env)

@@ -315,14 +315,27 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.connections.Registry = s.wsRegistry // before the admin listener serves it
 	s.deps.Functions.CloudAPI = s.cloudAPI
-	admin := &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second}
-	// HTTP/1.1 and prior-knowledge HTTP/2 (h2c): gRPC clients of the
-	// connection service speak the latter.
+	admin := &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	admin.Protocols = new(http.Protocols)
 	admin.Protocols.SetHTTP1(true)
-	admin.Protocols.SetUnencryptedHTTP2(true)
 	serveErr := make(chan error, 2)
-	go func() { serveErr <- admin.Serve(adminLn) }()
+	if b.AdminTLS.Enabled() {
+		// HTTPS with HTTP/2, which the SDKs' gRPC clients need.
+		cert, err := s.adminCertificate(b.AdminTLS)
+		if err != nil {
+			adminLn.Close()
+			return fmt.Errorf("admin_tls: %w", err)
+		}
+		admin.Protocols.SetHTTP2(true)
+		admin.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}}
+		go func() { serveErr <- admin.ServeTLS(adminLn, "", "") }()
+	} else {
+		// Prior-knowledge HTTP/2 (h2c) beside HTTP/1.1: gRPC clients
+		// with plaintext credentials speak it.
+		admin.Protocols.SetUnencryptedHTTP2(true)
+		go func() { serveErr <- admin.Serve(adminLn) }()
+	}
 
 	s.deps.Functions.NextGeneration()
 	snap, errs := build(s.opts, b, s.deps)
@@ -549,6 +562,26 @@ func (s *Server) adminMux() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// adminCertificate is admin_tls's certificate: the bindings' files, or one
+// the local CA issues for the loopback names.
+func (s *Server) adminCertificate(a config.AdminTLS) (*tls.Certificate, error) {
+	if !a.LocalCA {
+		c, err := tls.LoadX509KeyPair(a.Cert, a.Key)
+		return &c, err
+	}
+	dir, err := intercept.DefaultDir()
+	if err != nil {
+		return nil, err
+	}
+	ca, err := intercept.LoadOrCreateCA(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("the admin listener serves HTTPS with a certificate from the local CA; clients trust it through its file",
+		"ca", ca.CertFile, "names", "localhost, 127.0.0.1, ::1")
+	return ca.Issue("localhost", "127.0.0.1", "::1")
 }
 
 // cloudAPI starts the intercept of the cloud's connection API on first use

@@ -36,7 +36,8 @@ async function broadcast(event, context, text) {
     try {
       await connections.send(SendToConnectionRequest.fromPartial({ connectionId: id, data: Buffer.from(text), type: DataType.TEXT }));
     } catch (err) {
-      if (err.code === 5) fs.rmSync(path.join(dir, id), { force: true }); // NOT_FOUND: gone without a disconnect event
+      // The SDK's ApiError carries the gRPC status in its message.
+      if (/ NOT_FOUND: /.test(err.message)) fs.rmSync(path.join(dir, id), { force: true }); // gone without a disconnect event
       else console.error(`send to ${id}: ${err.message}`);
     }
   }
