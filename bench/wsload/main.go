@@ -5,14 +5,15 @@
 //	-mode echo:    -n connections send messages to a dummy message
 //	               integration for -d; reports messages/s
 //	-mode send:    one connection; -samples management-API Sends through
-//	               -admin; reports p50/p99 from POST to the message arriving
+//	               -admin, REST and gRPC taking turns; reports p50/p99 of
+//	               each form from the call to the message arriving
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -22,7 +23,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apigw/apigw/internal/connectionapi/connectionpb"
 	cws "github.com/coder/websocket"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 func rssKB(pid int) int {
@@ -112,22 +116,55 @@ func main() {
 			log.Fatal(err)
 		}
 		id := res.Header.Get("X-Yc-Apigateway-Websocket-Connection-Id")
-		lat := make([]time.Duration, 0, *samples)
-		body := []byte(`{"data":"aGVsbG8=","type":"TEXT"}`)
-		for i := 0; i < *samples; i++ {
-			t0 := time.Now()
-			r, err := http.Post(*admin+"/apigateways/websocket/v1/connections/"+id+":send", "application/json", bytes.NewReader(body))
-			if err != nil || r.StatusCode != 200 {
-				log.Fatalf("send: %v %v", r, err)
-			}
-			r.Body.Close()
-			if _, _, err := c.Read(ctx); err != nil {
-				log.Fatal(err)
-			}
-			lat = append(lat, time.Since(t0))
+		cc, err := grpc.NewClient(strings.TrimPrefix(*admin, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			log.Fatal(err)
 		}
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		fmt.Printf("send via %s: p50 %.2f ms, p99 %.2f ms over %d Sends\n", *admin,
-			float64(lat[len(lat)/2].Microseconds())/1000, float64(lat[len(lat)*99/100].Microseconds())/1000, *samples)
+		defer cc.Close()
+		rpc := connectionpb.NewConnectionServiceClient(cc)
+		forms := []struct {
+			name string
+			send func() error
+			lat  []time.Duration
+		}{
+			{name: "REST", send: func() error {
+				r, err := http.Post(*admin+"/apigateways/websocket/v1/connections/"+id+":send", "application/json", strings.NewReader(`{"data":"aGVsbG8=","type":"TEXT"}`))
+				if err != nil {
+					return err
+				}
+				io.Copy(io.Discard, r.Body)
+				r.Body.Close()
+				if r.StatusCode != 200 {
+					return fmt.Errorf("status %d", r.StatusCode)
+				}
+				return nil
+			}},
+			{name: "gRPC", send: func() error {
+				_, err := rpc.Send(ctx, &connectionpb.SendToConnectionRequest{ConnectionId: id, Data: []byte("hello"), Type: connectionpb.SendToConnectionRequest_TEXT})
+				return err
+			}},
+		}
+		// Turns, so that both forms see the same machine; the first
+		// round of each warms its connection and is not counted.
+		for i := -1; i < *samples; i++ {
+			for f := range forms {
+				t0 := time.Now()
+				if err := forms[f].send(); err != nil {
+					log.Fatalf("%s send: %v", forms[f].name, err)
+				}
+				if _, _, err := c.Read(ctx); err != nil {
+					log.Fatal(err)
+				}
+				if i >= 0 {
+					forms[f].lat = append(forms[f].lat, time.Since(t0))
+				}
+			}
+		}
+		for _, f := range forms {
+			lat := f.lat
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			fmt.Printf("send via %s, %s: p50 %.3f ms, p99 %.3f ms over %d Sends\n", *admin, f.name,
+				float64(lat[len(lat)/2].Microseconds())/1000, float64(lat[len(lat)*99/100].Microseconds())/1000, *samples)
+		}
 	}
 }

@@ -9,6 +9,7 @@ package connectionapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -18,7 +19,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/apigw/apigw/internal/headers"
 	"github.com/apigw/apigw/internal/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -69,41 +69,48 @@ type API struct {
 	Registry websocket.Registry
 	// Via names where the API is reached, for Calls ("admin" if empty).
 	Via string
-	// Authorize decides whether a request may use the API; nil lets every
-	// request in. See AdminAccess and BearerAccess.
-	Authorize func(r *http.Request) *Status
+	// Authorize decides whether a caller may use the API; nil lets every
+	// caller in. See AdminAccess and BearerAccess.
+	Authorize func(Caller) *Status
 
 	once sync.Once
 	rpc  *grpc.Server
 }
 
+// Caller is what the access rules look at, in either form.
+type Caller struct {
+	Addr          string // host:port of the peer
+	Authorization string // the Authorization header or metadata
+}
+
 // AdminAccess is the admin listener's rule: with a token (the bindings'
-// websocket.management_token, read per request so a reload can change it)
+// websocket.management_token, read per call so a reload can change it)
 // the caller must present it as a bearer token; without one only loopback
 // callers are served.
-func AdminAccess(token func() string) func(*http.Request) *Status {
-	return func(r *http.Request) *Status {
+func AdminAccess(token func() string) func(Caller) *Status {
+	return func(c Caller) *Status {
 		t := token()
 		if t == "" {
-			host, _, _ := net.SplitHostPort(r.RemoteAddr)
+			host, _, _ := net.SplitHostPort(c.Addr)
 			if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 				return errorf(codes.PermissionDenied, "the management API answers only loopback callers unless websocket.management_token is set")
 			}
 			return nil
 		}
-		if !headers.HasBearer(r, t) {
+		got, ok := strings.CutPrefix(c.Authorization, "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(t)) != 1 {
 			return errorf(codes.Unauthenticated, "a valid bearer token is required")
 		}
 		return nil
 	}
 }
 
-// BearerAccess lets in a request whose bearer token accept takes; it is
-// the rule for calls that apigw's own function processes make to the
-// cloud's host (their IAM token from context).
-func BearerAccess(accept func(token string) bool) func(*http.Request) *Status {
-	return func(r *http.Request) *Status {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+// BearerAccess lets in a caller whose bearer token accept takes; it is the
+// rule for calls that apigw's own function processes make to the cloud's
+// host (their IAM token from context).
+func BearerAccess(accept func(token string) bool) func(Caller) *Status {
+	return func(c Caller) *Status {
+		tok, ok := strings.CutPrefix(c.Authorization, "Bearer ")
 		if !ok || tok == "" {
 			return errorf(codes.Unauthenticated, "the request has no bearer token (Authorization: Bearer <IAM token>)")
 		}
@@ -133,20 +140,17 @@ func (a *API) count(form, call string, st *Status) {
 }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rpc := IsGRPC(r)
+	if IsGRPC(r) {
+		// The gRPC server applies the rule itself (see authorize), on
+		// this path and on its own transport alike.
+		a.GRPC().ServeHTTP(w, r)
+		return
+	}
 	if a.Authorize != nil {
-		if st := a.Authorize(r); st != nil {
-			if rpc {
-				writeGRPCStatus(w, st)
-			} else {
-				writeStatus(w, st)
-			}
+		if st := a.Authorize(Caller{Addr: r.RemoteAddr, Authorization: r.Header.Get("Authorization")}); st != nil {
+			writeStatus(w, st)
 			return
 		}
-	}
-	if rpc {
-		a.grpcServer().ServeHTTP(w, r)
-		return
 	}
 	a.serveREST(w, r)
 }

@@ -1,8 +1,10 @@
 package connectionapi
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -22,6 +24,7 @@ import (
 	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -70,25 +73,48 @@ func read(t *testing.T, c *cws.Conn) (cws.MessageType, string) {
 	return typ, string(b)
 }
 
-// serveAPI serves api over HTTP/1.1 and prior-knowledge HTTP/2 (h2c), as
-// the admin listener does.
-func serveAPI(t *testing.T, api *API) *httptest.Server {
+// serveAPI serves api as the admin listener does: HTTP/1.1 through
+// net/http, h2c (gRPC) on gRPC's own transport.
+func serveAPI(t testing.TB, api *API) *httptest.Server {
 	srv := httptest.NewUnstartedServer(api)
-	srv.Config.Protocols = new(http.Protocols)
-	srv.Config.Protocols.SetHTTP1(true)
-	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	http1, h2c := SplitH2C(srv.Listener)
+	srv.Listener = http1
+	go api.GRPC().Serve(h2c)
 	srv.Start()
+	t.Cleanup(func() { srv.Close(); api.GRPC().Stop() })
+	return srv
+}
+
+// serveAPIOverTLS serves api over HTTPS with HTTP/2, through net/http
+// alone (gRPC through ServeHTTP), as an admin listener with admin_tls and
+// the intercept do.
+func serveAPIOverTLS(t testing.TB, api *API) *httptest.Server {
+	srv := httptest.NewUnstartedServer(api)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv
 }
 
 func grpcClient(t *testing.T, srv *httptest.Server) pb.ConnectionServiceClient {
-	cc, err := grpc.NewClient(strings.TrimPrefix(srv.URL, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	return pb.NewConnectionServiceClient(grpcConn(t, srv))
+}
+
+// grpcConn is a gRPC connection to srv: plaintext (h2c) or, for an HTTPS
+// server, TLS trusting its certificate.
+func grpcConn(t *testing.T, srv *httptest.Server) *grpc.ClientConn {
+	creds := insecure.NewCredentials()
+	if srv.TLS != nil {
+		roots := x509.NewCertPool()
+		roots.AddCert(srv.Certificate())
+		creds = credentials.NewTLS(&tls.Config{RootCAs: roots})
+	}
+	cc, err := grpc.NewClient(strings.TrimPrefix(strings.TrimPrefix(srv.URL, "http://"), "https://"), grpc.WithTransportCredentials(creds))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cc.Close() })
-	return pb.NewConnectionServiceClient(cc)
+	return cc
 }
 
 func TestREST(t *testing.T) {
@@ -165,9 +191,14 @@ func TestREST(t *testing.T) {
 // TestGRPC: the gRPC form, with a real grpc-go client over h2c: the same
 // calls, the cloud's status codes, and garbage that leaves it serving.
 func TestGRPC(t *testing.T) {
+	t.Run("h2c", func(t *testing.T) { testGRPC(t, serveAPI) })
+	t.Run("TLS", func(t *testing.T) { testGRPC(t, serveAPIOverTLS) })
+}
+
+func testGRPC(t *testing.T, serve func(testing.TB, *API) *httptest.Server) {
 	hub := websocket.NewHub("gw1")
 	ws := echoServer(t, hub)
-	srv := serveAPI(t, &API{Registry: hub})
+	srv := serve(t, &API{Registry: hub})
 	client := grpcClient(t, srv)
 	c, id := connect(t, ws)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -240,8 +271,7 @@ func TestGRPC(t *testing.T) {
 		}
 	}
 	// An unknown method of the service, and an unknown service.
-	cc, _ := grpc.NewClient(strings.TrimPrefix(srv.URL, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	defer cc.Close()
+	cc := grpcConn(t, srv)
 	for _, method := range []string{GRPCPrefix + "Broadcast", "/yandex.cloud.compute.v1.InstanceService/Get"} {
 		err := cc.Invoke(ctx, method, &pb.GetConnectionRequest{ConnectionId: id}, &pb.Connection{})
 		if status.Code(err) != codes.Unimplemented {
@@ -249,9 +279,12 @@ func TestGRPC(t *testing.T) {
 		}
 	}
 	// A malformed request: a frame whose bytes are not the message.
-	h2 := &http.Client{Transport: &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-		return net.Dial(network, addr)
-	}}}
+	h2 := srv.Client() // HTTP/2 over TLS
+	if srv.TLS == nil {
+		h2 = &http.Client{Transport: &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+			return net.Dial(network, addr)
+		}}}
+	}
 	frame := append([]byte{0, 0, 0, 0, 5}, 0xff, 0xff, 0xff, 0xff, 0xff)
 	req, _ := http.NewRequest("POST", srv.URL+GRPCPrefix+"Send", strings.NewReader(string(frame)))
 	req.Header.Set("Content-Type", "application/grpc")
@@ -324,18 +357,14 @@ func TestAccess(t *testing.T) {
 	// Without a token, only loopback callers are served.
 	open := AdminAccess(func() string { return "" })
 	for addr, want := range map[string]*Status{"127.0.0.1:5000": nil, "[::1]:5000": nil, "192.0.2.7:5000": {Code: codes.PermissionDenied}} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.RemoteAddr = addr
-		if got := open(r); (got == nil) != (want == nil) || (got != nil && got.Code != want.Code) {
+		if got := open(Caller{Addr: addr}); (got == nil) != (want == nil) || (got != nil && got.Code != want.Code) {
 			t.Errorf("no token, caller %s: %v", addr, got)
 		}
 	}
 	// BearerAccess takes exactly what accept takes.
 	bearer := BearerAccess(func(tok string) bool { return tok == "fn-token" })
 	for h, want := range map[string]bool{"": false, "Bearer ": false, "Bearer other": false, "Bearer fn-token": true} {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.Header.Set("Authorization", h)
-		if got := bearer(r) == nil; got != want {
+		if got := bearer(Caller{Addr: "127.0.0.1:1", Authorization: h}) == nil; got != want {
 			t.Errorf("BearerAccess(%q) = %v", h, got)
 		}
 	}
@@ -387,10 +416,21 @@ func TestRegistryErrors(t *testing.T) {
 	}
 }
 
-func TestPercentEncode(t *testing.T) {
-	for in, want := range map[string]string{"plain text": "plain text", "100%": "100%25", "line\nbreak": "line%0Abreak", "é": "%C3%A9"} {
-		if got := percentEncode(in); got != want {
-			t.Errorf("percentEncode(%q) = %q, want %q", in, got, want)
+// TestSplitH2C: HTTP/1.1 requests, however short and whatever their
+// method, reach net/http at once; only the HTTP/2 preface goes to gRPC.
+func TestSplitH2C(t *testing.T) {
+	srv := serveAPI(t, &API{Registry: websocket.NewHub("gw")})
+	for _, raw := range []string{"GET / HTTP/1.0\r\n\r\n", "PROPFIND / HTTP/1.1\r\nHost: x\r\n\r\n", "PRIX / HTTP/1.1\r\nHost: x\r\n\r\n"} {
+		c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(2 * time.Second)) // the sniffing waits 10 s for bytes that never come
+		io.WriteString(c, raw)
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		c.Close()
+		if err != nil || res.StatusCode != 404 {
+			t.Errorf("%q: %v %v, want net/http's 404", raw, res, err)
 		}
 	}
 }

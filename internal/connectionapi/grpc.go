@@ -3,13 +3,13 @@ package connectionapi
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strconv"
 
 	pb "github.com/apigw/apigw/internal/connectionapi/connectionpb"
 	"github.com/apigw/apigw/internal/websocket"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -20,14 +20,34 @@ import (
 // answers RESOURCE_EXHAUSTED without reading it whole.
 const maxGRPCMessage = 1 << 20
 
-// grpcServer is built on first use: a gateway that never sees a gRPC call
-// never builds one.
-func (a *API) grpcServer() *grpc.Server {
+// GRPC is the gRPC form's server, built on first use. It serves calls
+// that come through ServeHTTP (HTTP/2 over TLS, and the intercept), and
+// connections handed to its own transport (h2c on the admin listener: see
+// SplitH2C), which costs half as much per call.
+func (a *API) GRPC() *grpc.Server {
 	a.once.Do(func() {
-		a.rpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxGRPCMessage))
+		a.rpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxGRPCMessage), grpc.UnaryInterceptor(a.authorize))
 		pb.RegisterConnectionServiceServer(a.rpc, service{a: a})
 	})
 	return a.rpc
+}
+
+// authorize applies the API's rule to a gRPC call: the peer's address and
+// the authorization metadata.
+func (a *API) authorize(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	if a.Authorize != nil {
+		var c Caller
+		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+			c.Addr = p.Addr.String()
+		}
+		if v := metadata.ValueFromIncomingContext(ctx, "authorization"); len(v) > 0 {
+			c.Authorization = v[0]
+		}
+		if st := a.Authorize(c); st != nil {
+			return nil, asError(st)
+		}
+	}
+	return next(ctx, req)
 }
 
 // service is the gRPC form of the three calls.
@@ -86,32 +106,4 @@ func (s service) Disconnect(ctx context.Context, req *pb.DisconnectRequest) (*pb
 		return nil, asError(st)
 	}
 	return &pb.DisconnectResponse{}, nil
-}
-
-// writeGRPCStatus answers a gRPC call that never reached the service (it
-// was refused before) as a Trailers-Only response: HTTP 200 with the
-// status in the headers, which every gRPC client reads as the call's
-// result.
-func writeGRPCStatus(w http.ResponseWriter, st *Status) {
-	h := w.Header()
-	h.Set("Content-Type", "application/grpc")
-	h.Set("Grpc-Status", strconv.Itoa(int(st.Code)))
-	h.Set("Grpc-Message", percentEncode(st.Message))
-	w.WriteHeader(http.StatusOK)
-}
-
-// percentEncode is grpc-message's encoding: bytes outside printable ASCII,
-// and '%', as %XX.
-func percentEncode(s string) string {
-	const hex = "0123456789ABCDEF"
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e || c == '%' {
-			out = append(out, '%', hex[c>>4], hex[c&15])
-			continue
-		}
-		out = append(out, c)
-	}
-	return string(out)
 }

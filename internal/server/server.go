@@ -331,10 +331,12 @@ func (s *Server) Run(ctx context.Context) error {
 		admin.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}}
 		go func() { serveErr <- admin.ServeTLS(adminLn, "", "") }()
 	} else {
-		// Prior-knowledge HTTP/2 (h2c) beside HTTP/1.1: gRPC clients
-		// with plaintext credentials speak it.
-		admin.Protocols.SetUnencryptedHTTP2(true)
-		go func() { serveErr <- admin.Serve(adminLn) }()
+		// HTTP/1.1 for net/http; prior-knowledge HTTP/2 (h2c), which gRPC
+		// clients with plaintext credentials speak, for the connection
+		// service on gRPC's own transport.
+		http1, h2c := connectionapi.SplitH2C(adminLn)
+		go func() { serveErr <- admin.Serve(http1) }()
+		go s.connections.GRPC().Serve(h2c)
 	}
 
 	s.deps.Functions.NextGeneration()
@@ -495,6 +497,7 @@ func (s *Server) shutdown(api, tlsSrv, admin *http.Server, why string, delay tim
 	}
 	s.handler.CloseWebSockets(time.Second) // waits for the disconnect calls started above
 	admin.Close()
+	s.connections.GRPC().Stop()
 	s.deps.Close()
 	if i := s.intercept.Load(); i != nil {
 		i.Close()
