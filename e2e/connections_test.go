@@ -1,16 +1,24 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/apigw/apigw/internal/connectionapi/connectionpb"
+	"github.com/apigw/apigw/internal/intercept"
 	cws "github.com/coder/websocket"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -126,5 +134,103 @@ const client = session.client(connectionService.ConnectionServiceClient, endpoin
 	}
 	if _, _, err := ws.Read(ctx); cws.CloseStatus(err) != 1000 {
 		t.Errorf("after the SDK's Disconnect the socket saw %v", err)
+	}
+}
+
+// TestInterceptRefusesStrangers: the proxy apigw gives its function
+// processes, found through the binary's start log, is not an open proxy
+// and shrugs off bad input; the chat keeps working through it. Every
+// target asked for is on 127.0.0.1.
+func TestInterceptRefusesStrangers(t *testing.T) {
+	g := chatExample(t)
+	m := regexp.MustCompile(`"proxy":"(127\.0\.0\.1:\d+)"`).FindStringSubmatch(g.Logs())
+	if m == nil {
+		t.Fatalf("no intercept proxy in the start log:\n%s", g.Logs())
+	}
+	proxy := m[1]
+	target := strings.TrimPrefix(g.URL, "http://")
+	ask := func(raw string) (int, string) {
+		c, err := net.Dial("tcp", proxy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, raw)
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return 0, err.Error()
+		}
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, res.Header.Get("Proxy-Authenticate") + " " + string(b)
+	}
+	for _, tt := range []struct {
+		name, raw string
+		want      int
+	}{
+		{"CONNECT without the secret", "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n\r\n", 407},
+		{"CONNECT with a guessed secret", "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\nProxy-Authorization: Basic YXBpZ3c6Z3Vlc3M=\r\n\r\n", 407},
+		{"CONNECT to the connections host without the secret", "CONNECT apigateway-connections.api.cloud.yandex.net:443 HTTP/1.1\r\nHost: x\r\n\r\n", 407},
+		{"a plain proxy request", "GET http://" + target + "/ HTTP/1.1\r\nHost: " + target + "\r\n\r\n", 405},
+		{"garbage", "\x01\x02\x03 nonsense\r\n\r\n", 400},
+	} {
+		if got, why := ask(tt.raw); got != tt.want {
+			t.Errorf("%s: %d %q, want %d", tt.name, got, why, tt.want)
+		}
+	}
+	// TLS straight to the port: a client that does not trust apigw's CA,
+	// and one that asks for another name, fail their handshakes.
+	for _, cfg := range []*tls.Config{{ServerName: "apigateway-connections.api.cloud.yandex.net"}, {ServerName: "127.0.0.1", InsecureSkipVerify: true}} {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", proxy, cfg)
+		if err == nil {
+			c.Close()
+			t.Errorf("a TLS client asking for %q completed a handshake", cfg.ServerName)
+		}
+	}
+	// A client that trusts the CA reaches the API only with a token apigw
+	// gave its functions: none, or another, is 401 as in the cloud.
+	dir, err := intercept.DefaultDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(dir, "ca-cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	direct := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, proxy)
+		},
+	}}
+	for _, auth := range []string{"", "Bearer t1.someone-elses-token"} {
+		req, _ := http.NewRequest("GET", "https://apigateway-connections.api.cloud.yandex.net/apigateways/websocket/v1/connections/x", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		res, err := direct.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 401 || !strings.Contains(string(b), `"code":16`) {
+			t.Errorf("intercepted API with %q: %d %s, want 401 UNAUTHENTICATED", auth, res.StatusCode, b)
+		}
+	}
+	// Still serving: the chat's handlers go through the same proxy.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a, _, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/chat?name=a", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.CloseNow()
+	a.Read(ctx) // the welcome
+	a.Write(ctx, cws.MessageText, []byte("still here"))
+	if _, got, err := a.Read(ctx); err != nil || string(got) != "a: still here" {
+		t.Errorf("after the bad input the chat answered %q (%v)", got, err)
 	}
 }
