@@ -394,12 +394,24 @@ func TestEnv(t *testing.T) {
 		}
 	}
 	// A binding that routes HTTPS itself keeps its settings, without the
-	// intercept.
-	for _, fenv := range []map[string]string{{"HTTPS_PROXY": "http://corp:3128"}, {"grpc_proxy": "http://corp:3128"}, {"NO_PROXY": "*"}, {"no_proxy": "localhost,.cloud.yandex.net"}, {"no_grpc_proxy": Host}} {
-		env := i.Env("fn", fenv)
-		if len(env) != len(fenv) || env["APIGW_CLOUD_API_REDIRECT"] != "" {
-			t.Errorf("binding env %v became %v", fenv, env)
+	// intercept, and the log says so once (with the proxy's password hidden).
+	var log strings.Builder
+	i.log = slog.New(slog.NewTextHandler(&log, nil))
+	for _, fenv := range []map[string]string{{"HTTPS_PROXY": "http://corp:pw@proxy:3128"}, {"grpc_proxy": "http://corp:3128"}, {"NO_PROXY": "*"}, {"no_proxy": "localhost,.cloud.yandex.net"}, {"no_grpc_proxy": Host}} {
+		for range 2 {
+			env := i.Env("fn", fenv)
+			if len(env) != len(fenv) || env["APIGW_CLOUD_API_REDIRECT"] != "" {
+				t.Errorf("binding env %v became %v", fenv, env)
+			}
 		}
+	}
+	for _, key := range []string{"HTTPS_PROXY", "grpc_proxy", "NO_PROXY", "no_proxy", "no_grpc_proxy"} {
+		if n := strings.Count(log.String(), "binding sets "+key+":") + strings.Count(log.String(), "binding sets "+key+" to"); n != 1 {
+			t.Errorf("the conflict of %s was logged %d times, want once:\n%s", key, n, log.String())
+		}
+	}
+	if strings.Contains(log.String(), "corp:pw") || !strings.Contains(log.String(), "http://***@proxy:3128") {
+		t.Errorf("the log shows the binding's proxy password, or no proxy at all:\n%s", log.String())
 	}
 }
 
