@@ -320,10 +320,17 @@ func testGRPC(t *testing.T, serve func(testing.TB, *API) *httptest.Server) {
 
 // TestAccess: both forms answer to the same rule.
 func TestAccess(t *testing.T) {
+	t.Run("h2c", func(t *testing.T) { testAccess(t, serveAPI) })
+	t.Run("TLS", func(t *testing.T) { testAccess(t, serveAPIOverTLS) })
+	t.Run("rules", testAccessRules)
+}
+
+func testAccess(t *testing.T, serve func(testing.TB, *API) *httptest.Server) {
 	hub := websocket.NewHub("gw")
 	token := "s3cret"
-	srv := serveAPI(t, &API{Registry: hub, Authorize: AdminAccess(func() string { return token })})
+	srv := serve(t, &API{Registry: hub, Authorize: AdminAccess(func() string { return token })})
 	client := grpcClient(t, srv)
+	web := srv.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, tt := range []struct {
@@ -342,7 +349,7 @@ func TestAccess(t *testing.T) {
 			req.Header.Set("Authorization", tt.header)
 			rctx = metadata.AppendToOutgoingContext(ctx, "authorization", tt.header)
 		}
-		res, err := http.DefaultClient.Do(req)
+		res, err := web.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -354,6 +361,9 @@ func TestAccess(t *testing.T) {
 			t.Errorf("gRPC with %q: %v, want %v", tt.header, err, tt.rpc)
 		}
 	}
+}
+
+func testAccessRules(t *testing.T) {
 	// Without a token, only loopback callers are served.
 	open := AdminAccess(func() string { return "" })
 	for addr, want := range map[string]*Status{"127.0.0.1:5000": nil, "[::1]:5000": nil, "192.0.2.7:5000": {Code: codes.PermissionDenied}} {
