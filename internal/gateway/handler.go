@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apigw/apigw/internal/console"
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/params"
@@ -42,6 +43,8 @@ type Handler struct {
 
 	// tracer records spans when tracing is on (nil: off).
 	tracer trace.Tracer
+	// console records exchanges for the developer console (nil: off).
+	console atomic.Pointer[console.Recorder]
 
 	// ws holds the open WebSocket connections (outliving snapshots);
 	// wsActive counts the sessions still running (their disconnect calls
@@ -115,7 +118,8 @@ type exchange struct {
 	// answer the gateway wrote itself (for the error metric).
 	inIntegration time.Duration
 	generated     bool
-	span          trace.Span // the request's server span (tracing on)
+	span          trace.Span    // the request's server span (tracing on)
+	trace         *consoleTrace // what the console records (console on)
 }
 
 var exchanges = sync.Pool{New: func() any { return new(exchange) }}
@@ -132,6 +136,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.tracer != nil {
 		ctx, span := h.tracer.Start(tracing.Extract(r.Context(), r.Header), "HTTP "+r.Method, trace.WithSpanKind(trace.SpanKindServer))
 		r, x.span = r.WithContext(ctx), span
+	}
+	if rc := h.console.Load(); rc != nil {
+		x.trace = beginTrace(rc, r, start)
+		x.rec.tap = x.trace.resBody
 	}
 	defer h.finish(x, r, start)
 
@@ -179,8 +187,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.route = rt.Template.Raw
+	x.mark("routing")
 	if !h.limitBody(x, r, s.maxBody) {
 		return
+	}
+	if x.trace != nil && r.Body != nil && r.Body != http.NoBody {
+		r.Body = console.TeeBody(r.Body, x.trace.reqBody)
 	}
 	if rt.cors != nil {
 		if cors.IsPreflight(r) {
@@ -247,6 +259,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		RemoteAddr:  r.RemoteAddr,
 		Start:       start,
 	}
+	if x.trace != nil {
+		x.call.Observed = &x.trace.observed
+	}
+	x.mark("policies") // rate limits, parameters
 	if op.guard != nil {
 		ar, span := h.childSpan(x, r, "authorize", trace.SpanKindInternal)
 		actx, err := op.guard.Authorize(&x.rec, ar, &x.call)
@@ -258,15 +274,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		x.auth = "allowed"
 		x.call.Authorizer = actx
+		x.mark("auth")
 	}
-	if op.validation != nil && op.validation.v.ValidatesRequest() && !h.checkRequest(x, r, op, ps) {
-		return
+	if op.validation != nil && op.validation.v.ValidatesRequest() {
+		if !h.checkRequest(x, r, op, ps) {
+			return
+		}
+		x.mark("validation")
 	}
 	if op.reqMap != nil {
 		if err := mapRequest(r, op.reqMap, deadline); err != nil {
 			h.fail(x, err)
 			return
 		}
+		x.mark("mapping")
 	}
 	x.rec.statusMap = op.statusMap
 	if r.Method != http.MethodHead {
@@ -281,7 +302,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	err := op.Handler.Serve(&x.rec, ir, &x.call)
 	endSpan(span)
 	x.inIntegration = time.Since(began)
-	h.releaseHeld(x, r, op)
+	x.mark("integration")
+	if x.rec.holding {
+		h.releaseHeld(x, r, op)
+		x.mark("response") // mapping and validation of the answer
+	}
 	if err != nil {
 		h.fail(x, err)
 	}
@@ -412,6 +437,9 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 	}
 	h.metrics.observe(sample{route: x.route, method: r.Method, integration: x.typ, release: release, status: status,
 		gatewayError: x.generated, elapsed: elapsed, inIntegration: x.inIntegration})
+	if x.trace != nil {
+		x.endTrace(r, status, elapsed)
+	}
 	if h.access.Load() {
 		attrs := []slog.Attr{
 			slog.String("request_id", x.requestID),

@@ -39,6 +39,10 @@ type recorder struct {
 	mapping  *schemamap.Template
 	held     bytes.Buffer
 	heldCode int
+
+	// tap, when the console records, gets a copy of the body as it goes
+	// out.
+	tap io.Writer
 }
 
 // errHeldTooLarge stops an integration whose held response outgrows
@@ -116,6 +120,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
+	if r.tap != nil {
+		r.tap.Write(b[:n])
+	}
 	return n, err
 }
 
@@ -140,7 +147,7 @@ func (r *recorder) ReadFrom(src io.Reader) (int64, error) {
 	if r.status == 0 {
 		r.WriteHeader(http.StatusOK)
 	}
-	if r.holding {
+	if r.holding || r.tap != nil { // (the console sees the bytes: no sendfile)
 		return io.Copy(struct{ io.Writer }{r}, src)
 	}
 	var n int64

@@ -39,6 +39,25 @@ type Call struct {
 	// For handlers that are not Timed the gateway has already bounded the
 	// request context with it.
 	Deadline time.Time
+	// Observed, when not nil (the console records), is where a handler
+	// notes what went to its backend.
+	Observed *Observed
+}
+
+// Observed is what an integration sent its backend, for the console: the
+// kind and target (a URL, a function ID), and a function's event and its
+// answer.
+type Observed struct {
+	Kind, Target  string
+	Event, Answer []byte
+}
+
+// Observe notes the backend call when the console records; it costs a nil
+// check otherwise.
+func (c *Call) Observe(kind, target string) {
+	if c.Observed != nil {
+		c.Observed.Kind, c.Observed.Target = kind, target
+	}
 }
 
 // Timed is implemented by handlers that bound their own work by

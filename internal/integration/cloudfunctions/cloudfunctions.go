@@ -116,6 +116,9 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 		return httperr.Wrap(http.StatusInternalServerError, "could not build the function event", err)
 	}
 	answer, err := it.target.Invoke(r.Context(), tag, c.RequestID, event)
+	if o := c.Observed; o != nil {
+		o.Kind, o.Target, o.Event, o.Answer = "function", it.functionID+":"+tag, event, answer
+	}
 	if err != nil {
 		return it.invokeError(w, r, err)
 	}

@@ -128,5 +128,8 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 		}
 		h["X-Yc-Apigateway-Operation-Context"] = []string{base64.StdEncoding.EncodeToString(js)}
 	}
+	if c.Observed != nil {
+		c.Observe("container", r.Method+" "+target.String())
+	}
 	return it.engine.Forward(w, r, c.Deadline, &httpproxy.Outbound{Method: r.Method, URL: &target, Header: h, Host: r.Host})
 }

@@ -151,6 +151,9 @@ func (it *Integration) Serve(w http.ResponseWriter, r *http.Request, c *integrat
 	if method == "" {
 		method = r.Method
 	}
+	if c.Observed != nil {
+		c.Observe("http", method+" "+target.String())
+	}
 	return it.engine.Forward(w, r, c.Deadline, &Outbound{Method: method, URL: target, Header: header, Host: host})
 }
 

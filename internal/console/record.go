@@ -1,0 +1,344 @@
+// Package console is the developer console of the admin listener: it
+// records the gateway's recent exchanges in a bounded ring (secrets masked,
+// bodies capped), streams them to the page as they happen, replays them,
+// and serves the page and its JSON API (/console/, /console/api/).
+//
+// Recording costs nothing while the console is off: the gateway asks for a
+// Trace only when a Recorder is installed.
+package console
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// Exchange is one request and its answer as the console shows it.
+type Exchange struct {
+	ID          int64     `json:"id"`
+	Time        time.Time `json:"time"`
+	Method      string    `json:"method"`
+	Path        string    `json:"path"`
+	Query       string    `json:"query,omitempty"`
+	Host        string    `json:"host"`
+	Proto       string    `json:"proto"`
+	ClientIP    string    `json:"clientIp"`
+	Route       string    `json:"route,omitempty"`
+	OperationID string    `json:"operationId,omitempty"`
+	Integration string    `json:"integration,omitempty"`
+	Status      int       `json:"status"`
+	DurationMS  float64   `json:"durationMs"`
+	Bytes       int64     `json:"bytes"`
+	// ReplayOf is the exchange this one replays (0: none).
+	ReplayOf  int64   `json:"replayOf,omitempty"`
+	RequestID string  `json:"requestId"`
+	Request   Message `json:"request"`
+	Response  Message `json:"response"`
+	// Auth is the authorizers' verdict ("allowed", "denied") and context.
+	Auth        string         `json:"auth,omitempty"`
+	AuthContext map[string]any `json:"authContext,omitempty"`
+	// Error is what went wrong, as the access log says it; Details the
+	// validator's findings.
+	Error   string `json:"error,omitempty"`
+	Details any    `json:"details,omitempty"`
+	// Phases is the time spent in each stage of the gateway, in order.
+	Phases   []Phase   `json:"phases"`
+	Upstream *Upstream `json:"upstream,omitempty"`
+}
+
+// Message is a request's or a response's headers and body.
+type Message struct {
+	Headers http.Header `json:"headers"`
+	Body    Body        `json:"body"`
+}
+
+// Body is a captured body: its text (UTF-8), or the head of a binary one
+// in hex; Size is the whole size, Truncated when more than the cap was sent.
+type Body struct {
+	Size      int64  `json:"size"`
+	Text      string `json:"text,omitempty"`
+	HexHead   string `json:"hexHead,omitempty"`
+	JSON      bool   `json:"json,omitempty"`
+	Binary    bool   `json:"binary,omitempty"`
+	Truncated bool   `json:"truncated,omitempty"`
+}
+
+// Phase is one stage's time.
+type Phase struct {
+	Name string  `json:"name"`
+	MS   float64 `json:"ms"`
+}
+
+// Upstream is what went to the backend: a URL, or a function's event and
+// its answer.
+type Upstream struct {
+	Kind   string `json:"kind"` // http, function, ...
+	Target string `json:"target"`
+	Event  *Body  `json:"event,omitempty"`
+	Answer *Body  `json:"answer,omitempty"`
+}
+
+// Options are the recorder's settings.
+type Options struct {
+	Entries     int      // the ring's size (default 500)
+	MaxBody     int      // bytes kept of each body (default 64 KB)
+	Redact      []string // headers masked besides the built-in ones
+	ShowSecrets bool
+}
+
+// Recorder keeps the recent exchanges and tells subscribers of new ones.
+type Recorder struct {
+	opts   Options
+	redact map[string]bool
+	nextID atomic.Int64
+
+	mu   sync.Mutex
+	ring []*Exchange // oldest first once full; len ≤ Entries
+	head int         // where the next one goes once the ring is full
+	subs map[chan *Exchange]struct{}
+}
+
+// Masked by default: credentials a console must never keep.
+var secretHeaders = []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Yacloud-Subjecttoken", "X-Apigw-Token"}
+
+// NewRecorder makes a recorder.
+func NewRecorder(o Options) *Recorder {
+	if o.Entries <= 0 {
+		o.Entries = 500
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = 64 << 10
+	}
+	r := &Recorder{opts: o, redact: map[string]bool{}, subs: map[chan *Exchange]struct{}{}}
+	for _, h := range append(append([]string{}, secretHeaders...), o.Redact...) {
+		r.redact[http.CanonicalHeaderKey(h)] = true
+	}
+	return r
+}
+
+// MaxBody is the body cap.
+func (r *Recorder) MaxBody() int { return r.opts.MaxBody }
+
+// Mask returns a copy of h with the secret headers' values masked (unless
+// the console shows secrets). A bearer or basic value keeps its scheme.
+func (r *Recorder) Mask(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		if !r.opts.ShowSecrets && r.redact[http.CanonicalHeaderKey(k)] {
+			masked := make([]string, len(vs))
+			for i, v := range vs {
+				masked[i] = maskValue(v)
+			}
+			out[k] = masked
+			continue
+		}
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// Masked is how a secret shows.
+const Masked = "•••• (masked)"
+
+func maskValue(v string) string {
+	if scheme, _, ok := strings.Cut(v, " "); ok && (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "Basic")) {
+		return scheme + " " + Masked
+	}
+	return Masked
+}
+
+// MaskEvent masks the secret headers inside a function event (its headers
+// and multiValueHeaders), when it is JSON of that shape.
+func (r *Recorder) MaskEvent(event []byte) []byte {
+	if r.opts.ShowSecrets {
+		return event
+	}
+	var ev map[string]any
+	if json.Unmarshal(event, &ev) != nil {
+		return event
+	}
+	changed := false
+	for _, key := range []string{"headers", "multiValueHeaders"} {
+		hs, ok := ev[key].(map[string]any)
+		if !ok {
+			continue
+		}
+		for k, v := range hs {
+			if !r.redact[http.CanonicalHeaderKey(k)] {
+				continue
+			}
+			changed = true
+			switch v := v.(type) {
+			case string:
+				hs[k] = maskValue(v)
+			case []any:
+				for i := range v {
+					if s, ok := v[i].(string); ok {
+						v[i] = maskValue(s)
+					}
+				}
+			}
+		}
+	}
+	if !changed {
+		return event
+	}
+	out, err := json.Marshal(ev)
+	if err != nil {
+		return event
+	}
+	return out
+}
+
+// NewBody describes a captured body (data, at most the cap) of size bytes.
+func (r *Recorder) NewBody(data []byte, size int64, contentType string) Body {
+	b := Body{Size: size, Truncated: size > int64(len(data))}
+	if len(data) == 0 {
+		return b
+	}
+	text := data
+	if b.Truncated {
+		text = trimPartialRune(data)
+	}
+	if !utf8.Valid(text) || bytes.IndexByte(text, 0) >= 0 { // NUL: not text, whatever UTF-8 says
+		n := min(len(data), 64)
+		b.Binary, b.HexHead = true, hexDump(data[:n])
+		return b
+	}
+	if !b.Truncated && (strings.Contains(contentType, "json") || json.Valid(text)) && json.Valid(text) {
+		var pretty bytes.Buffer
+		if json.Indent(&pretty, text, "", "  ") == nil {
+			b.JSON, b.Text = true, pretty.String()
+			return b
+		}
+	}
+	b.Text = string(text)
+	return b
+}
+
+func trimPartialRune(b []byte) []byte {
+	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
+		if utf8.Valid(b) {
+			return b
+		}
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func hexDump(b []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, len(b)*3)
+	for i, c := range b {
+		if i > 0 {
+			out = append(out, ' ')
+		}
+		out = append(out, digits[c>>4], digits[c&15])
+	}
+	return string(out)
+}
+
+// Add assigns e its ID, keeps it (dropping the oldest past the ring's
+// size) and tells the subscribers; one that does not keep up misses it.
+func (r *Recorder) Add(e *Exchange) {
+	e.ID = r.nextID.Add(1)
+	r.mu.Lock()
+	if len(r.ring) < r.opts.Entries {
+		r.ring = append(r.ring, e)
+	} else {
+		r.ring[r.head] = e
+		r.head = (r.head + 1) % r.opts.Entries
+	}
+	for ch := range r.subs {
+		select {
+		case ch <- e:
+		default:
+		}
+	}
+	r.mu.Unlock()
+}
+
+// List returns the kept exchanges, newest first.
+func (r *Recorder) List() []*Exchange {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Exchange, 0, len(r.ring))
+	for i := range r.ring {
+		out = append(out, r.ring[(r.head+len(r.ring)-1-i)%len(r.ring)])
+	}
+	return out
+}
+
+// Get returns one kept exchange.
+func (r *Recorder) Get(id int64) *Exchange {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := sort.Search(len(r.ring), func(i int) bool { return r.ring[(r.head+i)%len(r.ring)].ID >= id })
+	if i < len(r.ring) {
+		if e := r.ring[(r.head+i)%len(r.ring)]; e.ID == id {
+			return e
+		}
+	}
+	return nil
+}
+
+// Clear forgets every kept exchange.
+func (r *Recorder) Clear() {
+	r.mu.Lock()
+	r.ring, r.head = nil, 0
+	r.mu.Unlock()
+}
+
+// Subscribe returns a channel of new exchanges (buffered; a subscriber
+// that falls behind misses some) and a function that ends it.
+func (r *Recorder) Subscribe() (<-chan *Exchange, func()) {
+	ch := make(chan *Exchange, 64)
+	r.mu.Lock()
+	r.subs[ch] = struct{}{}
+	r.mu.Unlock()
+	return ch, func() {
+		r.mu.Lock()
+		delete(r.subs, ch)
+		r.mu.Unlock()
+	}
+}
+
+// Capture keeps the first bytes written to it, up to a cap, and counts
+// them all.
+type Capture struct {
+	buf   []byte
+	max   int
+	total int64
+}
+
+// NewCapture makes a capture of at most max bytes.
+func NewCapture(max int) *Capture { return &Capture{max: max} }
+
+func (c *Capture) Write(p []byte) (int, error) {
+	c.total += int64(len(p))
+	if room := c.max - len(c.buf); room > 0 {
+		c.buf = append(c.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+// Bytes and Total are what was kept and how much was written.
+func (c *Capture) Bytes() []byte { return c.buf }
+func (c *Capture) Total() int64  { return c.total }
+
+// TeeBody returns a body that copies what its reader reads into c.
+func TeeBody(body io.ReadCloser, c *Capture) io.ReadCloser {
+	return teeBody{Reader: io.TeeReader(body, c), Closer: body}
+}
+
+type teeBody struct {
+	io.Reader
+	io.Closer
+}

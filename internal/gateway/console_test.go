@@ -1,0 +1,87 @@
+package gateway
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/apigw/apigw/internal/console"
+)
+
+// TestConsoleRecords: with a recorder installed, each exchange is kept
+// with its route, phases, bodies, the backend it reached and its secrets
+// masked; without one nothing is.
+func TestConsoleRecords(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Set-Cookie", "session=s3cret")
+		io.WriteString(w, `{"echo":`+string(b)+`}`)
+	}))
+	defer backend.Close()
+	srv, h := serveHandler(t, `openapi: 3.0.0
+paths:
+  /items/{id}:
+    post:
+      operationId: addItem
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      x-yc-apigateway-integration: {type: http, url: '`+backend.URL+`/store/{id}'}
+  /bin:
+    get:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, http_headers: {Content-Type: application/octet-stream}, content: {'*': "\x00\x01\x02binary"}}
+`, "")
+	do(t, "POST", srv.URL+"/items/7", nil, strings.NewReader(`{"n":1}`)) // console off: nothing kept
+	rc := console.NewRecorder(console.Options{Entries: 3, MaxBody: 1024})
+	h.SetConsole(rc)
+	res := do(t, "POST", srv.URL+"/items/7?x=1", map[string]string{"Authorization": "Bearer tok-123", "Content-Type": "application/json"}, strings.NewReader(`{"n":1}`))
+	if res.status != 200 {
+		t.Fatalf("status %d", res.status)
+	}
+	list := rc.List()
+	if len(list) != 1 {
+		t.Fatalf("%d exchanges kept, want 1 (nothing while the console was off)", len(list))
+	}
+	e := list[0]
+	if e.Method != "POST" || e.Path != "/items/7" || e.Query != "x=1" || e.Route != "/items/{id}" || e.OperationID != "addItem" ||
+		e.Integration != "http" || e.Status != 200 || e.Bytes == 0 || e.RequestID == "" {
+		t.Errorf("exchange %+v", e)
+	}
+	if got := e.Request.Headers.Get("Authorization"); got != "Bearer "+console.Masked {
+		t.Errorf("Authorization kept as %q", got)
+	}
+	if got := e.Response.Headers.Get("Set-Cookie"); got != console.Masked {
+		t.Errorf("Set-Cookie kept as %q", got)
+	}
+	if e.Request.Body.Text != "{\n  \"n\": 1\n}" || !e.Request.Body.JSON || !strings.Contains(e.Response.Body.Text, `"echo"`) {
+		t.Errorf("bodies: request %+v, response %+v", e.Request.Body, e.Response.Body)
+	}
+	if e.Upstream == nil || e.Upstream.Kind != "http" || e.Upstream.Target != "POST "+backend.URL+"/store/7" {
+		t.Errorf("upstream %+v", e.Upstream)
+	}
+	var names []string
+	for _, p := range e.Phases {
+		names = append(names, p.Name)
+	}
+	if strings.Join(names, ",") != "routing,policies,integration" {
+		t.Errorf("phases %v", names)
+	}
+	// A binary answer shows as its size and a hex head; an unknown path is
+	// kept too, with the gateway's own answer.
+	do(t, "GET", srv.URL+"/bin", nil, nil)
+	do(t, "GET", srv.URL+"/nowhere", nil, nil)
+	list = rc.List()
+	if b := list[1].Response.Body; !b.Binary || !strings.HasPrefix(b.HexHead, "00 01 02") || b.Size != 9 {
+		t.Errorf("binary body %+v", b)
+	}
+	if list[0].Status != 404 || list[0].Error == "" || list[0].Route != "" {
+		t.Errorf("unknown path %+v", list[0])
+	}
+	// The ring keeps the last Entries, newest first, with rising IDs.
+	do(t, "GET", srv.URL+"/bin", nil, nil)
+	list = rc.List()
+	if len(list) != 3 || list[0].ID != 4 || list[2].ID != 2 || rc.Get(1) != nil || rc.Get(3) != list[1] {
+		t.Errorf("ring: %d kept, IDs %d..%d", len(list), list[0].ID, list[len(list)-1].ID)
+	}
+}
