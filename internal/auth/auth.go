@@ -29,6 +29,28 @@ type Guard struct {
 type use struct {
 	scheme checker
 	scopes []string
+	name   string // the scheme's name in the spec
+}
+
+// Describe is the security as people write it: alternatives joined by
+// " or ", the schemes of one by " and ", scopes in brackets.
+func (g *Guard) Describe() string {
+	if g == nil {
+		return ""
+	}
+	var alts []string
+	for _, alt := range g.alternatives {
+		var names []string
+		for _, u := range alt {
+			n := u.name
+			if len(u.scopes) > 0 {
+				n += " [" + strings.Join(u.scopes, " ") + "]"
+			}
+			names = append(names, n)
+		}
+		alts = append(alts, strings.Join(names, " and "))
+	}
+	return strings.Join(alts, " or ")
 }
 
 // checker is one security scheme bound to its authorizer.

@@ -81,7 +81,7 @@ func (c *Compiler) Guard(op *spec.Operation, declared *params.Declared, errs *ya
 			if f == nil {
 				return nil
 			}
-			alt = append(alt, use{scheme: f(declared), scopes: u.Scopes})
+			alt = append(alt, use{scheme: f(declared), scopes: u.Scopes, name: u.Scheme.Name})
 		}
 		g.alternatives = append(g.alternatives, alt)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -99,4 +100,29 @@ func (t *Target) Invoke(ctx context.Context, tag, requestID string, event []byte
 		err = fmt.Errorf("%w: %v", ctx.Err(), err)
 	}
 	return out, err
+}
+
+// Describe says where the target's default binding runs: a local process
+// (its command and dir), a URL, or Yandex Cloud.
+func (t *Target) Describe() string {
+	switch inv := t.fallback.(type) {
+	case *Process:
+		s := strings.Join(inv.Command, " ")
+		for _, kv := range inv.Env {
+			if h, ok := strings.CutPrefix(kv, "APIGW_HANDLER="); ok {
+				s = "handler " + h + " (" + filepath.Base(inv.Command[0]) + ")"
+			}
+		}
+		return s + " in " + inv.Dir
+	case *URLInvoker:
+		return inv.URL
+	case *YandexInvoker:
+		return "Yandex Cloud Functions"
+	case nil:
+		if len(t.invokers) > 0 {
+			return "bound per tag"
+		}
+		return "not bound"
+	}
+	return "bound"
 }

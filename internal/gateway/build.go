@@ -321,13 +321,35 @@ func buildOperation(doc *spec.Document, kd *kinDoc, b *config.Bindings, deps *in
 
 // RouteInfo describes one route for `apigw routes`.
 type RouteInfo struct {
-	Class      string
-	Template   string
-	Method     string
-	Operation  string
-	Type       string
-	Shadowed   bool
-	ShadowedBy string
+	Class      string `json:"class"`
+	Template   string `json:"path"`
+	Method     string `json:"method"`
+	Operation  string `json:"operationId,omitempty"`
+	Type       string `json:"integration"`
+	Shadowed   bool   `json:"shadowed,omitempty"`
+	ShadowedBy string `json:"shadowedBy,omitempty"`
+	// Target is what the operation is bound to, as its integration says
+	// (a URL, a function and its binding, a bucket...).
+	Target string `json:"target,omitempty"`
+	// The operation's policies.
+	Security  string `json:"security,omitempty"`  // "jwt or apiKey and basic [scope]"
+	Validates string `json:"validates,omitempty"` // request, response, request+response
+	CORS      bool   `json:"cors,omitempty"`
+	RateLimit string `json:"rateLimit,omitempty"`
+	Mapping   string `json:"mapping,omitempty"` // request, response, request+response
+}
+
+// both names which of a request and a response a policy applies to.
+func both(request, response bool) string {
+	switch {
+	case request && response:
+		return "request+response"
+	case request:
+		return "request"
+	case response:
+		return "response"
+	}
+	return ""
 }
 
 // Routes lists the compiled routes in match-priority order; within a route,
@@ -346,11 +368,23 @@ func (s *Snapshot) Routes() []RouteInfo {
 		}
 		sort.Strings(methods)
 		add := func(m string, op *Operation) {
-			out = append(out, RouteInfo{
+			info := RouteInfo{
 				Class: r.Template.Class.String(), Template: r.Template.Raw, Method: m,
 				Operation: op.OperationID, Type: op.Type,
 				Shadowed: shadow[r.Template.Raw] != "", ShadowedBy: shadow[r.Template.Raw],
-			})
+				Security: op.guard.Describe(), CORS: rt.cors != nil,
+			}
+			if d, ok := op.Handler.(integration.Describer); ok {
+				info.Target = d.Describe()
+			}
+			if v := op.validation; v != nil {
+				info.Validates = both(v.v.ValidatesRequest(), v.v.ValidatesResponse())
+			}
+			if op.limit != nil {
+				info.RateLimit = op.limit.Limit.Text
+			}
+			info.Mapping = both(op.reqMap != nil, op.respMap != nil)
+			out = append(out, info)
 		}
 		for _, m := range methods {
 			add(m, rt.ops[m])

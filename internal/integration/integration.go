@@ -60,6 +60,12 @@ func (c *Call) Observe(kind, target string) {
 	}
 }
 
+// Describer is implemented by handlers that can say what they are bound
+// to (a URL, a function, a bucket), for `apigw routes` and the console.
+type Describer interface {
+	Describe() string
+}
+
 // Timed is implemented by handlers that bound their own work by
 // Call.Deadline (or cannot block), which saves the gateway a context and a
 // timer per request.

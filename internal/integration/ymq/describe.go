@@ -1,0 +1,4 @@
+package ymq
+
+// Describe implements integration.Describer: the queue's URL.
+func (it *Integration) Describe() string { return "queue " + it.url }
