@@ -7,6 +7,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,8 +38,10 @@ type Bindings struct {
 	Listen   string `yaml:"listen"`
 	Admin    string `yaml:"admin"`
 	// AdminTLS serves the admin listener over HTTPS.
-	AdminTLS  AdminTLS `yaml:"admin_tls"`
-	GatewayID string   `yaml:"gateway_id"`
+	AdminTLS AdminTLS `yaml:"admin_tls"`
+	// Console is the developer console on the admin listener.
+	Console   Console `yaml:"console"`
+	GatewayID string  `yaml:"gateway_id"`
 	// MetricsToken, when set, guards /metrics on the admin listener
 	// (Authorization: Bearer); else websocket.management_token does, when
 	// set. /debug/pprof/ needs the management token when there is one.
@@ -183,6 +186,46 @@ type WebSocket struct {
 	// to this gateway's management API instead (docs/functions.md).
 	// Default true.
 	InterceptCloudAPI *bool `yaml:"intercept_cloud_api"`
+}
+
+// Console configures the developer console (/console/ on the admin
+// listener; docs/console.md). Read at start.
+type Console struct {
+	// Enabled: by default the console is on when the admin listener is
+	// loopback-only, and off otherwise; true turns it on anywhere (then
+	// Token is required), false turns it off.
+	Enabled *bool  `yaml:"enabled"`
+	Token   string `yaml:"token"`
+	// Entries is how many exchanges the console keeps (default 500), and
+	// MaxBody how much of each body (default 64KB).
+	Entries int  `yaml:"entries"`
+	MaxBody Size `yaml:"max_body"`
+	// RedactHeaders are masked besides Authorization, Cookie, Set-Cookie
+	// and X-YaCloud-SubjectToken; ShowSecrets shows them all.
+	RedactHeaders []string `yaml:"redact_headers"`
+	ShowSecrets   bool     `yaml:"show_secrets"`
+}
+
+// On reports whether the console runs for an admin listener at addr.
+func (c *Console) On(addr string) bool {
+	if c.Enabled != nil {
+		return *c.Enabled
+	}
+	return LoopbackOnly(addr)
+}
+
+// LoopbackOnly reports whether a listen address takes loopback
+// connections only (a loopback IP, or localhost).
+func LoopbackOnly(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Auth holds the authorizer choices the documentation leaves open.
@@ -417,6 +460,9 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkYDB(root, b.YDB, &errs)
 	checkSecurityProfiles(root, b.SecurityProfiles, &errs)
 	checkDomains(root, b, &errs)
+	if b.Console.Entries < 0 || b.Console.Entries > 100000 {
+		errs.Errorf(yamlx.Get(yamlx.Get(root, "console"), "entries"), "console.entries", "must be between 1 and 100000 (0: the default, 500)")
+	}
 	checkTracing(root, &b.Tracing, &errs)
 	checkEndpoints(root, "datasphere", b.DataSphere, &errs)
 	for _, c := range []struct {

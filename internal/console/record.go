@@ -51,6 +51,46 @@ type Exchange struct {
 	// Phases is the time spent in each stage of the gateway, in order.
 	Phases   []Phase   `json:"phases"`
 	Upstream *Upstream `json:"upstream,omitempty"`
+
+	// secrets are the values the masks hide, kept in memory only so that
+	// a replay can send the request as it was; never shown nor served.
+	secrets http.Header
+}
+
+// Summary is an exchange's row in the live list.
+type Summary struct {
+	ID          int64     `json:"id"`
+	Time        time.Time `json:"time"`
+	Method      string    `json:"method"`
+	Path        string    `json:"path"`
+	Query       string    `json:"query,omitempty"`
+	Route       string    `json:"route,omitempty"`
+	Integration string    `json:"integration,omitempty"`
+	Status      int       `json:"status"`
+	DurationMS  float64   `json:"durationMs"`
+	Bytes       int64     `json:"bytes"`
+	ReplayOf    int64     `json:"replayOf,omitempty"`
+}
+
+// Summary is e's row.
+func (e *Exchange) Summary() Summary {
+	return Summary{ID: e.ID, Time: e.Time, Method: e.Method, Path: e.Path, Query: e.Query, Route: e.Route,
+		Integration: e.Integration, Status: e.Status, DurationMS: e.DurationMS, Bytes: e.Bytes, ReplayOf: e.ReplayOf}
+}
+
+// KeepSecrets remembers the values of h's masked headers for a replay.
+func (r *Recorder) KeepSecrets(e *Exchange, h http.Header) {
+	if r.opts.ShowSecrets {
+		return
+	}
+	for k, vs := range h {
+		if r.redact[http.CanonicalHeaderKey(k)] {
+			if e.secrets == nil {
+				e.secrets = http.Header{}
+			}
+			e.secrets[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+		}
+	}
 }
 
 // Message is a request's or a response's headers and body.

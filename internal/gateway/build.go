@@ -46,6 +46,9 @@ type Snapshot struct {
 	hosts *hostTable // nil: one spec for every host
 }
 
+// Canary returns the canary release and its weight (nil: none).
+func (s *Snapshot) Canary() (*Snapshot, int) { return s.canary, s.canaryWeight }
+
 // SetCanary makes c the canary release of s, serving weight percent of
 // requests. Call it before the snapshot serves.
 func (s *Snapshot) SetCanary(c *Snapshot, weight int, override bool) {

@@ -36,6 +36,7 @@ func beginTrace(rc *console.Recorder, r *http.Request, start time.Time) *console
 		Time: start, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host, Proto: r.Proto,
 		ClientIP: clientIP(r.RemoteAddr), Request: console.Message{Headers: rc.Mask(r.Header)},
 	}
+	rc.KeepSecrets(&t.e, r.Header)
 	if id, err := strconv.ParseInt(r.Header.Get(HeaderReplayOf), 10, 64); err == nil {
 		t.e.ReplayOf = id
 	}

@@ -25,6 +25,26 @@ type hostTable struct {
 	// httpsPort, when set, makes plain requests for hosts that have a
 	// certificate a redirect to HTTPS on this port.
 	httpsPort string
+	domains   []Domain // as given, for DomainInfos
+}
+
+// DomainInfo is one domain's hosts and routes, for the console.
+type DomainInfo struct {
+	Hosts  []string    `json:"hosts"`
+	TLS    bool        `json:"tls"`
+	Routes []RouteInfo `json:"routes"`
+}
+
+// DomainInfos lists the domains the snapshot serves (none without domains).
+func (s *Snapshot) DomainInfos() []DomainInfo {
+	if s.hosts == nil {
+		return nil
+	}
+	out := make([]DomainInfo, 0, len(s.hosts.domains))
+	for _, d := range s.hosts.domains {
+		out = append(out, DomainInfo{Hosts: d.Hosts, TLS: d.Cert != nil, Routes: d.Snap.Routes()})
+	}
+	return out
 }
 
 // nameTable maps exact names and one-label wildcards (*.example.com).
@@ -63,7 +83,7 @@ func (t *nameTable[T]) get(name string) (T, bool) {
 // else 404. defCert answers handshakes for names no domain covers;
 // httpsPort, when set, redirects plain requests for certified hosts.
 func (s *Snapshot) SetDomains(domains []Domain, fallback bool, defCert *tls.Certificate, httpsPort string) {
-	t := &hostTable{defCert: defCert, httpsPort: httpsPort}
+	t := &hostTable{defCert: defCert, httpsPort: httpsPort, domains: domains}
 	if fallback {
 		t.fallback = s
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/conncap"
 	"github.com/apigw/apigw/internal/connectionapi"
+	"github.com/apigw/apigw/internal/console"
 	"github.com/apigw/apigw/internal/functions"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/headers"
@@ -80,6 +81,11 @@ type Server struct {
 	interceptOnce sync.Once
 	intercept     atomic.Pointer[intercept.Intercept]
 	interceptErr  error
+	// console is the developer console (nil: off); spec is what its spec
+	// view shows; apiBase is where replays go.
+	console *console.Server
+	spec    specState
+	apiBase atomic.Pointer[string]
 }
 
 // Load reads the bindings and the spec with the command-line overrides applied
@@ -315,6 +321,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.connections.Registry = s.wsRegistry // before the admin listener serves it
 	s.deps.Functions.CloudAPI = s.cloudAPI
+	if s.console, err = s.startConsole(b); err != nil {
+		adminLn.Close()
+		return err
+	}
 	admin := &http.Server{Handler: s.adminMux(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	admin.Protocols = new(http.Protocols)
@@ -393,8 +403,11 @@ func (s *Server) Run(ctx context.Context) error {
 		s.log.Info("listening for HTTPS", "addr", tlsLn.Addr().String())
 	}
 	s.handler.Swap(snap)
+	s.spec.loaded()
 	s.hashes = s.fileHashes()
 	s.deps.Functions.Settle()
+	base := "http://" + apiLn.Addr().String()
+	s.apiBase.Store(&base)
 	go func() { serveErr <- api.Serve(apiLn) }()
 	s.log.Info("listening", "addr", apiLn.Addr().String(), "admin", adminLn.Addr().String(),
 		"spec", s.opts.SpecFile, "config", s.opts.ConfigFile, "routes", len(snap.Routes()))
@@ -450,10 +463,12 @@ func (s *Server) reload(reason string) {
 			msgs = append(msgs, e.Error())
 		}
 		s.log.Error("reload failed; the previous snapshot keeps serving", "reason", reason, "errors", msgs)
+		s.spec.failed(reason, errs.Errors())
 		return
 	}
 	s.logWarnings(errs)
 	old := s.handler.Swap(snap)
+	s.spec.loaded()
 	s.hashes = s.fileHashes() // the new bindings may watch other files
 	s.deps.Functions.Settle()
 	if old != nil && (old.Bindings.Listen != snap.Bindings.Listen || old.Bindings.Admin != snap.Bindings.Admin) {
@@ -546,6 +561,10 @@ func (s *Server) adminMux() http.Handler {
 		}
 	})
 	mux.Handle("GET /metrics", s.guarded(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}), true))
+	if s.console != nil {
+		mux.Handle("/console/", s.console)
+		mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
+	}
 	// The WebSocket connection management API (digest §6.5), REST and
 	// gRPC on one port, as the cloud serves both on one host.
 	mux.Handle(connectionapi.RESTPrefix, s.connections)

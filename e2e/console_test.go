@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// TestConsoleInBrowser drives the console in headless Chromium over the
+// DevTools protocol: the routes table lists the spec's operations; a
+// request made from outside appears in the live list within a second,
+// without a reload; opened, it shows its headers (Authorization masked) and
+// body; Replay sends it again and the backend sees it twice; a save that
+// breaks the spec shows its error with the line. Each view is captured at
+// 1280×800 (and the list at a phone's width) into the test's artifact
+// directory (go test -artifacts).
+func TestConsoleInBrowser(t *testing.T) {
+	needInterpreter(t, "chromium")
+	var seen atomic.Int64
+	var lastAuth atomic.Value
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+		lastAuth.Store(r.Header.Get("Authorization"))
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"stored":`+string(b)+`}`)
+	}))
+	defer backend.Close()
+	dir := t.TempDir()
+	spec := `openapi: 3.0.0
+info: {title: Shop, version: '1'}
+paths:
+  /hello:
+    get:
+      operationId: hello
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, http_headers: {Content-Type: application/json}, content: {'*': '{"hello":"world"}'}}
+  /items/{id}:
+    post:
+      operationId: addItem
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/items/{id}', headers: {'*': '*'}}
+`
+	specFile := writeFile(t, dir, "api.yaml", spec)
+	g := start(t, "--spec", specFile)
+	shots := t.ArtifactDir()
+	devtools := startChromium(t)
+
+	// Routes.
+	p := openPage(t, devtools, g.Admin+"/console/routes")
+	p.viewport(1280, 800, false)
+	got := p.eval(waitScript + `await wait("the routes table", () => document.querySelectorAll("tbody.routes tr").length >= 2);
+return [...document.querySelectorAll("tbody.routes tr")].map(tr => [...tr.children].map(td => td.textContent).join(" | "));`)
+	if !strings.Contains(got, "GET | /hello | hello | dummy | answers 200") || !strings.Contains(got, "POST | /items/{id} | addItem | http | "+backend.URL+"/items/{id}") {
+		t.Errorf("routes table: %s", got)
+	}
+	p.screenshot(shots, "console-routes.png")
+
+	// Live requests: one from outside shows up within a second.
+	p.navigate(g.Admin + "/console/")
+	p.eval(waitScript + `await wait("the live stream", () => document.getElementById("live").classList.contains("on"));`)
+	req, _ := http.NewRequest("POST", g.URL+"/items/7?color=red", strings.NewReader(`{"name":"tea","qty":2}`))
+	req.Header.Set("Authorization", "Bearer secret-token-123")
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	got = p.eval(waitScript + `const row = await wait("the request's row", () => [...document.querySelectorAll("#requests-body tr.row")].find(tr => tr.textContent.includes("/items/7")), 1000);
+return row.textContent;`)
+	if !strings.Contains(got, "POST") || !strings.Contains(got, "/items/7?color=red") || !strings.Contains(got, "200") {
+		t.Errorf("live row: %s", got)
+	}
+	p.screenshot(shots, "console-requests.png")
+
+	// Opened: headers with Authorization masked, the body, the backend.
+	got = p.eval(waitScript + `[...document.querySelectorAll("#requests-body tr.row")].find(tr => tr.textContent.includes("/items/7")).click();
+await wait("the exchange", () => document.getElementById("request"));
+return {url: location.pathname, request: document.getElementById("request").textContent, response: document.getElementById("response").textContent,
+  upstream: document.getElementById("upstream").textContent, phases: document.querySelector(".legend").textContent};`)
+	var view struct{ URL, Request, Response, Upstream, Phases string }
+	json.Unmarshal([]byte(got), &view)
+	if !strings.HasPrefix(view.URL, "/console/requests/") {
+		t.Errorf("the exchange opened at %q, want an address of its own", view.URL)
+	}
+	if !strings.Contains(view.Request, "Bearer •••• (masked)") || strings.Contains(view.Request, "secret-token-123") {
+		t.Errorf("request headers shown: %s", view.Request)
+	}
+	if !strings.Contains(view.Request, `"name": "tea"`) || !strings.Contains(view.Response, `"stored"`) {
+		t.Errorf("bodies: request %q response %q", view.Request, view.Response)
+	}
+	if !strings.Contains(view.Upstream, "POST "+backend.URL+"/items/7") || !strings.Contains(view.Phases, "integration") {
+		t.Errorf("backend %q, phases %q", view.Upstream, view.Phases)
+	}
+	p.screenshot(shots, "console-exchange.png")
+
+	// Replay: the backend sees the request again, with its real token.
+	before := seen.Load()
+	got = p.eval(waitScript + `document.getElementById("replay").click();
+return (await wait("the replay's answer", () => { const t = document.getElementById("replay-result").textContent; return t.startsWith("Replayed") && t; }));`)
+	if !strings.Contains(got, "Replayed: 200") || seen.Load() != before+1 || lastAuth.Load() != "Bearer secret-token-123" {
+		t.Errorf("replay: %s; backend saw %d more, Authorization %q", got, seen.Load()-before, lastAuth.Load())
+	}
+	// ...and the list marks it.
+	p.navigate(g.Admin + "/console/")
+	got = p.eval(waitScript + `const r = await wait("the replay's row", () => [...document.querySelectorAll("#requests-body tr.row")].find(tr => tr.textContent.includes("replay")));
+return r.textContent;`)
+	if !strings.Contains(got, "/items/7") {
+		t.Errorf("replay row: %s", got)
+	}
+	p.viewport(390, 844, true)
+	p.screenshot(shots, "console-requests-phone.png")
+	p.viewport(1280, 800, false)
+
+	// A save that breaks the spec shows its error, with the line.
+	p.navigate(g.Admin + "/console/spec")
+	p.eval(waitScript + `await wait("the spec view", () => document.getElementById("spec-ok"));`)
+	os.WriteFile(specFile, []byte(strings.Replace(spec, "type: dummy, http_code: 200", "type: dummy, http_code: 200, bogus: [", 1)), 0o644)
+	got = p.eval(waitScript + `return (await wait("the spec's errors", () => document.getElementById("spec-errors")?.textContent, 8000));`)
+	if !strings.Contains(got, "api.yaml:") || !strings.Contains(got, "previous spec keeps serving") {
+		t.Errorf("spec errors: %s", got)
+	}
+	p.screenshot(shots, "console-spec.png")
+	// Mended, the errors go.
+	os.WriteFile(specFile, []byte(spec), 0o644)
+	p.eval(waitScript + `await wait("the spec to load again", () => document.getElementById("spec-ok"), 8000);`)
+	t.Logf("screenshots in %s", shots)
+
+}

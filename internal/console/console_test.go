@@ -1,0 +1,203 @@
+package console
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMask(t *testing.T) {
+	r := NewRecorder(Options{Redact: []string{"x-api-key"}})
+	h := http.Header{"Authorization": {"Bearer abc", "Basic Zm9v"}, "Cookie": {"a=1"}, "X-Api-Key": {"k"}, "Accept": {"*/*"}}
+	got := r.Mask(h)
+	want := map[string]string{"Authorization": "Bearer " + Masked, "Cookie": Masked, "X-Api-Key": Masked, "Accept": "*/*"}
+	for k, v := range want {
+		if got.Get(k) != v {
+			t.Errorf("%s = %q, want %q", k, got.Get(k), v)
+		}
+	}
+	if got["Authorization"][1] != "Basic "+Masked || h.Get("Authorization") != "Bearer abc" {
+		t.Errorf("the copy is %v; the original must stay %v", got, h)
+	}
+	if open := NewRecorder(Options{ShowSecrets: true}).Mask(h); open.Get("Authorization") != "Bearer abc" {
+		t.Errorf("show_secrets masked %q", open.Get("Authorization"))
+	}
+	ev := r.MaskEvent([]byte(`{"headers":{"Authorization":"Bearer abc","Accept":"x"},"multiValueHeaders":{"Cookie":["a=1","b=2"]},"body":"Bearer abc"}`))
+	// The headers are masked; the body is the client's and stays.
+	if strings.Count(string(ev), "Bearer abc") != 1 || strings.Contains(string(ev), "a=1") || !strings.Contains(string(ev), `"Accept":"x"`) {
+		t.Errorf("event masked as %s", ev)
+	}
+}
+
+func TestNewBody(t *testing.T) {
+	r := NewRecorder(Options{MaxBody: 8})
+	for _, tt := range []struct {
+		data        string
+		size        int64
+		ct          string
+		text, hex   string
+		json, trunc bool
+	}{
+		{`{"a":1}`, 7, "application/json", "{\n  \"a\": 1\n}", "", true, false},
+		{"plain", 5, "text/plain", "plain", "", false, false},
+		{"cut text", 100, "text/plain", "cut text", "", false, true},
+		{"h\xc3\xa9llo", 100, "", "h\xc3\xa9llo", "", false, true},
+		{"\x00\x01\xff", 3, "", "", "00 01 ff", false, false},
+	} {
+		b := r.NewBody([]byte(tt.data), tt.size, tt.ct)
+		if b.Text != tt.text || b.HexHead != tt.hex || b.JSON != tt.json || b.Truncated != tt.trunc || b.Size != tt.size {
+			t.Errorf("NewBody(%q) = %+v", tt.data, b)
+		}
+	}
+}
+
+func TestRingAndCapture(t *testing.T) {
+	r := NewRecorder(Options{Entries: 2})
+	ch, stop := r.Subscribe()
+	defer stop()
+	for range 3 {
+		r.Add(&Exchange{})
+	}
+	if l := r.List(); len(l) != 2 || l[0].ID != 3 || l[1].ID != 2 || r.Get(1) != nil || r.Get(2) != l[1] {
+		t.Errorf("ring: %v", l)
+	}
+	if e := <-ch; e.ID != 1 {
+		t.Errorf("first event %d", e.ID)
+	}
+	r.Clear()
+	if len(r.List()) != 0 {
+		t.Error("Clear kept exchanges")
+	}
+	c := NewCapture(4)
+	c.Write([]byte("ab"))
+	c.Write([]byte("cdef"))
+	if string(c.Bytes()) != "abcd" || c.Total() != 6 {
+		t.Errorf("capture %q of %d", c.Bytes(), c.Total())
+	}
+}
+
+type source struct{ base string }
+
+func (s source) Routes() any     { return []string{"r"} }
+func (s source) Spec() any       { return map[string]any{"file": "api.yaml"} }
+func (s source) APIBase() string { return s.base }
+
+// TestServer: the API behind a token, the stream, curl and replay.
+func TestServer(t *testing.T) {
+	var replayed *http.Request
+	var replayedBody string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		replayed = r
+		b, _ := io.ReadAll(r.Body)
+		replayedBody = string(b)
+		w.WriteHeader(201)
+	}))
+	defer api.Close()
+	rec := NewRecorder(Options{})
+	srv := httptest.NewServer(&Server{Rec: rec, Source: source{api.URL}, Token: func() string { return "tok" }})
+	defer srv.Close()
+	get := func(path string, h ...string) (*http.Response, string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		for i := 0; i+1 < len(h); i += 2 {
+			req.Header.Set(h[i], h[i+1])
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res, string(b)
+	}
+	if res, _ := get("/console/api/exchanges"); res.StatusCode != 401 {
+		t.Errorf("without the token: %d", res.StatusCode)
+	}
+	if res, _ := get("/console/"); res.StatusCode != 200 || !strings.Contains(res.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+		t.Errorf("the page (which asks for the token itself): %d", res.StatusCode)
+	}
+	// The page's login sets a cookie the later calls carry.
+	res, err := http.Post(srv.URL+"/console/api/login", "application/json", strings.NewReader(`{"token":"nope"}`))
+	if err != nil || res.StatusCode != 401 {
+		t.Errorf("a wrong token logged in: %v", res)
+	}
+	res, _ = http.Post(srv.URL+"/console/api/login", "application/json", strings.NewReader(`{"token":"tok"}`))
+	cookie := res.Cookies()
+	if len(cookie) != 1 || !cookie[0].HttpOnly {
+		t.Fatalf("login cookie %v", cookie)
+	}
+	if res, body := get("/console/api/routes", "Cookie", cookie[0].Name+"="+cookie[0].Value); res.StatusCode != 200 || !strings.Contains(body, `"r"`) {
+		t.Errorf("with the cookie: %d %s", res.StatusCode, body)
+	}
+	auth := []string{"Authorization", "Bearer tok"}
+
+	// The stream tells of a new exchange.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/console/api/stream", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	sres, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sres.Body.Close()
+	lines := bufio.NewReader(sres.Body)
+	lines.ReadString('\n') // retry:
+	e := &Exchange{Method: "POST", Path: "/items/1", Query: "a=b", Host: "shop.local", Request: Message{
+		Headers: rec.Mask(http.Header{"Authorization": {"Bearer real"}, "Content-Type": {"application/json"}}),
+		Body:    rec.NewBody([]byte(`{"n":1}`), 7, "application/json")}}
+	rec.KeepSecrets(e, http.Header{"Authorization": {"Bearer real"}})
+	rec.Add(e)
+	var data string
+	for data == "" {
+		l, err := lines.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := strings.CutPrefix(strings.TrimSpace(l), "data: "); ok {
+			data = d
+		}
+	}
+	var s Summary
+	if json.Unmarshal([]byte(data), &s); s.ID != 1 || s.Path != "/items/1" {
+		t.Errorf("stream sent %s", data)
+	}
+	// curl keeps the mask; replay sends the real value, the recorded body,
+	// and marks the request.
+	if _, body := get("/console/api/exchanges/1/curl", auth...); !strings.Contains(body, "-X 'POST'") || !strings.Contains(body, "Bearer "+Masked) ||
+		!strings.Contains(body, `--data-binary '{"n":1}'`) || !strings.Contains(body, "'"+api.URL+"/items/1?a=b'") {
+		t.Errorf("curl: %s", body)
+	}
+	rreq, _ := http.NewRequest("POST", srv.URL+"/console/api/exchanges/1/replay", nil)
+	rreq.Header.Set("Authorization", "Bearer tok")
+	rres, err := http.DefaultClient.Do(rreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rres.Body)
+	if rres.StatusCode != 200 || !strings.Contains(string(b), `"status":201`) {
+		t.Errorf("replay: %d %s", rres.StatusCode, b)
+	}
+	if replayed == nil || replayed.Header.Get("Authorization") != "Bearer real" || replayed.Header.Get(ReplayHeader) != "1" ||
+		replayed.Host != "shop.local" || replayed.URL.RawQuery != "a=b" || replayedBody != `{"n":1}` {
+		t.Errorf("replayed %v body %q", replayed, replayedBody)
+	}
+	// An edited replay.
+	rreq, _ = http.NewRequest("POST", srv.URL+"/console/api/exchanges/1/replay", strings.NewReader(`{"method":"put","path":"/other","headers":{"X-A":["1"]},"body":"new"}`))
+	rreq.Header.Set("Authorization", "Bearer tok")
+	rreq.ContentLength = -1
+	if rres, err = http.DefaultClient.Do(rreq); err != nil || rres.StatusCode != 200 {
+		t.Fatalf("edited replay: %v %v", rres, err)
+	}
+	if replayed.Method != "PUT" || replayed.URL.Path != "/other" || replayed.Header.Get("X-A") != "1" || replayed.Header.Get("Authorization") != "" || replayedBody != "new" {
+		t.Errorf("edited replay sent %s %s %v %q", replayed.Method, replayed.URL, replayed.Header, replayedBody)
+	}
+	if res, _ := get("/console/api/exchanges/99", auth...); res.StatusCode != 404 {
+		t.Errorf("an exchange never kept: %d", res.StatusCode)
+	}
+}

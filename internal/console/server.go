@@ -1,0 +1,380 @@
+package console
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+//go:embed ui
+var ui embed.FS
+
+// Source is what the console shows besides the exchanges: the serving
+// snapshot's routes, the spec's state, and where the API listens (for
+// replays). The server implements it.
+type Source interface {
+	Routes() any
+	Spec() any
+	APIBase() string
+}
+
+// Server serves the page (/console/...) and its JSON API
+// (/console/api/...).
+type Server struct {
+	Rec    *Recorder
+	Source Source
+	// Token, when it returns a token, is asked of every call: as a bearer
+	// token, or the cookie the page sets once it has been given it.
+	Token func() string
+	// Client sends replays (nil: a default with a 5-minute timeout).
+	Client *http.Client
+
+	streams atomic.Int64
+}
+
+// MaxStreams bounds the live streams open at once.
+const MaxStreams = 32
+
+const cookieName = "apigw_console"
+
+// ReplayHeader marks a replayed request (the gateway's HeaderReplayOf).
+const ReplayHeader = "X-Apigw-Replay-Of"
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.Path, "/console")
+	if rest, ok := strings.CutPrefix(path, "/api/"); ok {
+		if rest == "login" && r.Method == http.MethodPost {
+			s.login(w, r)
+			return
+		}
+		if !s.authorized(r) {
+			writeError(w, http.StatusUnauthorized, "the console needs its token (console.token in the bindings)")
+			return
+		}
+		s.api(w, r, rest)
+		return
+	}
+	if asset, ok := strings.CutPrefix(path, "/assets/"); ok {
+		s.asset(w, r, asset)
+		return
+	}
+	// Every view has its own address; the page itself is one.
+	switch {
+	case path == "", path == "/", path == "/routes", path == "/functions", path == "/websocket", path == "/spec",
+		strings.HasPrefix(path, "/requests/"):
+		page, _ := ui.ReadFile("ui/index.html")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
+		w.Write(page)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (s *Server) asset(w http.ResponseWriter, r *http.Request, name string) {
+	b, err := fs.ReadFile(ui, "ui/"+name)
+	if err != nil || strings.Contains(name, "/") {
+		http.NotFound(w, r)
+		return
+	}
+	switch {
+	case strings.HasSuffix(name, ".js"):
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	case strings.HasSuffix(name, ".css"):
+		w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(b)
+}
+
+func (s *Server) token() string {
+	if s.Token == nil {
+		return ""
+	}
+	return s.Token()
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	want := s.token()
+	if want == "" {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		if c, err := r.Cookie(cookieName); err == nil {
+			got = c.Value
+		}
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// login takes {"token": ...} and, when it is the console's, sets the
+// cookie the page's later calls (and its live stream) carry.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	var in struct{ Token string }
+	json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&in)
+	want := s.token()
+	if want != "" && subtle.ConstantTimeCompare([]byte(in.Token), []byte(want)) != 1 {
+		writeError(w, http.StatusUnauthorized, "that is not the console's token")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: in.Token, Path: "/console", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	writeJSON(w, map[string]bool{"ok": true})
+}
+
+func (s *Server) api(w http.ResponseWriter, r *http.Request, rest string) {
+	switch {
+	case rest == "exchanges" && r.Method == http.MethodGet:
+		list := s.Rec.List()
+		out := make([]Summary, len(list))
+		for i, e := range list {
+			out[i] = e.Summary()
+		}
+		writeJSON(w, out)
+	case rest == "exchanges" && r.Method == http.MethodDelete:
+		s.Rec.Clear()
+		writeJSON(w, map[string]bool{"ok": true})
+	case strings.HasPrefix(rest, "exchanges/"):
+		s.exchange(w, r, strings.TrimPrefix(rest, "exchanges/"))
+	case rest == "stream" && r.Method == http.MethodGet:
+		s.stream(w, r)
+	case rest == "routes" && r.Method == http.MethodGet:
+		writeJSON(w, s.Source.Routes())
+	case rest == "spec" && r.Method == http.MethodGet:
+		writeJSON(w, s.Source.Spec())
+	default:
+		writeError(w, http.StatusNotFound, "no such console call: "+r.Method+" /console/api/"+rest)
+	}
+}
+
+func (s *Server) exchange(w http.ResponseWriter, r *http.Request, rest string) {
+	idText, action, _ := strings.Cut(rest, "/")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	e := s.Rec.Get(id)
+	if err != nil || e == nil {
+		writeError(w, http.StatusNotFound, "no exchange "+idText+" is kept (the console keeps the most recent ones)")
+		return
+	}
+	switch {
+	case action == "" && r.Method == http.MethodGet:
+		writeJSON(w, e)
+	case action == "curl" && r.Method == http.MethodGet:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, Curl(e, s.Source.APIBase()))
+	case action == "replay" && r.Method == http.MethodPost:
+		s.replay(w, r, e)
+	default:
+		writeError(w, http.StatusNotFound, "no such console call: "+r.Method+" /console/api/exchanges/"+rest)
+	}
+}
+
+// Edit is what the page may change before a replay; empty fields keep the
+// recorded request's.
+type Edit struct {
+	Method  string      `json:"method"`
+	Path    string      `json:"path"` // with the query
+	Headers http.Header `json:"headers"`
+	Body    *string     `json:"body"`
+}
+
+// hopHeaders are the recorded headers a replay does not repeat.
+var hopHeaders = map[string]bool{"Host": true, "Content-Length": true, "Connection": true, "Keep-Alive": true,
+	"Transfer-Encoding": true, "Te": true, "Trailer": true, "Upgrade": true, "Proxy-Connection": true, "X-Request-Id": true,
+	ReplayHeader: true, "Accept-Encoding": true}
+
+// replay sends e again through the gateway's API listener, as it was or
+// with the page's edits, and answers the new exchange's ID.
+func (s *Server) replay(w http.ResponseWriter, r *http.Request, e *Exchange) {
+	var ed Edit
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(io.LimitReader(r.Body, int64(s.Rec.MaxBody())*2+65536)).Decode(&ed); err != nil && err != io.EOF {
+			writeError(w, http.StatusBadRequest, "the edit must be JSON {method, path, headers, body}: "+err.Error())
+			return
+		}
+	}
+	method, target := e.Method, e.Path
+	if e.Query != "" {
+		target += "?" + e.Query
+	}
+	if ed.Method != "" {
+		method = strings.ToUpper(ed.Method)
+	}
+	if ed.Path != "" {
+		if !strings.HasPrefix(ed.Path, "/") {
+			writeError(w, http.StatusBadRequest, "the path must start with /")
+			return
+		}
+		target = ed.Path
+	}
+	var body []byte
+	switch {
+	case ed.Body != nil:
+		body = []byte(*ed.Body)
+	case e.Request.Body.Truncated || e.Request.Body.Binary:
+		writeError(w, http.StatusConflict, "the recorded body was cut at the console's cap (or is binary): send the body with the replay")
+		return
+	case e.Request.Body.JSON:
+		body = compactJSON(e.Request.Body.Text)
+	default:
+		body = []byte(e.Request.Body.Text)
+	}
+	headers := e.Request.Headers
+	if ed.Headers != nil {
+		headers = ed.Headers
+	}
+	req, err := http.NewRequestWithContext(r.Context(), method, s.Source.APIBase()+target, bytes.NewReader(body))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "the request cannot be built: "+err.Error())
+		return
+	}
+	for k, vs := range headers {
+		ck := http.CanonicalHeaderKey(k)
+		if hopHeaders[ck] {
+			continue
+		}
+		for i, v := range vs {
+			// A masked value goes out as it was recorded.
+			if strings.HasSuffix(v, Masked) && i < len(e.secrets[ck]) {
+				v = e.secrets[ck][i]
+			}
+			req.Header.Add(ck, v)
+		}
+	}
+	if h := headers.Get("Host"); h != "" && ed.Headers == nil {
+		req.Host = h
+	} else if e.Host != "" && ed.Headers == nil {
+		req.Host = e.Host
+	}
+	rid := "replay-" + randomHex(12)
+	req.Header.Set("X-Request-Id", rid)
+	req.Header.Set(ReplayHeader, strconv.FormatInt(e.ID, 10))
+	client := s.Client
+	if client == nil {
+		client = &http.Client{Timeout: 5 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		writeError(w, http.StatusBadGateway, "the replay did not reach the gateway: "+err.Error())
+		return
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	out := map[string]any{"status": res.StatusCode}
+	for _, x := range s.Rec.List() { // the newest are first
+		if x.RequestID == rid {
+			out["id"] = x.ID
+			break
+		}
+	}
+	writeJSON(w, out)
+}
+
+// stream sends each new exchange's row as a server-sent event.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	if s.streams.Add(1) > MaxStreams {
+		s.streams.Add(-1)
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("%d live streams are open already", MaxStreams))
+		return
+	}
+	defer s.streams.Add(-1)
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, http.StatusInternalServerError, "streaming is not supported here")
+		return
+	}
+	ch, stop := s.Rec.Subscribe()
+	defer stop()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	io.WriteString(w, "retry: 1000\n: apigw console\n\n")
+	flusher.Flush()
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keepalive.C:
+			io.WriteString(w, ": keepalive\n\n")
+		case e := <-ch:
+			b, _ := json.Marshal(e.Summary())
+			fmt.Fprintf(w, "event: exchange\nid: %d\ndata: %s\n\n", e.ID, b)
+		}
+		flusher.Flush()
+	}
+}
+
+// Curl is e as a curl command line against base; masked values stay masked.
+func Curl(e *Exchange, base string) string {
+	var b strings.Builder
+	b.WriteString("curl")
+	if e.Method != http.MethodGet {
+		b.WriteString(" -X " + shellQuote(e.Method))
+	}
+	keys := make([]string, 0, len(e.Request.Headers))
+	for k := range e.Request.Headers {
+		if !hopHeaders[http.CanonicalHeaderKey(k)] && k != "User-Agent" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range e.Request.Headers[k] {
+			b.WriteString(" \\\n  -H " + shellQuote(k+": "+v))
+		}
+	}
+	if body := e.Request.Body; body.Size > 0 && !body.Binary {
+		text := body.Text
+		if body.JSON {
+			text = string(compactJSON(text))
+		}
+		b.WriteString(" \\\n  --data-binary " + shellQuote(text))
+	}
+	target := base + e.Path
+	if e.Query != "" {
+		target += "?" + e.Query
+	}
+	b.WriteString(" \\\n  " + shellQuote(target) + "\n")
+	return b.String()
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func compactJSON(s string) []byte {
+	var b bytes.Buffer
+	if json.Compact(&b, []byte(s)) != nil {
+		return []byte(s)
+	}
+	return b.Bytes()
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]any{"status": status, "message": msg})
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/console"
+	"github.com/apigw/apigw/internal/gateway"
+	"github.com/apigw/apigw/internal/yamlx"
+)
+
+// specState is what the console's spec view shows: when the spec last
+// loaded, and the errors of the last reload that failed (cleared by the
+// next one that succeeds).
+type specState struct {
+	mu         sync.Mutex
+	loadedAt   time.Time
+	failedAt   time.Time
+	failReason string
+	errors     []specError
+}
+
+type specError struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Col     int    `json:"col"`
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+	Text    string `json:"text"` // FILE:LINE:COL: path: message
+}
+
+func (st *specState) loaded() {
+	st.mu.Lock()
+	st.loadedAt, st.failedAt, st.failReason, st.errors = time.Now(), time.Time{}, "", nil
+	st.mu.Unlock()
+}
+
+func (st *specState) failed(reason string, errs yamlx.List) {
+	out := make([]specError, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, specError{File: e.File, Line: e.Line, Col: e.Col, Path: e.Path, Message: e.Msg, Text: e.Error()})
+	}
+	st.mu.Lock()
+	st.failedAt, st.failReason, st.errors = time.Now(), reason, out
+	st.mu.Unlock()
+}
+
+// startConsole installs the console's recorder and returns its handler, or
+// nil when the console is off. A console on an address others can reach
+// must have a token.
+func (s *Server) startConsole(b *config.Bindings) (*console.Server, error) {
+	c := b.Console
+	if !c.On(b.Admin) {
+		return nil, nil
+	}
+	if c.Token == "" && !config.LoopbackOnly(b.Admin) {
+		return nil, fmt.Errorf("console.enabled: a console on an admin listener others can reach (%s) needs console.token", b.Admin)
+	}
+	rec := console.NewRecorder(console.Options{Entries: c.Entries, MaxBody: int(c.MaxBody), Redact: c.RedactHeaders, ShowSecrets: c.ShowSecrets})
+	s.handler.SetConsole(rec)
+	token := c.Token
+	return &console.Server{Rec: rec, Source: consoleSource{s}, Token: func() string { return token }}, nil
+}
+
+// consoleSource is the server as the console sees it.
+type consoleSource struct{ s *Server }
+
+// consoleRoutes is the routes view: the serving snapshot's operations,
+// and its canary's and each domain's.
+type consoleRoutes struct {
+	Spec    string               `json:"spec"`
+	BuiltAt time.Time            `json:"builtAt"`
+	Routes  []gateway.RouteInfo  `json:"routes"`
+	Canary  *consoleCanary       `json:"canary,omitempty"`
+	Domains []gateway.DomainInfo `json:"domains,omitempty"`
+}
+
+type consoleCanary struct {
+	Weight int                 `json:"weight"`
+	Routes []gateway.RouteInfo `json:"routes"`
+}
+
+func (c consoleSource) Routes() any {
+	snap := c.s.handler.Snapshot()
+	if snap == nil {
+		return consoleRoutes{Spec: c.s.opts.SpecFile, Routes: []gateway.RouteInfo{}}
+	}
+	out := consoleRoutes{Spec: c.s.opts.SpecFile, BuiltAt: snap.BuiltAt, Routes: snap.Routes(), Domains: snap.DomainInfos()}
+	if cs, w := snap.Canary(); cs != nil {
+		out.Canary = &consoleCanary{Weight: w, Routes: cs.Routes()}
+	}
+	if out.Routes == nil {
+		out.Routes = []gateway.RouteInfo{}
+	}
+	return out
+}
+
+func (c consoleSource) Spec() any {
+	st := &c.s.spec
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := map[string]any{"file": c.s.opts.SpecFile, "config": c.s.opts.ConfigFile, "loadedAt": st.loadedAt, "errors": st.errors}
+	if st.errors == nil {
+		out["errors"] = []specError{}
+	}
+	if !st.failedAt.IsZero() {
+		out["failedAt"], out["failReason"] = st.failedAt, st.failReason
+	}
+	return out
+}
+
+func (c consoleSource) APIBase() string {
+	if b := c.s.apiBase.Load(); b != nil {
+		return *b
+	}
+	return ""
+}
