@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,6 +10,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	cws "github.com/coder/websocket"
 )
 
 // TestConsoleInBrowser drives the console in headless Chromium over the
@@ -131,4 +135,70 @@ return r.textContent;`)
 	p.eval(waitScript + `await wait("the spec to load again", () => document.getElementById("spec-ok"), 8000);`)
 	t.Logf("screenshots in %s", shots)
 
+}
+
+// TestConsoleFunctionsAndWebSocket: the functions view shows a local
+// function process and what it printed; the WebSocket view lists an open
+// connection, shows its messages, sends it a message typed into the page,
+// and disconnects it with 1000.
+func TestConsoleFunctionsAndWebSocket(t *testing.T) {
+	needInterpreter(t, "chromium")
+	needInterpreter(t, "python3")
+	dir := t.TempDir()
+	writeFile(t, dir, "hello.py", "def handler(event, context):\n    print('handling', event['path'], flush=True)\n    return {'statusCode': 200, 'body': 'hi'}\n")
+	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
+info: {title: fn, version: '1'}
+paths:
+  /py:
+    get:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-hello}
+  /ws:
+    x-yc-apigateway-websocket-message:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ''}}
+`)
+	cfg := writeFile(t, dir, "apigw.yaml", "functions:\n  fn-hello: {runtime: python, handler: hello.handler, dir: '"+dir+"'}\n")
+	g := start(t, "--spec", spec, "--config", cfg)
+	shots := t.ArtifactDir()
+	if res, err := http.Get(g.URL + "/py"); err != nil || res.StatusCode != 200 {
+		t.Fatalf("the function: %v %v", res, err)
+	}
+	devtools := startChromium(t)
+	p := openPage(t, devtools, g.Admin+"/console/functions")
+	p.viewport(1280, 800, false)
+	got := p.eval(waitScript + `await wait("the process", () => document.querySelector("#functions-body tr"));
+await wait("its output", () => document.getElementById("function-output")?.textContent.includes("handling /py"));
+return {row: document.querySelector("#functions-body tr").textContent, output: document.getElementById("function-output").textContent};`)
+	if !strings.Contains(got, "fn-hello") || !strings.Contains(got, "hello.handler") || !strings.Contains(got, "running") || !strings.Contains(got, "handling /py") {
+		t.Errorf("functions view: %s", got)
+	}
+	p.screenshot(shots, "console-functions.png")
+
+	// A WebSocket client, seen from the page.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, res, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	id := res.Header.Get("X-Yc-Apigateway-Websocket-Connection-Id")
+	c.Write(ctx, cws.MessageText, []byte("hello from the client"))
+	p.navigate(g.Admin + "/console/websocket")
+	p.eval(waitScript + `const row = await wait("the connection", () => document.querySelector('#ws-body tr[data-id="` + id + `"]'));
+row.click();
+await wait("its message", () => document.getElementById("ws-messages").textContent.includes("hello from the client"));
+document.getElementById("ws-text").value = "hello from the console";
+document.getElementById("ws-send").click();`)
+	if _, got, err := c.Read(ctx); err != nil || string(got) != "hello from the console" {
+		t.Fatalf("the client got %q (%v)", got, err)
+	}
+	got = p.eval(waitScript + `return await wait("the sent message", () => { const t = document.getElementById("ws-messages").textContent; return t.includes("→ client: hello from the console") && t; });`)
+	if !strings.Contains(got, "← client: hello from the client") {
+		t.Errorf("messages: %s", got)
+	}
+	p.screenshot(shots, "console-websocket.png")
+	p.eval(`document.getElementById("ws-disconnect").click();`)
+	if _, _, err := c.Read(ctx); cws.CloseStatus(err) != cws.StatusNormalClosure {
+		t.Errorf("after Disconnect the client saw %v, want 1000", err)
+	}
 }

@@ -87,6 +87,11 @@ type source struct{ base string }
 func (s source) Routes() any     { return []string{"r"} }
 func (s source) Spec() any       { return map[string]any{"file": "api.yaml"} }
 func (s source) APIBase() string { return s.base }
+func (s source) Functions() any  { return []string{} }
+func (s source) WebSockets() any { return []string{} }
+
+func (s source) WebSocketSend(context.Context, string, string) error { return nil }
+func (s source) WebSocketDisconnect(context.Context, string) error   { return nil }
 
 // TestServer: the API behind a token, the stream, curl and replay.
 func TestServer(t *testing.T) {

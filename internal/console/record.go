@@ -143,6 +143,10 @@ type Recorder struct {
 	ring []*Exchange // oldest first once full; len ≤ Entries
 	head int         // where the next one goes once the ring is full
 	subs map[chan *Exchange]struct{}
+
+	mmu  sync.Mutex
+	msgs []WSMessage // WebSocket messages, oldest first
+	mseq int64
 }
 
 // Masked by default: credentials a console must never keep.

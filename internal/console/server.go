@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"embed"
@@ -28,6 +29,13 @@ type Source interface {
 	Routes() any
 	Spec() any
 	APIBase() string
+	// Functions describes the local function processes and their output.
+	Functions() any
+	// WebSockets lists the open connections of this replica;
+	// WebSocketSend and WebSocketDisconnect act on one, wherever it is.
+	WebSockets() any
+	WebSocketSend(ctx context.Context, id, text string) error
+	WebSocketDisconnect(ctx context.Context, id string) error
 }
 
 // Server serves the page (/console/...) and its JSON API
@@ -155,6 +163,12 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, rest string) {
 		writeJSON(w, s.Source.Routes())
 	case rest == "spec" && r.Method == http.MethodGet:
 		writeJSON(w, s.Source.Spec())
+	case rest == "functions" && r.Method == http.MethodGet:
+		writeJSON(w, s.Source.Functions())
+	case rest == "websocket" && r.Method == http.MethodGet:
+		writeJSON(w, s.Source.WebSockets())
+	case strings.HasPrefix(rest, "websocket/"):
+		s.websocket(w, r, strings.TrimPrefix(rest, "websocket/"))
 	default:
 		writeError(w, http.StatusNotFound, "no such console call: "+r.Method+" /console/api/"+rest)
 	}
@@ -178,6 +192,36 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, rest string) {
 		s.replay(w, r, e)
 	default:
 		writeError(w, http.StatusNotFound, "no such console call: "+r.Method+" /console/api/exchanges/"+rest)
+	}
+}
+
+// websocket serves one connection's calls: its messages, a text message
+// to send it, a disconnect.
+func (s *Server) websocket(w http.ResponseWriter, r *http.Request, rest string) {
+	id, action, _ := strings.Cut(rest, "/")
+	switch {
+	case action == "messages" && r.Method == http.MethodGet:
+		after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+		writeJSON(w, s.Rec.Messages(id, after))
+	case action == "send" && r.Method == http.MethodPost:
+		var in struct{ Text string }
+		if err := json.NewDecoder(io.LimitReader(r.Body, 256<<10)).Decode(&in); err != nil {
+			writeError(w, http.StatusBadRequest, `the body must be {"text": "..."}`)
+			return
+		}
+		if err := s.Source.WebSocketSend(r.Context(), id, in.Text); err != nil {
+			writeError(w, http.StatusConflict, err.Error())
+			return
+		}
+		writeJSON(w, map[string]bool{"ok": true})
+	case action == "disconnect" && r.Method == http.MethodPost:
+		if err := s.Source.WebSocketDisconnect(r.Context(), id); err != nil {
+			writeError(w, http.StatusConflict, err.Error())
+			return
+		}
+		writeJSON(w, map[string]bool{"ok": true})
+	default:
+		writeError(w, http.StatusNotFound, "no such console call: "+r.Method+" /console/api/websocket/"+rest)
 	}
 }
 

@@ -123,6 +123,23 @@ func (p *Pool) Invoker(id string, f *config.Function, maxAnswer int64, account *
 	return pr, nil
 }
 
+// Processes describes the local function processes the pool holds, with
+// the output lines each printed after seq, sorted by function ID.
+func (p *Pool) Processes(seq int64) []ProcessInfo {
+	p.mu.Lock()
+	procs := make([]*Process, 0, len(p.procs))
+	for _, pr := range p.procs {
+		procs = append(procs, pr)
+	}
+	p.mu.Unlock()
+	out := make([]ProcessInfo, 0, len(procs))
+	for _, pr := range procs {
+		out = append(out, pr.Info(seq))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].FunctionID < out[j].FunctionID })
+	return out
+}
+
 // NextGeneration starts a build: processes the build asks for are marked,
 // so that Settle can stop the ones the new snapshot no longer binds.
 func (p *Pool) NextGeneration() {

@@ -34,8 +34,10 @@ type Process struct {
 	// StartTimeout bounds the wait for a (re)started process to be ready.
 	StartTimeout time.Duration
 
-	inflight atomic.Int64
-	turn     chan struct{} // one invocation at a time, as a cloud instance
+	inflight    atomic.Int64
+	invocations atomic.Int64
+	turn        chan struct{} // one invocation at a time, as a cloud instance
+	output      outputRing    // the last lines it printed, for the console
 
 	mu     sync.Mutex
 	run    *running // nil: not started, or exited
@@ -68,6 +70,7 @@ func (p *Process) client() *http.Client {
 
 // Invoke implements Invoker.
 func (p *Process) Invoke(ctx context.Context, inv *Invocation) ([]byte, error) {
+	p.invocations.Add(1)
 	p.inflight.Add(1)
 	defer p.inflight.Add(-1)
 	// The adapter runs one invocation at a time; waiting here, with the
@@ -176,8 +179,8 @@ func (p *Process) start() (*running, error) {
 	log.Info("function process started", "command", strings.Join(p.Command, " "), "dir", p.Dir, "start", p.starts)
 	var pipes sync.WaitGroup
 	pipes.Add(2)
-	go func() { defer pipes.Done(); pipeLog(stdout, log, "stdout", nil) }()
-	go func() { defer pipes.Done(); pipeLog(stderr, log, "stderr", r.tail) }()
+	go func() { defer pipes.Done(); pipeLog(stdout, log, "stdout", nil, &p.output) }()
+	go func() { defer pipes.Done(); pipeLog(stderr, log, "stderr", r.tail, &p.output) }()
 	go func() {
 		pipes.Wait()
 		r.err = cmd.Wait()
@@ -275,12 +278,13 @@ func freePort() (int, error) {
 
 // pipeLog logs each line a function writes, as the cloud's function logs
 // do, and keeps the last lines of stderr for error messages.
-func pipeLog(r io.Reader, log *slog.Logger, stream string, tail *tailBuffer) {
+func pipeLog(r io.Reader, log *slog.Logger, stream string, tail *tailBuffer, out *outputRing) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
 		log.Info("function output", "stream", stream, "line", line)
+		out.add(stream, line)
 		if tail != nil {
 			tail.add(line)
 		}
@@ -327,4 +331,90 @@ func (p *Process) running() bool {
 	default:
 		return false
 	}
+}
+
+// OutputLine is one line a function process printed.
+type OutputLine struct {
+	Seq    int64     `json:"seq"`
+	Time   time.Time `json:"time"`
+	Stream string    `json:"stream"` // stdout or stderr
+	Text   string    `json:"text"`
+}
+
+// outputRing keeps the last lines a process printed (over its restarts).
+type outputRing struct {
+	mu    sync.Mutex
+	lines []OutputLine
+	seq   int64
+}
+
+// maxOutputLines is how many lines a process's ring keeps; a line is cut
+// at maxOutputLine bytes.
+const (
+	maxOutputLines = 500
+	maxOutputLine  = 4096
+)
+
+func (o *outputRing) add(stream, text string) {
+	if len(text) > maxOutputLine {
+		text = text[:maxOutputLine]
+	}
+	o.mu.Lock()
+	o.seq++
+	o.lines = append(o.lines, OutputLine{Seq: o.seq, Time: time.Now(), Stream: stream, Text: text})
+	if len(o.lines) > maxOutputLines {
+		o.lines = append(o.lines[:0:0], o.lines[len(o.lines)-maxOutputLines:]...)
+	}
+	o.mu.Unlock()
+}
+
+func (o *outputRing) since(seq int64) []OutputLine {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := []OutputLine{}
+	for _, l := range o.lines {
+		if l.Seq > seq {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// ProcessInfo is a local function process as the console shows it.
+type ProcessInfo struct {
+	FunctionID  string       `json:"functionId"`
+	Command     []string     `json:"command"`
+	Dir         string       `json:"dir"`
+	Handler     string       `json:"handler,omitempty"`
+	PID         int          `json:"pid,omitempty"`
+	State       string       `json:"state"` // running, starting, stopped
+	Starts      int          `json:"starts"`
+	Restarts    int          `json:"restarts"`
+	Invocations int64        `json:"invocations"`
+	Output      []OutputLine `json:"output"`
+}
+
+// Info describes the process, with the lines it printed after seq.
+func (p *Process) Info(seq int64) ProcessInfo {
+	info := ProcessInfo{FunctionID: p.FunctionID, Command: p.Command, Dir: p.Dir, Invocations: p.invocations.Load(), Output: p.output.since(seq), State: "stopped"}
+	for _, kv := range p.Env {
+		if h, ok := strings.CutPrefix(kv, "APIGW_HANDLER="); ok {
+			info.Handler = h
+		}
+	}
+	p.mu.Lock()
+	info.Starts = p.starts
+	r := p.run
+	p.mu.Unlock()
+	info.Restarts = max(info.Starts-1, 0)
+	if r != nil {
+		select {
+		case <-r.exited:
+		case <-r.ready:
+			info.State, info.PID = "running", r.cmd.Process.Pid
+		default:
+			info.State, info.PID = "starting", r.cmd.Process.Pid
+		}
+	}
+	return info
 }

@@ -1,13 +1,16 @@
 package server
 
 import (
+	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/console"
 	"github.com/apigw/apigw/internal/gateway"
+	"github.com/apigw/apigw/internal/websocket"
 	"github.com/apigw/apigw/internal/yamlx"
 )
 
@@ -60,6 +63,9 @@ func (s *Server) startConsole(b *config.Bindings) (*console.Server, error) {
 	}
 	rec := console.NewRecorder(console.Options{Entries: c.Entries, MaxBody: int(c.MaxBody), Redact: c.RedactHeaders, ShowSecrets: c.ShowSecrets})
 	s.handler.SetConsole(rec)
+	s.handler.WebSockets().Observe(func(c *websocket.Conn, in bool, op websocket.Opcode, data []byte) {
+		rec.AddMessage(c.ID, in, op == websocket.OpText, data)
+	})
 	token := c.Token
 	return &console.Server{Rec: rec, Source: consoleSource{s}, Token: func() string { return token }}, nil
 }
@@ -116,4 +122,44 @@ func (c consoleSource) APIBase() string {
 		return *b
 	}
 	return ""
+}
+
+func (c consoleSource) Functions() any { return c.s.deps.Functions.Processes(0) }
+
+// consoleConn is an open WebSocket connection as the console lists it.
+type consoleConn struct {
+	ID           string    `json:"id"`
+	Path         string    `json:"path"`
+	Replica      string    `json:"replica,omitempty"`
+	SourceIP     string    `json:"sourceIp"`
+	UserAgent    string    `json:"userAgent"`
+	ConnectedAt  time.Time `json:"connectedAt"`
+	LastActiveAt time.Time `json:"lastActiveAt"`
+	websocket.Counts
+}
+
+func (c consoleSource) WebSockets() any {
+	replica := ""
+	if c.s.redisReg != nil {
+		replica = c.s.redisReg.Replica()
+	}
+	conns := c.s.handler.WebSockets().Conns()
+	out := make([]consoleConn, 0, len(conns))
+	for _, k := range conns {
+		out = append(out, consoleConn{ID: k.ID, Path: k.Path, Replica: replica, SourceIP: k.SourceIP, UserAgent: k.UserAgent,
+			ConnectedAt: k.ConnectedAt, LastActiveAt: k.LastActive(), Counts: k.Counts()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ConnectedAt.After(out[j].ConnectedAt) })
+	return out
+}
+
+func (c consoleSource) WebSocketSend(ctx context.Context, id, text string) error {
+	if len(text) > websocket.MaxSend {
+		return fmt.Errorf("the message is larger than %d bytes", websocket.MaxSend)
+	}
+	return c.s.connections.Registry.Send(ctx, id, websocket.OpText, []byte(text))
+}
+
+func (c consoleSource) WebSocketDisconnect(ctx context.Context, id string) error {
+	return c.s.connections.Registry.Disconnect(ctx, id)
 }

@@ -74,6 +74,25 @@ type Conn struct {
 	queued    int       // bytes in queue
 	writing   bool      // the writer runs
 	fullSince time.Time // when a Send first found the queue full (zero: it is not)
+
+	// Messages and payload bytes each way, for the console.
+	msgsIn, msgsOut, bytesIn, bytesOut atomic.Int64
+	// observe, when the console records, sees each message (in: from the
+	// client); set by the hub before the connection serves.
+	observe func(c *Conn, in bool, op Opcode, data []byte)
+}
+
+// Counts are a connection's messages and payload bytes each way.
+type Counts struct {
+	MessagesIn  int64 `json:"messagesIn"`
+	MessagesOut int64 `json:"messagesOut"`
+	BytesIn     int64 `json:"bytesIn"`
+	BytesOut    int64 `json:"bytesOut"`
+}
+
+// Counts reports c's traffic so far.
+func (c *Conn) Counts() Counts {
+	return Counts{c.msgsIn.Load(), c.msgsOut.Load(), c.bytesIn.Load(), c.bytesOut.Load()}
 }
 
 // outbound is one message waiting to be written.
@@ -244,6 +263,11 @@ func (c *Conn) Send(op Opcode, data []byte) error {
 	c.fullSince = time.Time{}
 	c.pushAndUnlock(outbound{op, data})
 	countMessage(dirOut, op, len(data))
+	c.msgsOut.Add(1)
+	c.bytesOut.Add(int64(len(data)))
+	if c.observe != nil {
+		c.observe(c, false, op, data)
+	}
 	return nil
 }
 
@@ -428,6 +452,11 @@ func (c *Conn) Serve(handle func(Message)) *CloseError {
 		}
 		c.touch()
 		countMessage(dirIn, msg.Op, len(msg.Data))
+		c.msgsIn.Add(1)
+		c.bytesIn.Add(int64(len(msg.Data)))
+		if c.observe != nil {
+			c.observe(c, true, msg.Op, msg.Data)
+		}
 		handle(msg)
 	}
 }

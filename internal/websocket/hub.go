@@ -49,6 +49,19 @@ type Hub struct {
 	OnAdd, OnRemove func(*Conn)
 	mu              sync.RWMutex
 	conns           map[string]*Conn
+	// observe, when set (the console records), sees every message of the
+	// connections added after it is set.
+	observe atomic.Pointer[func(c *Conn, in bool, op Opcode, data []byte)]
+}
+
+// Observe makes f see every message of the connections added from now on
+// (in: from the client); nil stops that for new connections.
+func (h *Hub) Observe(f func(c *Conn, in bool, op Opcode, data []byte)) {
+	if f == nil {
+		h.observe.Store(nil)
+		return
+	}
+	h.observe.Store(&f)
 }
 
 var _ Registry = (*Hub)(nil)
@@ -68,6 +81,9 @@ func (h *Hub) Add(c *Conn) {
 	// Removed when it ends, by whoever ends it: no goroutine waits on it
 	// (an idle connection's memory is the budget that matters).
 	c.onDone = h.remove
+	if f := h.observe.Load(); f != nil {
+		c.observe = *f
+	}
 	h.mu.Lock()
 	h.conns[c.ID] = c
 	h.mu.Unlock()

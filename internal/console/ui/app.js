@@ -230,6 +230,77 @@ async function viewSpec() {
   pollTimer = setInterval(() => render().catch(() => {}), 1000);
 }
 
+// --- Functions ---
+function age(t) {
+  const s = Math.max(0, (Date.now() - new Date(t)) / 1000);
+  return s < 60 ? s.toFixed(0) + ' s' : s < 3600 ? (s / 60).toFixed(0) + ' min' : (s / 3600).toFixed(1) + ' h';
+}
+
+async function viewFunctions() {
+  let selected = new URLSearchParams(location.search).get('id');
+  const render = async () => {
+    const procs = await api('functions');
+    if (!selected && procs.length) selected = procs[0].functionId;
+    const tbody = el('tbody', { id: 'functions-body' });
+    for (const p of procs) {
+      tbody.append(el('tr', { class: 'row' + (p.functionId === selected ? ' active' : ''), 'data-id': p.functionId, onclick: () => { selected = p.functionId; render(); } },
+        el('td', { class: 'mono' }, p.functionId), el('td', { class: 'wrap mono' }, p.handler || p.command.join(' ')),
+        el('td', { class: 'mono hide-narrow' }, p.pid || '—'), el('td', { class: p.state === 'running' ? 's2' : 'muted' }, p.state),
+        el('td', {}, p.restarts), el('td', {}, p.invocations)));
+    }
+    const cur = procs.find((p) => p.functionId === selected);
+    const log = el('pre', { id: 'function-output', class: 'log' });
+    for (const l of (cur ? cur.output : [])) log.append(el('span', { class: l.stream === 'stderr' ? 'error' : '' }, time(l.time) + ' ' + l.text + '\n'));
+    const keepBottom = (() => { const old = document.getElementById('function-output'); return !old || old.scrollTop + old.clientHeight >= old.scrollHeight - 4; })();
+    show(procs.length ? el('div', { class: 'scroll' }, el('table', {},
+      el('thead', {}, el('tr', {}, el('th', {}, 'Function'), el('th', {}, 'Handler'), el('th', { class: 'hide-narrow' }, 'PID'), el('th', {}, 'State'), el('th', {}, 'Restarts'), el('th', {}, 'Invocations'))), tbody))
+      : el('p', { class: 'muted' }, 'No local function processes (runtime or command bindings) yet.'),
+    cur ? [el('h2', {}, 'Output of ' + cur.functionId + ' (stdout, stderr in red)'), log] : null);
+    if (keepBottom) log.scrollTop = log.scrollHeight;
+  };
+  await render();
+  pollTimer = setInterval(() => render().catch(() => {}), 1000);
+}
+
+// --- WebSocket ---
+async function viewWebSocket() {
+  let selected = null;
+  let after = 0;
+  const messages = el('div', { id: 'ws-messages' });
+  const detail = el('section', { id: 'ws-detail', hidden: '' });
+  const text = el('input', { type: 'text', id: 'ws-text', placeholder: 'a text message', style: 'flex:1 1 240px' });
+  const note = el('span', { id: 'ws-note', class: 'note' });
+  detail.append(el('h2', { id: 'ws-title' }),
+    el('div', { class: 'toolbar' }, text,
+      el('button', { class: 'primary', id: 'ws-send', onclick: async () => {
+        try { await api('websocket/' + selected + '/send', { method: 'POST', body: JSON.stringify({ text: text.value }) }); text.value = ''; note.textContent = 'sent'; } catch (err) { note.textContent = err.message; }
+      } }, 'Send'),
+      el('button', { id: 'ws-disconnect', onclick: async () => {
+        try { await api('websocket/' + selected + '/disconnect', { method: 'POST' }); note.textContent = 'disconnected (1000)'; } catch (err) { note.textContent = err.message; }
+      } }, 'Disconnect'), note),
+    messages);
+  const table = el('tbody', { id: 'ws-body' });
+  const render = async () => {
+    const conns = await api('websocket');
+    table.replaceChildren(...conns.map((c) => el('tr', { class: 'row' + (c.id === selected ? ' active' : ''), 'data-id': c.id, onclick: () => {
+      selected = c.id; after = 0; messages.replaceChildren(); note.textContent = '';
+      document.getElementById('ws-title').textContent = 'Connection ' + c.id + ' on ' + c.path; detail.hidden = false; render();
+    } },
+      el('td', { class: 'mono' }, c.id), el('td', { class: 'mono' }, c.path), el('td', { class: 'mono hide-narrow' }, c.replica || 'this one'),
+      el('td', {}, age(c.connectedAt)), el('td', {}, c.messagesIn + ' / ' + size(c.bytesIn)), el('td', {}, c.messagesOut + ' / ' + size(c.bytesOut)))));
+    if (!conns.length) table.append(el('tr', {}, el('td', { colspan: 6, class: 'muted' }, 'No open connections.')));
+    if (selected) {
+      for (const m of await api('websocket/' + selected + '/messages?after=' + after)) {
+        after = m.seq;
+        messages.append(el('div', { class: 'mono msg ' + (m.in ? 'in' : 'out') }, time(m.time) + (m.in ? ' ← client: ' : ' → client: ') + (m.type === 'text' ? m.text : '[binary ' + size(m.size) + '] ' + m.hexHead) + (m.truncated ? ' …' : '')));
+      }
+    }
+  };
+  show(el('div', { class: 'scroll' }, el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Connection'), el('th', {}, 'Path'), el('th', { class: 'hide-narrow' }, 'Replica'), el('th', {}, 'Age'), el('th', {}, 'From client'), el('th', {}, 'To client'))), table)), detail);
+  await render();
+  pollTimer = setInterval(() => render().catch(() => {}), 1000);
+}
+
 // --- Navigation ---
 function go(path) { history.pushState(null, '', path); route(); }
 
@@ -242,6 +313,8 @@ async function route() {
     if (view === 'requests' && path.split('/')[3]) await viewExchange(path.split('/')[3]);
     else if (view === 'routes') await viewRoutes();
     else if (view === 'spec') await viewSpec();
+    else if (view === 'functions') await viewFunctions();
+    else if (view === 'websocket') await viewWebSocket();
     else await viewRequests();
   } catch (err) {
     show(el('p', { class: 'error' }, err.message));
