@@ -3,10 +3,12 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -200,5 +202,49 @@ document.getElementById("ws-send").click();`)
 	p.eval(`document.getElementById("ws-disconnect").click();`)
 	if _, _, err := c.Read(ctx); cws.CloseStatus(err) != cws.StatusNormalClosure {
 		t.Errorf("after Disconnect the client saw %v, want 1000", err)
+	}
+}
+
+// TestConsoleAccess: the console is on for a loopback-only admin listener
+// and off for one others can reach, unless the bindings turn it on with a
+// token (refused at start without one).
+func TestConsoleAccess(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /a:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': a}}\n")
+	status := func(url string, header ...string) int {
+		req, _ := http.NewRequest("GET", url, nil)
+		if len(header) == 2 {
+			req.Header.Set(header[0], header[1])
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if g := start(t, "--spec", spec); status(g.Admin+"/console/api/exchanges") != 200 {
+		t.Error("a loopback admin listener has no console")
+	}
+	admin := freePort(t)
+	open := fmt.Sprintf("0.0.0.0:%d", admin)
+	g := startOn(t, freePort(t), admin, "--spec", spec, "--admin", open)
+	if got := status(g.Admin + "/console/"); got != 404 {
+		t.Errorf("an admin listener on %s serves the console (%d) without being asked", open, got)
+	}
+	cfg := writeFile(t, dir, "token.yaml", "console: {enabled: true, token: console-secret}\n")
+	admin = freePort(t)
+	g = startOn(t, freePort(t), admin, "--spec", spec, "--config", cfg, "--admin", fmt.Sprintf("0.0.0.0:%d", admin))
+	if got := status(g.Admin + "/console/api/exchanges"); got != 401 {
+		t.Errorf("without the token: %d", got)
+	}
+	if got := status(g.Admin+"/console/api/exchanges", "Authorization", "Bearer console-secret"); got != 200 {
+		t.Errorf("with the token: %d", got)
+	}
+	// On for everyone without a token: refused at start.
+	bad := writeFile(t, dir, "open.yaml", "console: {enabled: true}\n")
+	out, err := exec.Command(binary, "serve", "--spec", spec, "--config", bad, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--admin", fmt.Sprintf("0.0.0.0:%d", freePort(t))).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "needs console.token") {
+		t.Errorf("a console open to all without a token started: %v %s", err, out)
 	}
 }

@@ -84,7 +84,7 @@ func (r *Recorder) KeepSecrets(e *Exchange, h http.Header) {
 		return
 	}
 	for k, vs := range h {
-		if r.redact[http.CanonicalHeaderKey(k)] {
+		if r.secret(k) {
 			if e.secrets == nil {
 				e.secrets = http.Header{}
 			}
@@ -170,22 +170,43 @@ func NewRecorder(o Options) *Recorder {
 // MaxBody is the body cap.
 func (r *Recorder) MaxBody() int { return r.opts.MaxBody }
 
+// View is h as the console may keep it: h itself when it holds no secret
+// (the caller promises nobody writes to h any more), else a masked copy.
+func (r *Recorder) View(h http.Header) http.Header {
+	if !r.opts.ShowSecrets {
+		for k := range h {
+			if r.secret(k) {
+				return r.Mask(h)
+			}
+		}
+	}
+	return h
+}
+
 // Mask returns a copy of h with the secret headers' values masked (unless
 // the console shows secrets). A bearer or basic value keeps its scheme.
 func (r *Recorder) Mask(h http.Header) http.Header {
-	out := make(http.Header, len(h))
-	for k, vs := range h {
-		if !r.opts.ShowSecrets && r.redact[http.CanonicalHeaderKey(k)] {
-			masked := make([]string, len(vs))
+	out := h.Clone() // one allocation for every value
+	if r.opts.ShowSecrets {
+		return out
+	}
+	for k, vs := range out {
+		if r.secret(k) {
 			for i, v := range vs {
-				masked[i] = maskValue(v)
+				vs[i] = maskValue(v)
 			}
-			out[k] = masked
-			continue
 		}
-		out[k] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+// secret reports whether header k is masked. Keys are canonical as
+// net/http stores them; another spelling is canonicalised first.
+func (r *Recorder) secret(k string) bool {
+	if s, ok := r.redact[k]; ok {
+		return s
+	}
+	return r.redact[http.CanonicalHeaderKey(k)]
 }
 
 // Masked is how a secret shows.
@@ -215,7 +236,7 @@ func (r *Recorder) MaskEvent(event []byte) []byte {
 			continue
 		}
 		for k, v := range hs {
-			if !r.redact[http.CanonicalHeaderKey(k)] {
+			if !r.secret(k) {
 				continue
 			}
 			changed = true
@@ -256,7 +277,9 @@ func (r *Recorder) NewBody(data []byte, size int64, contentType string) Body {
 		b.Binary, b.HexHead = true, hexDump(data[:n])
 		return b
 	}
-	if !b.Truncated && (strings.Contains(contentType, "json") || json.Valid(text)) && json.Valid(text) {
+	// JSON is pretty-printed; json.Valid is asked only of what looks like
+	// it (on other text it allocates an error).
+	if !b.Truncated && (strings.Contains(contentType, "json") || looksJSON(text)) && json.Valid(text) {
 		var pretty bytes.Buffer
 		if json.Indent(&pretty, text, "", "  ") == nil {
 			b.JSON, b.Text = true, pretty.String()
@@ -265,6 +288,11 @@ func (r *Recorder) NewBody(data []byte, size int64, contentType string) Body {
 	}
 	b.Text = string(text)
 	return b
+}
+
+func looksJSON(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
 }
 
 func trimPartialRune(b []byte) []byte {
@@ -364,6 +392,9 @@ type Capture struct {
 
 // NewCapture makes a capture of at most max bytes.
 func NewCapture(max int) *Capture { return &Capture{max: max} }
+
+// Reset makes c an empty capture of at most max bytes.
+func (c *Capture) Reset(max int) { c.buf, c.max, c.total = c.buf[:0], max, 0 }
 
 func (c *Capture) Write(p []byte) (int, error) {
 	c.total += int64(len(p))

@@ -24,21 +24,25 @@ const HeaderReplayOf = "X-Apigw-Replay-Of"
 type consoleTrace struct {
 	rc       *console.Recorder
 	e        console.Exchange
-	reqBody  *console.Capture
-	resBody  *console.Capture
+	reqBody  console.Capture
+	resBody  console.Capture
 	observed integration.Observed
 	last     time.Time
+	phases   [8]console.Phase // e.Phases's room: one allocation in all
 }
 
 func beginTrace(rc *console.Recorder, r *http.Request, start time.Time) *consoleTrace {
-	t := &consoleTrace{rc: rc, last: start, reqBody: console.NewCapture(rc.MaxBody()), resBody: console.NewCapture(rc.MaxBody())}
+	t := &consoleTrace{rc: rc, last: start}
+	t.reqBody.Reset(rc.MaxBody())
+	t.resBody.Reset(rc.MaxBody())
 	t.e = console.Exchange{
 		Time: start, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host, Proto: r.Proto,
-		ClientIP: clientIP(r.RemoteAddr), Request: console.Message{Headers: rc.Mask(r.Header)},
+		ClientIP: clientIP(r.RemoteAddr),
 	}
+	t.e.Phases = t.phases[:0]
 	rc.KeepSecrets(&t.e, r.Header)
-	if id, err := strconv.ParseInt(r.Header.Get(HeaderReplayOf), 10, 64); err == nil {
-		t.e.ReplayOf = id
+	if v := r.Header.Get(HeaderReplayOf); v != "" {
+		t.e.ReplayOf, _ = strconv.ParseInt(v, 10, 64)
 	}
 	return t
 }
@@ -66,9 +70,17 @@ func (x *exchange) endTrace(r *http.Request, status int, elapsed time.Duration) 
 			e.Details = he.Details
 		}
 	}
+	// The header maps are the request's and the answer's own: nobody
+	// writes to them once the exchange is over, so one without secrets is
+	// kept as it is. An upgraded connection lives on: its maps are copied.
+	view := t.rc.View
+	if status == http.StatusSwitchingProtocols {
+		view = t.rc.Mask
+	}
+	e.Request.Headers = view(r.Header)
 	e.Request.Body = t.rc.NewBody(t.reqBody.Bytes(), t.reqBody.Total(), r.Header.Get("Content-Type"))
 	hdr := x.rec.Header()
-	e.Response = console.Message{Headers: t.rc.Mask(hdr), Body: t.rc.NewBody(t.resBody.Bytes(), t.resBody.Total(), hdr.Get("Content-Type"))}
+	e.Response = console.Message{Headers: view(hdr), Body: t.rc.NewBody(t.resBody.Bytes(), t.resBody.Total(), hdr.Get("Content-Type"))}
 	if o := t.observed; o.Kind != "" {
 		up := &console.Upstream{Kind: o.Kind, Target: o.Target}
 		if o.Event != nil {
@@ -82,8 +94,10 @@ func (x *exchange) endTrace(r *http.Request, status int, elapsed time.Duration) 
 		}
 		e.Upstream = up
 	}
-	if e.Phases == nil {
-		e.Phases = []console.Phase{}
-	}
-	t.rc.Add(e)
+	// The ring keeps a copy: the trace, its captures and its phase array
+	// are garbage once the exchange is recorded.
+	kept := new(console.Exchange)
+	*kept = *e
+	kept.Phases = append(make([]console.Phase, 0, len(e.Phases)), e.Phases...)
+	t.rc.Add(kept)
 }

@@ -139,7 +139,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if rc := h.console.Load(); rc != nil {
 		x.trace = beginTrace(rc, r, start)
-		x.rec.tap = x.trace.resBody
+		x.rec.tap = &x.trace.resBody
 	}
 	defer h.finish(x, r, start)
 
@@ -192,7 +192,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if x.trace != nil && r.Body != nil && r.Body != http.NoBody {
-		r.Body = console.TeeBody(r.Body, x.trace.reqBody)
+		r.Body = console.TeeBody(r.Body, &x.trace.reqBody)
 	}
 	if rt.cors != nil {
 		if cors.IsPreflight(r) {
