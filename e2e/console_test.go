@@ -241,6 +241,22 @@ func TestConsoleAccess(t *testing.T) {
 	if got := status(g.Admin+"/console/api/exchanges", "Authorization", "Bearer console-secret"); got != 200 {
 		t.Errorf("with the token: %d", got)
 	}
+	// The page asks for the token once, then shows the view.
+	if _, err := exec.LookPath("chromium"); err == nil {
+		status(g.URL + "/a")
+		p := openPage(t, startChromium(t), g.Admin+"/console/")
+		got := p.eval(waitScript + `await wait("the token dialog", () => document.getElementById("login").open);
+document.getElementById("login-token").value = "wrong";
+document.getElementById("login-form").requestSubmit();
+const said = await wait("the refusal", () => document.getElementById("login-error").textContent);
+document.getElementById("login-token").value = "console-secret";
+document.getElementById("login-form").requestSubmit();
+await wait("the requests", () => document.querySelector("#requests-body tr.row"));
+return said + " | " + document.getElementById("login").open;`)
+		if !strings.Contains(got, "not the console") || !strings.Contains(got, "| false") {
+			t.Errorf("token dialog: %s", got)
+		}
+	}
 	// On for everyone without a token: refused at start.
 	bad := writeFile(t, dir, "open.yaml", "console: {enabled: true}\n")
 	out, err := exec.Command(binary, "serve", "--spec", spec, "--config", bad, "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)), "--admin", fmt.Sprintf("0.0.0.0:%d", freePort(t))).CombinedOutput()

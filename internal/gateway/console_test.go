@@ -85,3 +85,67 @@ paths:
 		t.Errorf("ring: %d kept, IDs %d..%d", len(list), list[0].ID, list[len(list)-1].ID)
 	}
 }
+
+// TestConsoleRecordsFunctionsAuthAndValidation: a function's event (its
+// secrets masked) and answer, an authorizer's verdict and context, and the
+// validator's findings are kept with the exchange.
+func TestConsoleRecordsFunctionsAuthAndValidation(t *testing.T) {
+	authz := newFakeFunction(t)
+	authz.answer = func(map[string]any) (int, string) { return 200, `{"isAuthorized": true, "context": {"user": "ann"}}` }
+	fn := newFakeFunction(t)
+	srv, h := serveHandler(t, `openapi: 3.0.0
+components:
+  securitySchemes:
+    key:
+      type: apiKey
+      in: header
+      name: Authorization
+      x-yc-apigateway-authorizer: {type: function, function_id: authz}
+paths:
+  /fn:
+    post:
+      security: [{key: []}]
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn}
+  /strict:
+    post:
+      x-yc-apigateway-validator: {validateRequestBody: true}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {type: object, required: [n], properties: {n: {type: integer}}}
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+`, "functions:\n  authz: {url: '"+authz.srv.URL+"'}\n  fn: {url: '"+fn.srv.URL+"'}\n")
+	rc := console.NewRecorder(console.Options{})
+	h.SetConsole(rc)
+	do(t, "POST", srv.URL+"/fn", map[string]string{"Authorization": "Key k-123"}, strings.NewReader("hello"))
+	do(t, "POST", srv.URL+"/strict", map[string]string{"Content-Type": "application/json"}, strings.NewReader(`{"n":"x"}`))
+	list := rc.List()
+	if len(list) != 2 {
+		t.Fatalf("%d kept", len(list))
+	}
+	v, f := list[0], list[1]
+	if f.Auth != "allowed" || f.AuthContext["user"] != "ann" {
+		t.Errorf("authorizer: %q %v", f.Auth, f.AuthContext)
+	}
+	up := f.Upstream
+	if up == nil || up.Kind != "function" || up.Target != "fn:$latest" || up.Event == nil || up.Answer == nil {
+		t.Fatalf("upstream %+v", up)
+	}
+	if strings.Contains(up.Event.Text, "k-123") || !strings.Contains(up.Event.Text, console.Masked) || !strings.Contains(up.Event.Text, `"body": "aGVsbG8="`) {
+		t.Errorf("the event kept: %s", up.Event.Text)
+	}
+	if !strings.Contains(up.Answer.Text, `"statusCode": 200`) {
+		t.Errorf("the answer kept: %s", up.Answer.Text)
+	}
+	var names []string
+	for _, p := range f.Phases {
+		names = append(names, p.Name)
+	}
+	if strings.Join(names, ",") != "routing,policies,auth,integration" {
+		t.Errorf("phases %v", names)
+	}
+	if v.Status != 400 || v.Details == nil || v.Error == "" {
+		t.Errorf("validation: %d %v %q", v.Status, v.Details, v.Error)
+	}
+}
