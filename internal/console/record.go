@@ -320,8 +320,8 @@ func hexDump(b []byte) string {
 // Add assigns e its ID, keeps it (dropping the oldest past the ring's
 // size) and tells the subscribers; one that does not keep up misses it.
 func (r *Recorder) Add(e *Exchange) {
-	e.ID = r.nextID.Add(1)
 	r.mu.Lock()
+	e.ID = r.nextID.Add(1) // under the lock: the ring stays in ID order for Get
 	if len(r.ring) < r.opts.Entries {
 		r.ring = append(r.ring, e)
 	} else {

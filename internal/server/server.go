@@ -406,7 +406,13 @@ func (s *Server) Run(ctx context.Context) error {
 	s.spec.loaded()
 	s.hashes = s.fileHashes()
 	s.deps.Functions.Settle()
-	base := "http://" + apiLn.Addr().String()
+	// Replays go to the API listener; one on every address is reached on
+	// loopback.
+	host, port, _ := net.SplitHostPort(apiLn.Addr().String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	base := "http://" + net.JoinHostPort(host, port)
 	s.apiBase.Store(&base)
 	go func() { serveErr <- api.Serve(apiLn) }()
 	s.log.Info("listening", "addr", apiLn.Addr().String(), "admin", adminLn.Addr().String(),
