@@ -27,26 +27,33 @@ type page struct {
 // startChromium) and connects to it.
 func openPage(t *testing.T, devtools, url string) *page {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, "http://"+devtools+"/json/new?"+neturl.QueryEscape(url), nil)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var target struct{ WebSocketDebuggerURL string }
-	json.NewDecoder(res.Body).Decode(&target)
-	res.Body.Close()
-	if target.WebSocketDebuggerURL == "" {
-		t.Fatal("DevTools opened no page")
-	}
+	debugger := newTarget(t, devtools, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	c, _, err := cws.Dial(ctx, target.WebSocketDebuggerURL, nil)
+	c, _, err := cws.Dial(ctx, debugger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.SetReadLimit(64 << 20)
 	t.Cleanup(func() { c.CloseNow() })
 	return &page{t: t, c: c, ctx: ctx}
+}
+
+// newTarget opens a tab on url (DevTools' HTTP endpoint /json/new) and
+// returns its DevTools WebSocket URL.
+func newTarget(t *testing.T, devtools, url string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, "http://"+devtools+"/json/new?"+neturl.QueryEscape(url), nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var target struct{ WebSocketDebuggerURL string }
+	if err := json.NewDecoder(res.Body).Decode(&target); err != nil || res.StatusCode != 200 || target.WebSocketDebuggerURL == "" {
+		t.Fatalf("DevTools /json/new: %d %v", res.StatusCode, err)
+	}
+	return target.WebSocketDebuggerURL
 }
 
 // call sends a DevTools command and returns its result.

@@ -264,3 +264,44 @@ return said + " | " + document.getElementById("login").open;`)
 		t.Errorf("a console open to all without a token started: %v %s", err, out)
 	}
 }
+
+// TestConsoleInFirefox: the same page in Firefox (over WebDriver BiDi):
+// the routes table, a request appearing live, the exchange with its
+// secret masked.
+func TestConsoleInFirefox(t *testing.T) {
+	if _, err := exec.LookPath("firefox-esr"); err != nil {
+		needInterpreter(t, "firefox")
+	}
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
+info: {title: ff, version: '1'}
+paths:
+  /hello:
+    get:
+      operationId: hello
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, http_headers: {Content-Type: application/json}, content: {'*': '{"hello":"firefox"}'}}
+`)
+	g := start(t, "--spec", spec)
+	f := startFirefox(t)
+	f.navigate(g.Admin + "/console/routes")
+	if got := f.eval(waitScript + `return (await wait("the routes", () => document.querySelector("tbody.routes tr"))).textContent;`); !strings.Contains(got, "/hello") || !strings.Contains(got, "answers 200") {
+		t.Errorf("routes in Firefox: %s", got)
+	}
+	f.navigate(g.Admin + "/console/")
+	f.eval(waitScript + `await wait("the live stream", () => document.getElementById("live").classList.contains("on"));`)
+	req, _ := http.NewRequest("GET", g.URL+"/hello", nil)
+	req.Header.Set("Authorization", "Bearer firefox-secret")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	got := f.eval(waitScript + `const row = await wait("the live row", () => document.querySelector("#requests-body tr.row"), 1000);
+row.click();
+return (await wait("the exchange", () => document.getElementById("request"))).textContent + " || " + document.getElementById("response").textContent;`)
+	json.Unmarshal([]byte(got), &got)
+	if !strings.Contains(got, "Bearer •••• (masked)") || strings.Contains(got, "firefox-secret") || !strings.Contains(got, `"hello": "firefox"`) {
+		t.Errorf("the exchange in Firefox: %s", got)
+	}
+	f.screenshot(t.ArtifactDir(), "console-exchange-firefox.png")
+}

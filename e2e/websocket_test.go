@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -311,16 +310,7 @@ func startChromium(t *testing.T) string {
 // openTab opens a new tab on url (DevTools' HTTP endpoint /json/new).
 func openTab(t *testing.T, devtools, url string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPut, "http://"+devtools+"/json/new?"+neturl.QueryEscape(url), nil)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("DevTools /json/new: %d %s", res.StatusCode, b)
-	}
+	newTarget(t, devtools, url)
 }
 
 // TestWebSocketSurvivesReload: an open socket keeps the snapshot it
