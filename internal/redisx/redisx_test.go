@@ -146,7 +146,10 @@ func TestRecoversUnderLoad(t *testing.T) {
 			t.Fatalf("cycle %d: Redis answers, but the client still fails %v after the thaw (pool %+v)", cycle, took, c.PoolStats())
 		}
 	}
-	if d := time.Duration(slowest.Load()); d > 3*timeout {
+	// The bound catches a call held past its timeout (a hang is seconds);
+	// its slack is the scheduling of 32 callers under -race on a loaded
+	// 2-core machine, which was seen to reach 3.2 timeouts.
+	if d := time.Duration(slowest.Load()); d > 5*timeout {
 		t.Errorf("the slowest call took %v with redis.timeout %v", d, timeout)
 	} else {
 		t.Logf("the slowest call took %v", d)
