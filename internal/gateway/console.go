@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/apigw/apigw/internal/console"
@@ -22,18 +23,26 @@ const HeaderReplayOf = "X-Apigw-Replay-Of"
 // consoleTrace is what the console records of one exchange while it is served:
 // the request as it came, the bodies as they pass, the time of each stage.
 type consoleTrace struct {
-	rc       *console.Recorder
-	e        console.Exchange
-	reqBody  console.Capture
+	rc *console.Recorder
+	e  console.Exchange
+	// reqBody is allocated per exchange, when the request has a body: an
+	// upstream transport may still read the body (through the tee) after
+	// the exchange is over, so it must not be pooled with the trace.
+	reqBody  *console.Capture
 	resBody  console.Capture
 	observed integration.Observed
 	last     time.Time
-	phases   [8]console.Phase // e.Phases's room: one allocation in all
+	phases   [8]console.Phase // e.Phases's room
 }
 
+// traces are pooled: recording then costs the record the ring keeps, not
+// a trace per request besides.
+var traces = sync.Pool{New: func() any { return new(consoleTrace) }}
+
 func beginTrace(rc *console.Recorder, r *http.Request, start time.Time) *consoleTrace {
-	t := &consoleTrace{rc: rc, last: start}
-	t.reqBody.Reset(rc.MaxBody())
+	t := traces.Get().(*consoleTrace)
+	res := t.resBody
+	*t = consoleTrace{rc: rc, last: start, resBody: res}
 	t.resBody.Reset(rc.MaxBody())
 	t.e = console.Exchange{
 		Time: start, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host, Proto: r.Proto,
@@ -78,7 +87,9 @@ func (x *exchange) endTrace(r *http.Request, status int, elapsed time.Duration) 
 		view = t.rc.Mask
 	}
 	e.Request.Headers = view(r.Header)
-	e.Request.Body = t.rc.NewBody(t.reqBody.Bytes(), t.reqBody.Total(), r.Header.Get("Content-Type"))
+	if t.reqBody != nil {
+		e.Request.Body = t.rc.NewBody(t.reqBody.Bytes(), t.reqBody.Total(), r.Header.Get("Content-Type"))
+	}
 	hdr := x.rec.Header()
 	e.Response = console.Message{Headers: view(hdr), Body: t.rc.NewBody(t.resBody.Bytes(), t.resBody.Total(), hdr.Get("Content-Type"))}
 	if o := t.observed; o.Kind != "" {
@@ -100,4 +111,7 @@ func (x *exchange) endTrace(r *http.Request, status int, elapsed time.Duration) 
 	*kept = *e
 	kept.Phases = append(make([]console.Phase, 0, len(e.Phases)), e.Phases...)
 	t.rc.Add(kept)
+	x.trace = nil
+	*t = consoleTrace{resBody: t.resBody}
+	traces.Put(t)
 }

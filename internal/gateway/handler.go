@@ -192,7 +192,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if x.trace != nil && r.Body != nil && r.Body != http.NoBody {
-		r.Body = console.TeeBody(r.Body, &x.trace.reqBody)
+		x.trace.reqBody = console.NewCapture(x.trace.rc.MaxBody())
+		r.Body = console.TeeBody(r.Body, x.trace.reqBody)
 	}
 	if rt.cors != nil {
 		if cors.IsPreflight(r) {
