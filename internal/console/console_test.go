@@ -64,7 +64,7 @@ func TestRingAndCapture(t *testing.T) {
 	for range 3 {
 		r.Add(&Exchange{})
 	}
-	if l := r.List(); len(l) != 2 || l[0].ID != 3 || l[1].ID != 2 || r.Get(1) != nil || r.Get(2) != l[1] {
+	if l := r.List(); len(l) != 2 || l[0].ID != 3 || l[1].ID != 2 || r.Get(1) != nil || r.Get(2).ID != 2 {
 		t.Errorf("ring: %v", l)
 	}
 	if e := <-ch; e.ID != 1 {
@@ -204,5 +204,40 @@ func TestServer(t *testing.T) {
 	}
 	if res, _ := get("/console/api/exchanges/99", auth...); res.StatusCode != 404 {
 		t.Errorf("an exchange never kept: %d", res.StatusCode)
+	}
+}
+
+// TestForeignPages: what another site could make a browser send is
+// refused: a rebound host name without a token, and changes from another
+// origin.
+func TestForeignPages(t *testing.T) {
+	open := &Server{Rec: NewRecorder(Options{}), Source: source{"http://127.0.0.1:1"}}
+	locked := &Server{Rec: NewRecorder(Options{}), Source: source{"http://127.0.0.1:1"}, Token: func() string { return "tok" }}
+	for _, tt := range []struct {
+		srv          *Server
+		method, host string
+		header       []string
+		want         int
+	}{
+		{open, "GET", "127.0.0.1:9090", nil, 200},
+		{open, "GET", "localhost:9090", nil, 200},
+		{open, "GET", "[::1]:9090", nil, 200},
+		{open, "GET", "evil.example:9090", nil, 403},
+		{open, "DELETE", "127.0.0.1:9090", []string{"Origin", "http://127.0.0.1:9090"}, 200},
+		{open, "DELETE", "127.0.0.1:9090", []string{"Origin", "https://evil.example"}, 403},
+		{open, "DELETE", "127.0.0.1:9090", []string{"Sec-Fetch-Site", "cross-site"}, 403},
+		{locked, "GET", "console.example:9090", []string{"Authorization", "Bearer tok"}, 200},
+		{locked, "DELETE", "console.example:9090", []string{"Authorization", "Bearer tok", "Origin", "https://evil.example"}, 403},
+	} {
+		r := httptest.NewRequest(tt.method, "/console/api/exchanges", nil)
+		r.Host = tt.host
+		for i := 0; i+1 < len(tt.header); i += 2 {
+			r.Header.Set(tt.header[i], tt.header[i+1])
+		}
+		w := httptest.NewRecorder()
+		tt.srv.ServeHTTP(w, r)
+		if w.Code != tt.want {
+			t.Errorf("%s at %s with %v: %d, want %d", tt.method, tt.host, tt.header, w.Code, tt.want)
+		}
 	}
 }

@@ -55,6 +55,9 @@ type Exchange struct {
 	// secrets are the values the masks hide, kept in memory only so that
 	// a replay can send the request as it was; never shown nor served.
 	secrets http.Header
+	// phaseBuf holds a kept record's phases (Phases is set on a copy).
+	phaseBuf [8]Phase
+	nPhases  int
 }
 
 // Summary is an exchange's row in the live list.
@@ -140,9 +143,9 @@ type Recorder struct {
 	nextID atomic.Int64
 
 	mu   sync.Mutex
-	ring []*Exchange // oldest first once full; len ≤ Entries
-	head int         // where the next one goes once the ring is full
-	subs map[chan *Exchange]struct{}
+	ring []Exchange // by value; from head on, oldest first; len ≤ Entries
+	head int        // where the next one goes once the ring is full
+	subs map[chan Summary]struct{}
 
 	mmu  sync.Mutex
 	msgs []WSMessage // WebSocket messages, oldest first
@@ -160,7 +163,7 @@ func NewRecorder(o Options) *Recorder {
 	if o.MaxBody <= 0 {
 		o.MaxBody = 64 << 10
 	}
-	r := &Recorder{opts: o, redact: map[string]bool{}, subs: map[chan *Exchange]struct{}{}}
+	r := &Recorder{opts: o, redact: map[string]bool{}, subs: map[chan Summary]struct{}{}}
 	for _, h := range append(append([]string{}, secretHeaders...), o.Redact...) {
 		r.redact[http.CanonicalHeaderKey(h)] = true
 	}
@@ -317,48 +320,93 @@ func hexDump(b []byte) string {
 	return string(out)
 }
 
-// Add assigns e its ID, keeps it (dropping the oldest past the ring's
+// Add keeps a copy of e with its ID (dropping the oldest past the ring's
 // size) and tells the subscribers; one that does not keep up misses it.
+// The ring holds the records by value: keeping one allocates nothing.
 func (r *Recorder) Add(e *Exchange) {
 	r.mu.Lock()
-	e.ID = r.nextID.Add(1) // under the lock: the ring stays in ID order for Get
+	if r.ring == nil {
+		r.ring = make([]Exchange, 0, r.opts.Entries)
+	}
+	var slot *Exchange
 	if len(r.ring) < r.opts.Entries {
-		r.ring = append(r.ring, e)
+		r.ring = append(r.ring, Exchange{})
+		slot = &r.ring[len(r.ring)-1]
 	} else {
-		r.ring[r.head] = e
+		slot = &r.ring[r.head]
 		r.head = (r.head + 1) % r.opts.Entries
 	}
-	for ch := range r.subs {
-		select {
-		case ch <- e:
-		default:
+	*slot = *e
+	slot.nPhases = copy(slot.phaseBuf[:], e.Phases)
+	slot.Phases = nil         // a read copy points it at its own phaseBuf
+	slot.ID = r.nextID.Add(1) // under the lock: the ring stays in ID order for Get
+	e.ID = slot.ID
+	if len(r.subs) > 0 {
+		s := slot.Summary()
+		for ch := range r.subs {
+			select {
+			case ch <- s:
+			default:
+			}
 		}
 	}
 	r.mu.Unlock()
 }
 
-// List returns the kept exchanges, newest first.
+// at is the i-th kept record, oldest first (r.mu held).
+func (r *Recorder) at(i int) *Exchange { return &r.ring[(r.head+i)%len(r.ring)] }
+
+// copyOut is a reader's copy of a kept record.
+func copyOut(e *Exchange) *Exchange {
+	c := *e
+	c.Phases = c.phaseBuf[:c.nPhases]
+	return &c
+}
+
+// List returns copies of the kept exchanges, newest first.
 func (r *Recorder) List() []*Exchange {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]*Exchange, 0, len(r.ring))
-	for i := range r.ring {
-		out = append(out, r.ring[(r.head+len(r.ring)-1-i)%len(r.ring)])
+	for i := len(r.ring) - 1; i >= 0; i-- {
+		out = append(out, copyOut(r.at(i)))
 	}
 	return out
 }
 
-// Get returns one kept exchange.
+// Summaries returns the kept exchanges' rows, newest first.
+func (r *Recorder) Summaries() []Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Summary, 0, len(r.ring))
+	for i := len(r.ring) - 1; i >= 0; i-- {
+		out = append(out, r.at(i).Summary())
+	}
+	return out
+}
+
+// Get returns a copy of one kept exchange (nil: not kept).
 func (r *Recorder) Get(id int64) *Exchange {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i := sort.Search(len(r.ring), func(i int) bool { return r.ring[(r.head+i)%len(r.ring)].ID >= id })
-	if i < len(r.ring) {
-		if e := r.ring[(r.head+i)%len(r.ring)]; e.ID == id {
-			return e
-		}
+	i := sort.Search(len(r.ring), func(i int) bool { return r.at(i).ID >= id })
+	if i < len(r.ring) && r.at(i).ID == id {
+		return copyOut(r.at(i))
 	}
 	return nil
+}
+
+// ByRequestID returns the ID of the newest kept exchange with that request
+// ID (0: none).
+func (r *Recorder) ByRequestID(rid string) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.ring) - 1; i >= 0; i-- {
+		if e := r.at(i); e.RequestID == rid {
+			return e.ID
+		}
+	}
+	return 0
 }
 
 // Clear forgets every kept exchange.
@@ -368,10 +416,10 @@ func (r *Recorder) Clear() {
 	r.mu.Unlock()
 }
 
-// Subscribe returns a channel of new exchanges (buffered; a subscriber
-// that falls behind misses some) and a function that ends it.
-func (r *Recorder) Subscribe() (<-chan *Exchange, func()) {
-	ch := make(chan *Exchange, 64)
+// Subscribe returns a channel of new exchanges' rows (buffered; a
+// subscriber that falls behind misses some) and a function that ends it.
+func (r *Recorder) Subscribe() (<-chan Summary, func()) {
+	ch := make(chan Summary, 64)
 	r.mu.Lock()
 	r.subs[ch] = struct{}{}
 	r.mu.Unlock()

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +63,10 @@ const cookieName = "apigw_console"
 const ReplayHeader = "X-Apigw-Replay-Of"
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if msg := s.foreign(r); msg != "" {
+		writeError(w, http.StatusForbidden, msg)
+		return
+	}
 	path := strings.TrimPrefix(r.URL.Path, "/console")
 	if rest, ok := strings.CutPrefix(path, "/api/"); ok {
 		if rest == "login" && r.Method == http.MethodPost {
@@ -90,6 +96,43 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// foreign refuses what a web page elsewhere could make a browser send:
+// without a token, a Host that is not a loopback name (DNS rebinding: a
+// site whose name resolves to 127.0.0.1 would be same-origin with the
+// console); and, token or not, a state-changing call from another origin
+// (replay, send, disconnect, clear), which a form or a no-cors fetch could
+// fire without reading the answer.
+func (s *Server) foreign(r *http.Request) string {
+	if s.token() == "" && !loopbackHost(r.Host) {
+		return "without a token the console answers only at a loopback address (localhost, 127.0.0.1, [::1]), not " + r.Host
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if origin := r.Header.Get("Origin"); origin != "" {
+			u, err := url.Parse(origin)
+			if err != nil || u.Host != r.Host {
+				return "the console takes changes only from its own page, not from " + origin
+			}
+		}
+		if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+			return "the console takes changes only from its own page"
+		}
+	}
+	return ""
+}
+
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (s *Server) asset(w http.ResponseWriter, r *http.Request, name string) {
@@ -146,12 +189,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 func (s *Server) api(w http.ResponseWriter, r *http.Request, rest string) {
 	switch {
 	case rest == "exchanges" && r.Method == http.MethodGet:
-		list := s.Rec.List()
-		out := make([]Summary, len(list))
-		for i, e := range list {
-			out[i] = e.Summary()
-		}
-		writeJSON(w, out)
+		writeJSON(w, s.Rec.Summaries())
 	case rest == "exchanges" && r.Method == http.MethodDelete:
 		s.Rec.Clear()
 		writeJSON(w, map[string]bool{"ok": true})
@@ -317,11 +355,8 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, e *Exchange) {
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	out := map[string]any{"status": res.StatusCode}
-	for _, x := range s.Rec.List() { // the newest are first
-		if x.RequestID == rid {
-			out["id"] = x.ID
-			break
-		}
+	if id := s.Rec.ByRequestID(rid); id != 0 {
+		out["id"] = id
 	}
 	writeJSON(w, out)
 }
@@ -354,7 +389,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		case <-keepalive.C:
 			io.WriteString(w, ": keepalive\n\n")
 		case e := <-ch:
-			b, _ := json.Marshal(e.Summary())
+			b, _ := json.Marshal(e)
 			fmt.Fprintf(w, "event: exchange\nid: %d\ndata: %s\n\n", e.ID, b)
 		}
 		flusher.Flush()

@@ -105,12 +105,8 @@ func (x *exchange) endTrace(r *http.Request, status int, elapsed time.Duration) 
 		}
 		e.Upstream = up
 	}
-	// The ring keeps a copy: the trace, its captures and its phase array
-	// are garbage once the exchange is recorded.
-	kept := new(console.Exchange)
-	*kept = *e
-	kept.Phases = append(make([]console.Phase, 0, len(e.Phases)), e.Phases...)
-	t.rc.Add(kept)
+	// The ring keeps a copy, by value; the trace goes back to its pool.
+	t.rc.Add(e)
 	x.trace = nil
 	*t = consoleTrace{resBody: t.resBody}
 	traces.Put(t)

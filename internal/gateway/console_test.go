@@ -81,7 +81,7 @@ paths:
 	// The ring keeps the last Entries, newest first, with rising IDs.
 	do(t, "GET", srv.URL+"/bin", nil, nil)
 	list = rc.List()
-	if len(list) != 3 || list[0].ID != 4 || list[2].ID != 2 || rc.Get(1) != nil || rc.Get(3) != list[1] {
+	if len(list) != 3 || list[0].ID != 4 || list[2].ID != 2 || rc.Get(1) != nil || rc.Get(3).ID != list[1].ID || rc.Get(3).Path != list[1].Path {
 		t.Errorf("ring: %d kept, IDs %d..%d", len(list), list[0].ID, list[len(list)-1].ID)
 	}
 }
