@@ -460,8 +460,8 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkYDB(root, b.YDB, &errs)
 	checkSecurityProfiles(root, b.SecurityProfiles, &errs)
 	checkDomains(root, b, &errs)
-	if b.Console.Entries < 0 || b.Console.Entries > 100000 {
-		errs.Errorf(yamlx.Get(yamlx.Get(root, "console"), "entries"), "console.entries", "must be between 1 and 100000 (0: the default, 500)")
+	if b.Console.Entries < 0 || b.Console.Entries > 10000 {
+		errs.Errorf(yamlx.Get(yamlx.Get(root, "console"), "entries"), "console.entries", "must be between 1 and 10000 (0: the default, 500)")
 	}
 	checkTracing(root, &b.Tracing, &errs)
 	checkEndpoints(root, "datasphere", b.DataSphere, &errs)

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -142,10 +141,11 @@ type Recorder struct {
 	redact map[string]bool
 	nextID atomic.Int64
 
-	mu   sync.Mutex
-	ring []Exchange // by value; from head on, oldest first; len ≤ Entries
-	head int        // where the next one goes once the ring is full
-	subs map[chan Summary]struct{}
+	ring []slot // the record with ID n is at (n-1) % Entries; made with the recorder
+
+	smu   sync.Mutex
+	subs  map[chan Summary]struct{}
+	nsubs atomic.Int64
 
 	mmu  sync.Mutex
 	msgs []WSMessage // WebSocket messages, oldest first
@@ -163,7 +163,7 @@ func NewRecorder(o Options) *Recorder {
 	if o.MaxBody <= 0 {
 		o.MaxBody = 64 << 10
 	}
-	r := &Recorder{opts: o, redact: map[string]bool{}, subs: map[chan Summary]struct{}{}}
+	r := &Recorder{opts: o, redact: map[string]bool{}, subs: map[chan Summary]struct{}{}, ring: make([]slot, o.Entries)}
 	for _, h := range append(append([]string{}, secretHeaders...), o.Redact...) {
 		r.redact[http.CanonicalHeaderKey(h)] = true
 	}
@@ -320,113 +320,130 @@ func hexDump(b []byte) string {
 	return string(out)
 }
 
-// Add keeps a copy of e with its ID (dropping the oldest past the ring's
-// size) and tells the subscribers; one that does not keep up misses it.
-// The ring holds the records by value: keeping one allocates nothing.
+// slot is one place of the ring, with a lock of its own: recording takes
+// no lock that other requests share.
+type slot struct {
+	mu sync.Mutex
+	e  Exchange // ID 0: empty
+}
+
+// Add keeps a copy of e with its ID, in place of the one Entries older,
+// and tells the subscribers; one that does not keep up misses it. The ring
+// holds the records by value: keeping one allocates nothing.
 func (r *Recorder) Add(e *Exchange) {
-	r.mu.Lock()
-	if r.ring == nil {
-		r.ring = make([]Exchange, 0, r.opts.Entries)
+	id := r.nextID.Add(1)
+	s := &r.ring[(id-1)%int64(len(r.ring))]
+	s.mu.Lock()
+	s.e = *e
+	s.e.ID = id
+	s.e.nPhases = copy(s.e.phaseBuf[:], e.Phases)
+	s.e.Phases = nil // a read copy points it at its own phaseBuf
+	var row Summary
+	if r.nsubs.Load() > 0 {
+		row = s.e.Summary()
 	}
-	var slot *Exchange
-	if len(r.ring) < r.opts.Entries {
-		r.ring = append(r.ring, Exchange{})
-		slot = &r.ring[len(r.ring)-1]
-	} else {
-		slot = &r.ring[r.head]
-		r.head = (r.head + 1) % r.opts.Entries
-	}
-	*slot = *e
-	slot.nPhases = copy(slot.phaseBuf[:], e.Phases)
-	slot.Phases = nil         // a read copy points it at its own phaseBuf
-	slot.ID = r.nextID.Add(1) // under the lock: the ring stays in ID order for Get
-	e.ID = slot.ID
-	if len(r.subs) > 0 {
-		s := slot.Summary()
+	s.mu.Unlock()
+	e.ID = id
+	if row.ID != 0 {
+		r.smu.Lock()
 		for ch := range r.subs {
 			select {
-			case ch <- s:
+			case ch <- row:
 			default:
 			}
 		}
+		r.smu.Unlock()
 	}
-	r.mu.Unlock()
 }
 
-// at is the i-th kept record, oldest first (r.mu held).
-func (r *Recorder) at(i int) *Exchange { return &r.ring[(r.head+i)%len(r.ring)] }
-
-// copyOut is a reader's copy of a kept record.
-func copyOut(e *Exchange) *Exchange {
-	c := *e
-	c.Phases = c.phaseBuf[:c.nPhases]
-	return &c
+// each calls f with a copy of every kept record, newest first, until f
+// returns false.
+func (r *Recorder) each(f func(e *Exchange) bool) {
+	last := r.nextID.Load()
+	n := int64(len(r.ring))
+	for id := last; id > 0 && id > last-n; id-- {
+		s := &r.ring[(id-1)%n]
+		s.mu.Lock()
+		if s.e.ID != id { // not written yet, or overwritten since
+			s.mu.Unlock()
+			continue
+		}
+		c := s.e
+		s.mu.Unlock()
+		c.Phases = c.phaseBuf[:c.nPhases]
+		if !f(&c) {
+			return
+		}
+	}
 }
 
 // List returns copies of the kept exchanges, newest first.
 func (r *Recorder) List() []*Exchange {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]*Exchange, 0, len(r.ring))
-	for i := len(r.ring) - 1; i >= 0; i-- {
-		out = append(out, copyOut(r.at(i)))
-	}
+	var out []*Exchange
+	r.each(func(e *Exchange) bool { out = append(out, e); return true })
 	return out
 }
 
 // Summaries returns the kept exchanges' rows, newest first.
 func (r *Recorder) Summaries() []Summary {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]Summary, 0, len(r.ring))
-	for i := len(r.ring) - 1; i >= 0; i-- {
-		out = append(out, r.at(i).Summary())
-	}
+	out := []Summary{}
+	r.each(func(e *Exchange) bool { out = append(out, e.Summary()); return true })
 	return out
 }
 
 // Get returns a copy of one kept exchange (nil: not kept).
 func (r *Recorder) Get(id int64) *Exchange {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	i := sort.Search(len(r.ring), func(i int) bool { return r.at(i).ID >= id })
-	if i < len(r.ring) && r.at(i).ID == id {
-		return copyOut(r.at(i))
+	if id <= 0 || id > r.nextID.Load() {
+		return nil
 	}
-	return nil
+	s := &r.ring[(id-1)%int64(len(r.ring))]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.e.ID != id {
+		return nil
+	}
+	c := s.e
+	c.Phases = c.phaseBuf[:c.nPhases]
+	return &c
 }
 
 // ByRequestID returns the ID of the newest kept exchange with that request
 // ID (0: none).
 func (r *Recorder) ByRequestID(rid string) int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := len(r.ring) - 1; i >= 0; i-- {
-		if e := r.at(i); e.RequestID == rid {
-			return e.ID
+	var id int64
+	r.each(func(e *Exchange) bool {
+		if e.RequestID == rid {
+			id = e.ID
+			return false
 		}
-	}
-	return 0
+		return true
+	})
+	return id
 }
 
 // Clear forgets every kept exchange.
 func (r *Recorder) Clear() {
-	r.mu.Lock()
-	r.ring, r.head = nil, 0
-	r.mu.Unlock()
+	for i := range r.ring {
+		s := &r.ring[i]
+		s.mu.Lock()
+		s.e = Exchange{}
+		s.mu.Unlock()
+	}
 }
 
 // Subscribe returns a channel of new exchanges' rows (buffered; a
 // subscriber that falls behind misses some) and a function that ends it.
 func (r *Recorder) Subscribe() (<-chan Summary, func()) {
 	ch := make(chan Summary, 64)
-	r.mu.Lock()
+	r.smu.Lock()
 	r.subs[ch] = struct{}{}
-	r.mu.Unlock()
+	r.nsubs.Add(1)
+	r.smu.Unlock()
 	return ch, func() {
-		r.mu.Lock()
+		r.smu.Lock()
 		delete(r.subs, ch)
-		r.mu.Unlock()
+		r.nsubs.Add(-1)
+		r.smu.Unlock()
 	}
 }
 
