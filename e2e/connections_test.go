@@ -24,6 +24,18 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 )
 
+// wsConnect opens a WebSocket client on the gateway's path and returns it
+// with its connection ID; it is closed when the test ends.
+func (g *gateway) wsConnect(ctx context.Context, path string) (*cws.Conn, string) {
+	g.t.Helper()
+	c, res, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+path, nil)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	g.t.Cleanup(func() { c.CloseNow() })
+	return c, res.Header.Get("X-Yc-Apigateway-Websocket-Connection-Id")
+}
+
 // connectionClient is a gRPC client of the connection service on a
 // gateway's admin listener (h2c).
 func connectionClient(t *testing.T, adminURL string) connectionpb.ConnectionServiceClient {
@@ -62,12 +74,7 @@ paths:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ws, res, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
-	id := res.Header.Get("X-Yc-Apigateway-Websocket-Connection-Id")
+	ws, id := g.wsConnect(ctx, "/ws")
 	endpoint := "localhost:" + strings.TrimPrefix(g.Admin, "https://127.0.0.1:")
 	script := `
 const { Session } = require('@yandex-cloud/nodejs-sdk');

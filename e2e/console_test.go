@@ -178,12 +178,7 @@ return {row: document.querySelector("#functions-body tr").textContent, output: d
 	// A WebSocket client, seen from the page.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, res, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	id := res.Header.Get("X-Yc-Apigateway-Websocket-Connection-Id")
+	c, id := g.wsConnect(ctx, "/ws")
 	c.Write(ctx, cws.MessageText, []byte("hello from the client"))
 	p.navigate(g.Admin + "/console/websocket")
 	p.eval(waitScript + `const row = await wait("the connection", () => document.querySelector('#ws-body tr[data-id="` + id + `"]'));

@@ -182,7 +182,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "that is not the console's token")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: in.Token, Path: "/console", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: in.Token, Path: "/console", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	writeJSON(w, map[string]bool{"ok": true})
 }
 
