@@ -3,6 +3,7 @@
 //	apigw serve    --spec api.yaml [--config apigw.yaml] [--listen ADDR] [--admin ADDR] [--var name=value ...]
 //	apigw validate --spec api.yaml [--config apigw.yaml] [--strict] [--var name=value ...]
 //	apigw routes   --spec api.yaml [--config apigw.yaml] [--var name=value ...]
+//	apigw init     --spec api.yaml [--out apigw.yaml] [--functions DIR] [--force]
 //	apigw version
 package main
 
@@ -13,12 +14,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/scaffold"
 	"github.com/apigw/apigw/internal/server"
+	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/yamlx"
 )
 
@@ -31,6 +35,7 @@ Usage:
   apigw serve    --spec api.yaml [--config apigw.yaml] [--listen ADDR] [--admin ADDR] [--var name=value ...]
   apigw validate --spec api.yaml [--config apigw.yaml] [--strict] [--var name=value ...]
   apigw routes   --spec api.yaml [--config apigw.yaml] [--var name=value ...]
+  apigw init     --spec api.yaml [--out apigw.yaml] [--functions DIR] [--force]
   apigw version
 
 Run "apigw COMMAND -h" for a command's flags.
@@ -47,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
+	case "init":
+		return initBindings(rest, stdout, stderr)
 	case "serve", "validate", "routes":
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "apigw", versionString())
@@ -172,4 +179,51 @@ func versionString() string {
 		return info.Main.Version
 	}
 	return version
+}
+
+// initBindings writes a first bindings file for a spec (apigw init).
+func initBindings(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("apigw init", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	specFile := fs.String("spec", "", "the API specification")
+	out := fs.String("out", "", "the bindings file to write (default: apigw.yaml next to the spec)")
+	fnDir := fs.String("functions", "", "a folder with one folder per function ID holding index.py or index.js (default: functions/ next to the spec)")
+	force := fs.Bool("force", false, "replace the file if it exists")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "apigw init: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *specFile == "" {
+		fmt.Fprintln(stderr, "apigw init: --spec is required")
+		return 2
+	}
+	if *out == "" {
+		*out = filepath.Join(filepath.Dir(*specFile), "apigw.yaml")
+	}
+	if _, err := os.Stat(*out); err == nil && !*force {
+		fmt.Fprintf(stderr, "apigw init: %s exists; --force replaces it\n", *out)
+		return 1
+	}
+	src, err := os.ReadFile(*specFile)
+	if err != nil {
+		fmt.Fprintln(stderr, "apigw init:", err)
+		return 1
+	}
+	doc, errs := spec.LoadFile(*specFile, nil)
+	if doc == nil {
+		printList(stdout, errs.Errors())
+		return 1
+	}
+	text, res := scaffold.Bindings(doc, src, scaffold.Options{Out: *out, FunctionsDir: *fnDir})
+	if err := os.WriteFile(*out, text, 0o644); err != nil {
+		fmt.Fprintln(stderr, "apigw init:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote %s: %s bound, %s to fill in (commented out), %s\n", *out,
+		plural(res.Bound, "resource"), plural(res.ToFill, "resource"), plural(res.Variables, "variable"))
+	fmt.Fprintf(stdout, "next: apigw validate --spec %s --config %s\n", *specFile, *out)
+	return 0
 }
