@@ -300,3 +300,44 @@ return (await wait("the exchange", () => document.getElementById("request"))).te
 	}
 	f.screenshot(t.ArtifactDir(), "console-exchange-firefox.png")
 }
+
+// TestConsoleRoutesOfReleasesAndDomains: the routes the console lists
+// include the canary's (with its weight) and each domain's.
+func TestConsoleRoutesOfReleasesAndDomains(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
+x-yc-apigateway:
+  variables:
+    greeting: {default: hello}
+paths:
+  /hi:
+    get:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': '${var.greeting}'}}
+`)
+	writeFile(t, dir, "other.yaml", "openapi: 3.0.0\nx-yc-apigateway:\n  variables:\n    greeting: {default: yo}\npaths:\n  /other:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': o}}\n")
+	cfg := writeFile(t, dir, "apigw.yaml", "canary: {weight: 25, variables: {greeting: hey}}\nrouting: {unknown_host: default}\ndomains:\n  - hosts: [other.local]\n    spec: other.yaml\n")
+	g := start(t, "--spec", spec, "--config", cfg)
+	res, err := http.Get(g.Admin + "/console/api/routes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var routes struct {
+		Routes []struct{ Path string }
+		Canary struct {
+			Weight int
+			Routes []struct{ Path string }
+		}
+		Domains []struct {
+			Hosts  []string
+			Routes []struct{ Path string }
+		}
+	}
+	json.NewDecoder(res.Body).Decode(&routes)
+	res.Body.Close()
+	if len(routes.Routes) != 1 || routes.Routes[0].Path != "/hi" || routes.Canary.Weight != 25 || len(routes.Canary.Routes) != 1 {
+		t.Errorf("stable and canary: %+v", routes)
+	}
+	if len(routes.Domains) != 1 || routes.Domains[0].Hosts[0] != "other.local" || routes.Domains[0].Routes[0].Path != "/other" {
+		t.Errorf("domains: %+v", routes.Domains)
+	}
+}
