@@ -230,11 +230,7 @@ func TestInterceptRefusesStrangers(t *testing.T) {
 	// Still serving: the chat's handlers go through the same proxy.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	a, _, err := cws.Dial(ctx, "ws"+strings.TrimPrefix(g.URL, "http")+"/chat?name=a", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.CloseNow()
+	a, _ := g.wsConnect(ctx, "/chat?name=a")
 	a.Read(ctx) // the welcome
 	a.Write(ctx, cws.MessageText, []byte("still here"))
 	if _, got, err := a.Read(ctx); err != nil || string(got) != "a: still here" {

@@ -272,12 +272,12 @@ func TestWebSocketInBrowser(t *testing.T) {
 	devtools := startChromium(t)
 	for _, room := range []string{"chat", "chat-node", "chat-sdk"} {
 		bob := "bob-" + room
-		openTab(t, devtools, g.URL+"/?room="+room+"&name="+bob+"&report=1")
+		newTarget(t, devtools, g.URL+"/?room="+room+"&name="+bob+"&report=1")
 		if !g.waitLog(`"path":"/report/`+bob+`/welcome-`+bob+`-say-something-"`, 20*time.Second) {
 			t.Fatalf("%s: the first tab never got its welcome; gateway log:\n%s", room, g.Logs())
 		}
 		ann := "ann-" + room
-		openTab(t, devtools, g.URL+"/?room="+room+"&name="+ann+"&say=hello-from-"+ann+"&report=1")
+		newTarget(t, devtools, g.URL+"/?room="+room+"&name="+ann+"&say=hello-from-"+ann+"&report=1")
 		if !g.waitLog(`"path":"/report/`+bob+`/`+ann+`-hello-from-`+ann+`"`, 20*time.Second) {
 			t.Fatalf("%s: the other tab never got the message; gateway log:\n%s", room, g.Logs())
 		}
@@ -305,12 +305,6 @@ func startChromium(t *testing.T) string {
 	}
 	t.Fatal("Chromium did not open its DevTools port")
 	return ""
-}
-
-// openTab opens a new tab on url (DevTools' HTTP endpoint /json/new).
-func openTab(t *testing.T, devtools, url string) {
-	t.Helper()
-	newTarget(t, devtools, url)
 }
 
 // TestWebSocketSurvivesReload: an open socket keeps the snapshot it

@@ -214,14 +214,15 @@ func (c *Console) On(addr string) bool {
 	return LoopbackOnly(addr)
 }
 
-// LoopbackOnly reports whether a listen address takes loopback
-// connections only (a loopback IP, or localhost).
+// LoopbackOnly reports whether an address (host:port, or a host alone)
+// names loopback only: a loopback IP, or localhost.
 func LoopbackOnly(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
 	}
-	if host == "localhost" {
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apigw/apigw/internal/websocket"
 )
 
 func TestMask(t *testing.T) {
@@ -90,8 +92,15 @@ func (s source) APIBase() string { return s.base }
 func (s source) Functions() any  { return []string{} }
 func (s source) WebSockets() any { return []string{} }
 
-func (s source) WebSocketSend(context.Context, string, string) error { return nil }
-func (s source) WebSocketDisconnect(context.Context, string) error   { return nil }
+func (s source) WebSocketSend(_ context.Context, id, _ string) error    { return gone(id) }
+func (s source) WebSocketDisconnect(_ context.Context, id string) error { return gone(id) }
+
+func gone(id string) error {
+	if id == "gone" {
+		return websocket.ErrNotFound
+	}
+	return nil
+}
 
 // TestServer: the API behind a token, the stream, curl and replay.
 func TestServer(t *testing.T) {
@@ -238,6 +247,33 @@ func TestForeignPages(t *testing.T) {
 		tt.srv.ServeHTTP(w, r)
 		if w.Code != tt.want {
 			t.Errorf("%s at %s with %v: %d, want %d", tt.method, tt.host, tt.header, w.Code, tt.want)
+		}
+	}
+}
+
+// TestWebSocketCalls: the console's send and disconnect answer 404 for a
+// connection that is gone and 400 for a message over the limit.
+func TestWebSocketCalls(t *testing.T) {
+	srv := httptest.NewServer(&Server{Rec: NewRecorder(Options{}), Source: source{}})
+	defer srv.Close()
+	for _, tt := range []struct {
+		path, body string
+		want       int
+	}{
+		{"/console/api/websocket/abc/send", `{"text":"hi"}`, 200},
+		{"/console/api/websocket/gone/send", `{"text":"hi"}`, 404},
+		{"/console/api/websocket/abc/send", `{"text":"` + strings.Repeat("x", websocket.MaxSend+1) + `"}`, 400},
+		{"/console/api/websocket/abc/send", `not json`, 400},
+		{"/console/api/websocket/gone/disconnect", ``, 404},
+		{"/console/api/websocket/abc/disconnect", ``, 200},
+	} {
+		res, err := http.Post(srv.URL+tt.path, "application/json", strings.NewReader(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != tt.want {
+			t.Errorf("POST %s: %d, want %d", tt.path, res.StatusCode, tt.want)
 		}
 	}
 }

@@ -8,10 +8,10 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -19,6 +19,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/websocket"
 )
 
 //go:embed ui
@@ -59,7 +62,8 @@ const MaxStreams = 32
 
 const cookieName = "apigw_console"
 
-// ReplayHeader marks a replayed request (the gateway's HeaderReplayOf).
+// ReplayHeader marks a replayed request: its value is the ID of the
+// exchange it repeats, which the gateway records as ReplayOf.
 const ReplayHeader = "X-Apigw-Replay-Of"
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -105,7 +109,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // (replay, send, disconnect, clear), which a form or a no-cors fetch could
 // fire without reading the answer.
 func (s *Server) foreign(r *http.Request) string {
-	if s.token() == "" && !loopbackHost(r.Host) {
+	if s.token() == "" && !config.LoopbackOnly(r.Host) {
 		return "without a token the console answers only at a loopback address (localhost, 127.0.0.1, [::1]), not " + r.Host
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -120,19 +124,6 @@ func (s *Server) foreign(r *http.Request) string {
 		}
 	}
 	return ""
-}
-
-func loopbackHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (s *Server) asset(w http.ResponseWriter, r *http.Request, name string) {
@@ -247,20 +238,33 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, rest string) 
 			writeError(w, http.StatusBadRequest, `the body must be {"text": "..."}`)
 			return
 		}
+		if len(in.Text) > websocket.MaxSend {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("the message is larger than %d bytes", websocket.MaxSend))
+			return
+		}
 		if err := s.Source.WebSocketSend(r.Context(), id, in.Text); err != nil {
-			writeError(w, http.StatusConflict, err.Error())
+			writeError(w, wsStatus(err), err.Error())
 			return
 		}
 		writeJSON(w, map[string]bool{"ok": true})
 	case action == "disconnect" && r.Method == http.MethodPost:
 		if err := s.Source.WebSocketDisconnect(r.Context(), id); err != nil {
-			writeError(w, http.StatusConflict, err.Error())
+			writeError(w, wsStatus(err), err.Error())
 			return
 		}
 		writeJSON(w, map[string]bool{"ok": true})
 	default:
 		writeError(w, http.StatusNotFound, "no such console call: "+r.Method+" /console/api/websocket/"+rest)
 	}
+}
+
+// wsStatus is the answer to a failed send or disconnect: 404 for a
+// connection that is gone, 409 for one that cannot take it now.
+func wsStatus(err error) int {
+	if errors.Is(err, websocket.ErrNotFound) {
+		return http.StatusNotFound
+	}
+	return http.StatusConflict
 }
 
 // Edit is what the page may change before a replay; empty fields keep the

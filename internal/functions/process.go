@@ -396,12 +396,8 @@ type ProcessInfo struct {
 
 // Info describes the process, with the lines it printed after seq.
 func (p *Process) Info(seq int64) ProcessInfo {
-	info := ProcessInfo{FunctionID: p.FunctionID, Command: p.Command, Dir: p.Dir, Invocations: p.invocations.Load(), Output: p.output.since(seq), State: "stopped"}
-	for _, kv := range p.Env {
-		if h, ok := strings.CutPrefix(kv, "APIGW_HANDLER="); ok {
-			info.Handler = h
-		}
-	}
+	info := ProcessInfo{FunctionID: p.FunctionID, Command: p.Command, Dir: p.Dir, Handler: p.handler(),
+		Invocations: p.invocations.Load(), Output: p.output.since(seq), State: "stopped"}
 	p.mu.Lock()
 	info.Starts = p.starts
 	r := p.run
@@ -417,4 +413,15 @@ func (p *Process) Info(seq int64) ProcessInfo {
 		}
 	}
 	return info
+}
+
+// handler is the runtime binding's handler ("index.handler"), "" for a
+// command of the user's.
+func (p *Process) handler() string {
+	for _, kv := range p.Env {
+		if h, ok := strings.CutPrefix(kv, "APIGW_HANDLER="); ok {
+			return h
+		}
+	}
+	return ""
 }

@@ -108,10 +108,8 @@ func (t *Target) Describe() string {
 	switch inv := t.fallback.(type) {
 	case *Process:
 		s := strings.Join(inv.Command, " ")
-		for _, kv := range inv.Env {
-			if h, ok := strings.CutPrefix(kv, "APIGW_HANDLER="); ok {
-				s = "handler " + h + " (" + filepath.Base(inv.Command[0]) + ")"
-			}
+		if h := inv.handler(); h != "" {
+			s = "handler " + h + " (" + filepath.Base(inv.Command[0]) + ")"
 		}
 		return s + " in " + inv.Dir
 	case *URLInvoker:

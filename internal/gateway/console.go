@@ -16,10 +16,6 @@ import (
 // costs one atomic load more and nothing else.
 func (h *Handler) SetConsole(rc *console.Recorder) { h.console.Store(rc) }
 
-// HeaderReplayOf marks a request the console replays: the value is the
-// ID of the exchange it repeats.
-const HeaderReplayOf = "X-Apigw-Replay-Of"
-
 // consoleTrace is what the console records of one exchange while it is served:
 // the request as it came, the bodies as they pass, the time of each stage.
 type consoleTrace struct {
@@ -50,7 +46,7 @@ func beginTrace(rc *console.Recorder, r *http.Request, start time.Time) *console
 	}
 	t.e.Phases = t.phases[:0]
 	rc.KeepSecrets(&t.e, r.Header)
-	if v := r.Header.Get(HeaderReplayOf); v != "" {
+	if v := r.Header.Get(console.ReplayHeader); v != "" {
 		t.e.ReplayOf, _ = strconv.ParseInt(v, 10, 64)
 	}
 	return t

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -233,21 +234,12 @@ func directList(lists ...string) string {
 	out := []string{"localhost", "127.0.0.1", "::1"}
 	for _, l := range lists {
 		for _, e := range strings.Split(l, ",") {
-			if e = strings.TrimSpace(e); e != "" && !bypassesEntry(e) && !contains(out, e) {
+			if e = strings.TrimSpace(e); e != "" && !bypassesEntry(e) && !slices.Contains(out, e) {
 				out = append(out, e)
 			}
 		}
 	}
 	return strings.Join(out, ",")
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // redact hides a proxy URL's password.

@@ -34,15 +34,15 @@ const tunnelLinger = 30 * time.Second
 //
 // A CONNECT to Host is answered by apigw itself: the proxy completes the
 // TLS handshake with a certificate from the local CA and serves the
-// connection (HTTP/1.1 or HTTP/2, REST or gRPC) from Handler. Every other
+// connection (HTTP/1.1 or HTTP/2, REST or gRPC) from the handler it is made
+// with. Every other
 // CONNECT is tunnelled byte for byte, through the proxy apigw itself was
 // given (HTTPS_PROXY and NO_PROXY in its environment), if any. A TLS
 // ClientHello for Host sent straight to the port is served as well: that
 // is how the Node.js adapter routes fetch and https, which ignore
-// HTTPS_PROXY; it reaches only Handler, which asks for a bearer token.
+// HTTPS_PROXY; it reaches only that handler, which asks for a bearer token.
 type Proxy struct {
-	Handler http.Handler
-	Log     *slog.Logger
+	Log *slog.Logger
 
 	ln       net.Listener
 	secret   string
@@ -62,12 +62,11 @@ func NewProxy(cert *tls.Certificate, handler http.Handler, log *slog.Logger) (*P
 		return nil, err
 	}
 	p := &Proxy{
-		Handler: handler,
-		Log:     log,
-		ln:      ln,
-		secret:  randomHex(16),
-		slots:   make(chan struct{}, MaxTunnels),
-		dialer:  net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
+		Log:    log,
+		ln:     ln,
+		secret: randomHex(16),
+		slots:  make(chan struct{}, MaxTunnels),
+		dialer: net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
 		tlsConf: &tls.Config{
 			MinVersion: tls.VersionTLS12,
 			NextProtos: []string{"h2", "http/1.1"},

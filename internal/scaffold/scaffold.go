@@ -103,37 +103,13 @@ func collect(doc *spec.Document) *collected {
 		if id, at := scalar(n, "service_account_id"); id != "" {
 			c.add(c.accounts, id, at, what)
 		}
-		switch op.Integration.Type {
-		case "cloud_functions":
-			if id, at := scalar(n, "function_id"); id != "" {
-				r := c.add(c.functions, id, at, what)
-				if tag, _ := scalar(n, "tag"); tag != "" {
-					r.tags[tag] = true
-				}
-			}
-		case "serverless_containers":
-			if id, at := scalar(n, "container_id"); id != "" {
-				c.add(c.containers, id, at, what)
-			}
-		case "object_storage":
-			if id, at := scalar(n, "bucket"); id != "" {
-				c.add(c.buckets, id, at, what)
-			}
-		case "cloud_ymq":
-			if id, at := scalar(n, "queue_url"); id != "" {
-				c.add(c.queues, id, at, what)
-			}
-		case "cloud_datastreams":
-			if id, at := scalar(n, "stream_name"); id != "" {
-				c.add(c.streams, id, at, what)
-			}
-		case "cloud_ydb":
-			if id, at := scalar(n, "database"); id != "" {
-				c.add(c.databases, id, at, what)
-			}
-		case "cloud_datasphere":
-			if id, at := scalar(n, "node_id"); id != "" {
-				c.add(c.nodes, id, at, what)
+		if op.Integration.Type == "cloud_functions" {
+			c.function(n, what)
+			continue
+		}
+		if k, ok := idKeys[op.Integration.Type]; ok {
+			if id, at := scalar(n, k.key); id != "" {
+				c.add(k.of(c), id, at, what)
 			}
 		}
 	}
@@ -147,17 +123,37 @@ func collect(doc *spec.Document) *collected {
 		if a == nil {
 			continue
 		}
-		if id, at := scalar(a, "function_id"); id != "" {
-			r := c.add(c.functions, id, at, "authorizer "+name)
-			if tag, _ := scalar(a, "tag"); tag != "" {
-				r.tags[tag] = true
-			}
-		}
+		c.function(a, "authorizer "+name)
 		if id, at := scalar(a, "service_account_id"); id != "" {
 			c.add(c.accounts, id, at, "authorizer "+name)
 		}
 	}
 	return c
+}
+
+// idKeys is, for each integration type but cloud_functions, the key that
+// names its resource and the list it goes to.
+var idKeys = map[string]struct {
+	key string
+	of  func(*collected) map[string]*resource
+}{
+	"serverless_containers": {"container_id", func(c *collected) map[string]*resource { return c.containers }},
+	"object_storage":        {"bucket", func(c *collected) map[string]*resource { return c.buckets }},
+	"cloud_ymq":             {"queue_url", func(c *collected) map[string]*resource { return c.queues }},
+	"cloud_datastreams":     {"stream_name", func(c *collected) map[string]*resource { return c.streams }},
+	"cloud_ydb":             {"database", func(c *collected) map[string]*resource { return c.databases }},
+	"cloud_datasphere":      {"node_id", func(c *collected) map[string]*resource { return c.nodes }},
+}
+
+// function records the function_id (and tag) of an integration or an
+// authorizer.
+func (c *collected) function(n *yaml.Node, what string) {
+	if id, at := scalar(n, "function_id"); id != "" {
+		r := c.add(c.functions, id, at, what)
+		if tag, _ := scalar(n, "tag"); tag != "" {
+			r.tags[tag] = true
+		}
+	}
 }
 
 func opName(op *spec.Operation) string {
@@ -206,11 +202,11 @@ func Bindings(doc *spec.Document, src []byte, o Options) ([]byte, Result) {
 			if i > 0 {
 				w("\n")
 			}
-			w("  # %s\n", usedAt(c.spec, varLines(src, n), "used"))
+			w("  # %s\n", usedAt(c.spec, varLines(src, n)))
 			if len(v.Enum) > 0 {
 				w("  # one of: %s\n", strings.Join(v.Enum, ", "))
 			}
-			w("  %s: %s\n", key(n), quote(v.Default))
+			w("  %s: %s\n", quote(n), quote(v.Default))
 			res.Variables++
 		}
 	}
@@ -227,7 +223,7 @@ func Bindings(doc *spec.Document, src []byte, o Options) ([]byte, Result) {
 			if i > 0 {
 				w("\n")
 			}
-			w("%s  # %s\n", extra, usedAt(c.spec, r.uses, ""))
+			w("%s  # %s\n", extra, usedAt(c.spec, r.uses))
 			line, bound := entry(r)
 			if bound {
 				res.Bound++
@@ -257,18 +253,18 @@ func Bindings(doc *spec.Document, src []byte, o Options) ([]byte, Result) {
 		for _, f := range []struct{ file, runtime string }{{"index.py", "python"}, {"index.js", "nodejs"}} {
 			dir := filepath.Join(fnDir, r.id)
 			if st, err := os.Stat(filepath.Join(dir, f.file)); err == nil && st.Mode().IsRegular() {
-				return fmt.Sprintf("  %s: {runtime: %s, handler: index.handler, dir: %s}%s", key(r.id), f.runtime, quote(rel(outDir, dir)), tags), true
+				return fmt.Sprintf("  %s: {runtime: %s, handler: index.handler, dir: %s}%s", quote(r.id), f.runtime, quote(rel(outDir, dir)), tags), true
 			}
 		}
 		return fmt.Sprintf("  # bind it to one of: runtime + handler + dir (your code, unchanged), url (an invoke URL),\n"+
 			"  # command (your own adapter), or yandex (the real function, with a service account key):\n"+
-			"  # %s: {runtime: python, handler: index.handler, dir: ./functions/%s}%s", key(r.id), r.id, tags), false
+			"  # %s: {runtime: python, handler: index.handler, dir: ./functions/%s}%s", quote(r.id), r.id, tags), false
 	})
 	section("containers:", "               # serverless_containers, by container_id", c.containers, func(r *resource) (string, bool) {
-		return fmt.Sprintf("  # bind it to the URL where the container's server listens:\n  # %s: {url: http://127.0.0.1:8081}", key(r.id)), false
+		return fmt.Sprintf("  # bind it to the URL where the container's server listens:\n  # %s: {url: http://127.0.0.1:8081}", quote(r.id)), false
 	})
 	section("datasphere:", "               # cloud_datasphere, by node_id", c.nodes, func(r *resource) (string, bool) {
-		return fmt.Sprintf("  # bind it to the URL of the node's server:\n  # %s: {url: http://127.0.0.1:8500/predict}", key(r.id)), false
+		return fmt.Sprintf("  # bind it to the URL of the node's server:\n  # %s: {url: http://127.0.0.1:8500/predict}", quote(r.id)), false
 	})
 	if len(c.buckets) > 0 {
 		w("\nobject_storage:")
@@ -276,19 +272,19 @@ func Bindings(doc *spec.Document, src []byte, o Options) ([]byte, Result) {
 	section("  buckets:", "                  # object_storage, by bucket", c.buckets, func(r *resource) (string, bool) {
 		return fmt.Sprintf("  # a local directory (relative to this file), or an S3-compatible endpoint with keys:\n"+
 			"  #   %s: {dir: ./%s}\n  #   %s: {endpoint: https://storage.yandexcloud.net, access_key_id: ..., secret_access_key: ...}",
-			key(r.id), r.id, key(r.id)), false
+			quote(r.id), r.id, quote(r.id)), false
 	})
 	keyed := func(kind, endpoint string) func(r *resource) (string, bool) {
 		return func(r *resource) (string, bool) {
 			return fmt.Sprintf("  # %s-compatible endpoint and its keys (or service_account_key_file):\n  # %s: {endpoint: %s, access_key_id: ..., secret_access_key: ...}",
-				kind, key(r.id), endpoint), false
+				kind, quote(r.id), endpoint), false
 		}
 	}
 	section("queues:", "                   # cloud_ymq, by queue_url (\"default\" catches the rest)", c.queues, keyed("an SQS", "https://message-queue.api.cloud.yandex.net"))
 	section("streams:", "                  # cloud_datastreams, by stream_name (\"default\" catches the rest)", c.streams, keyed("a Kinesis", "https://yds.serverless.yandexcloud.net"))
 	section("ydb:", "                      # cloud_ydb, by database (\"default\" catches the rest)", c.databases, keyed("a DynamoDB", "https://docapi.serverless.yandexcloud.net/<database>"))
 	section("service_accounts:", "         # service_account_id → its authorized key (without one, calls go out without an IAM token)", c.accounts, func(r *resource) (string, bool) {
-		return fmt.Sprintf("  # the key `yc iam key create` writes (relative to this file), or a variable holding its JSON:\n  # %s: {service_account_key_file: sa-key.json}", key(r.id)), false
+		return fmt.Sprintf("  # the key `yc iam key create` writes (relative to this file), or a variable holding its JSON:\n  # %s: {service_account_key_file: sa-key.json}", quote(r.id)), false
 	})
 	return []byte(b.String()), res
 }
@@ -303,10 +299,7 @@ func sorted(m map[string]*resource) []*resource {
 }
 
 // usedAt is "used at api.yaml:12 (GET /hello), api.yaml:30 (authorizer key)".
-func usedAt(file string, uses []use, verb string) string {
-	if verb == "" {
-		verb = "used"
-	}
+func usedAt(file string, uses []use) string {
 	if len(uses) == 0 {
 		return "not used by any operation"
 	}
@@ -318,7 +311,7 @@ func usedAt(file string, uses []use, verb string) string {
 		}
 		parts = append(parts, p)
 	}
-	return verb + " at " + strings.Join(parts, ", ")
+	return "used at " + strings.Join(parts, ", ")
 }
 
 // varLines finds the lines that use ${var.name}.
@@ -343,11 +336,9 @@ func rel(base, path string) string {
 	return path
 }
 
-// key and quote write YAML scalars safely: anything that is not a plain
+// quote writes a YAML scalar safely: anything that is not a plain
 // word is double-quoted.
 var plain = regexp.MustCompile(`^[A-Za-z0-9_./][A-Za-z0-9_./\-]*$`)
-
-func key(s string) string { return quote(s) }
 
 func quote(s string) string {
 	if plain.MatchString(s) && !isYAMLWord(s) {

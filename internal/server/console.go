@@ -154,9 +154,6 @@ func (c consoleSource) WebSockets() any {
 }
 
 func (c consoleSource) WebSocketSend(ctx context.Context, id, text string) error {
-	if len(text) > websocket.MaxSend {
-		return fmt.Errorf("the message is larger than %d bytes", websocket.MaxSend)
-	}
 	return c.s.connections.Registry.Send(ctx, id, websocket.OpText, []byte(text))
 }
 

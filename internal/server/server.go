@@ -573,8 +573,7 @@ func (s *Server) adminMux() http.Handler {
 	}
 	// The WebSocket connection management API (digest §6.5), REST and
 	// gRPC on one port, as the cloud serves both on one host.
-	mux.Handle(connectionapi.RESTPrefix, s.connections)
-	mux.Handle(connectionapi.GRPCPrefix, s.connections)
+	mux.Handle(connectionapi.RESTPrefix, s.connections) // gRPC: see below
 	// Profiling for operators; the admin listener is private (loopback by
 	// default). No /debug/pprof/cmdline: --var values may be secrets.
 	mux.Handle("/debug/pprof/", s.guarded(http.HandlerFunc(pprof.Index), false))
