@@ -1,9 +1,11 @@
 // Command apigw serves a Yandex Cloud API Gateway specification.
 //
-//	apigw serve    --spec api.yaml [--config apigw.yaml] [--listen ADDR] [--admin ADDR] [--var name=value ...]
+//	apigw serve    --spec api.yaml [--config apigw.yaml] [--mock] [--listen ADDR] [--admin ADDR] [--var name=value ...]
 //	apigw validate --spec api.yaml [--config apigw.yaml] [--strict] [--var name=value ...]
 //	apigw routes   --spec api.yaml [--config apigw.yaml] [--var name=value ...]
 //	apigw init     --spec api.yaml [--out apigw.yaml] [--functions DIR] [--force]
+//	apigw test     --spec api.yaml [--config apigw.yaml | --base-url URL] [--seed N] [--junit FILE] [--operation ID ...]
+//	apigw schema   spec|bindings|event [--version 1.0|0.1]
 //	apigw version
 package main
 
@@ -32,10 +34,12 @@ var version = "dev"
 const usage = `apigw serves a Yandex Cloud API Gateway specification (OpenAPI 3.0 + x-yc-apigateway*).
 
 Usage:
-  apigw serve    --spec api.yaml [--config apigw.yaml] [--listen ADDR] [--admin ADDR] [--var name=value ...]
+  apigw serve    --spec api.yaml [--config apigw.yaml] [--mock] [--listen ADDR] [--admin ADDR] [--var name=value ...]
   apigw validate --spec api.yaml [--config apigw.yaml] [--strict] [--var name=value ...]
   apigw routes   --spec api.yaml [--config apigw.yaml] [--var name=value ...]
   apigw init     --spec api.yaml [--out apigw.yaml] [--functions DIR] [--force]
+  apigw test     --spec api.yaml [--config apigw.yaml | --base-url URL] [--seed N] [--junit FILE] [--operation ID ...]
+  apigw schema   spec|bindings|event [--version 1.0|0.1]
   apigw version
 
 Run "apigw COMMAND -h" for a command's flags.
@@ -54,6 +58,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "init":
 		return initBindings(rest, stdout, stderr)
+	case "test":
+		return contractTest(rest, stdout, stderr)
+	case "schema":
+		return printSchema(rest, stdout, stderr)
 	case "serve", "validate", "routes":
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "apigw", versionString())
@@ -85,6 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cmd == "serve" {
 		fs.StringVar(&opts.Listen, "listen", "", "API listen address (default :8080, or listen in the bindings)")
 		fs.StringVar(&opts.Admin, "admin", "", "admin listen address for /healthz, /readyz, /metrics (default 127.0.0.1:9090)")
+		fs.BoolVar(&opts.Mock, "mock", false, "answer every operation whose function, container, bucket, queue, stream or table is not bound from the spec's declared responses")
 	}
 	if err := fs.Parse(rest); err != nil {
 		return 2

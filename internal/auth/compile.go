@@ -181,6 +181,13 @@ func (c *Compiler) compileFunction(s *spec.SecurityScheme, d *schemeDecl, a *aut
 		tag = "$latest"
 	}
 	dynamic := strings.Contains(tag, "{") // a {param} tag: bind every tag of the function
+	if c.Bindings.Function(a.FunctionID, tag) == nil && c.Bindings.MockTarget("functions", a.FunctionID, tag) {
+		fc.mock = true
+		return func(*params.Declared) checker {
+			cp := *fc
+			return &cp
+		}
+	}
 	ib := &integration.Build{Doc: c.Doc, Bindings: c.Bindings, Deps: c.Deps}
 	tokens, e := ib.AccountTokens(c.Bindings.KeylessYandex(a.FunctionID), a.ServiceAccountID, &d.Authorizer, apath)
 	errs.Add(e...)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/apigw/apigw/internal/mock"
 	"net/http"
 	"strings"
 	"time"
@@ -26,6 +27,10 @@ type functionChecker struct {
 	cache     *resultCache[functionResult]
 	gatewayID string
 	now       func() time.Time
+	// mock: the function is mocked (apigw serve --mock, or mock: true):
+	// a request with the credential passes, unless it asks
+	// Prefer: auth=deny.
+	mock bool
 }
 
 type functionResult struct {
@@ -54,6 +59,12 @@ func (f *functionChecker) check(r *http.Request, c *integration.Call, _ []string
 	if !ok {
 		// The credential is missing: 401 without calling the function.
 		return nil, &failure{status: http.StatusUnauthorized, message: "Unauthorized", challenge: f.challenge}
+	}
+	if f.mock {
+		if mock.ParsePrefer(r.Header.Values("Prefer")).Deny {
+			return nil, &failure{status: http.StatusForbidden, message: "Forbidden"}
+		}
+		return map[string]any{}, nil
 	}
 	now := f.now()
 	key := credentialKey(f.scheme, cacheScope(f.uriMode, r, c), r.Method, cred)

@@ -34,9 +34,17 @@ type Bindings struct {
 	File string `yaml:"-"`
 	// SpecOnly: no bindings file was given to validate or routes, so the
 	// spec is checked alone and IDs it leaves unbound are not errors.
-	SpecOnly bool   `yaml:"-"`
-	Listen   string `yaml:"listen"`
-	Admin    string `yaml:"admin"`
+	SpecOnly bool `yaml:"-"`
+	// Mock answers every operation whose target (a function, container,
+	// bucket, queue, stream, table or DataSphere node) is not bound from
+	// the responses the spec declares (apigw serve --mock; docs/mock.md).
+	Mock bool `yaml:"mock"`
+	// Mocked holds the function and container bindings written as
+	// {mock: true}, as "functions/<key>" and "containers/<key>": they are
+	// taken out of Functions and Containers when the file is read.
+	Mocked map[string]bool `yaml:"-"`
+	Listen string          `yaml:"listen"`
+	Admin  string          `yaml:"admin"`
 	// AdminTLS serves the admin listener over HTTPS.
 	AdminTLS AdminTLS `yaml:"admin_tls"`
 	// Console is the developer console on the admin listener.
@@ -453,6 +461,8 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	if r := b.Redis; r.MasterName != "" && len(r.Addrs) == 0 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "redis"), "master_name"), "redis.master_name", "needs addrs: the Sentinels' addresses")
 	}
+	takeMocks(b, root, "functions", b.Functions, func(f *Function) bool { return f.Mock }, &errs)
+	takeMocks(b, root, "containers", b.Containers, func(c *Container) bool { return c.Mock }, &errs)
 	checkFunctions(root, b.Functions, &errs)
 	checkContainers(root, b.Containers, &errs)
 	checkBuckets(root, &b.ObjectStorage, &errs)

@@ -16,6 +16,9 @@ type Container struct {
 	// ReadTimeout bounds each wait for the container (default: the
 	// execution timeout only).
 	ReadTimeout *Duration `yaml:"read_timeout"`
+	// Mock answers the container's operations from the spec's declared
+	// responses; it takes no other key.
+	Mock bool `yaml:"mock"`
 
 	Node *yaml.Node `yaml:"-"`
 }

@@ -37,6 +37,9 @@ type Function struct {
 	Token string `yaml:"token"`
 	// Timeout bounds one invocation (default: the gateway's execution timeout).
 	Timeout *Duration `yaml:"timeout"`
+	// Mock answers the function's operations from the spec's declared
+	// responses instead of running anything; it takes no other key.
+	Mock bool `yaml:"mock"`
 
 	// Key is the bindings key (function_id or function_id:tag); Node its
 	// position.
@@ -181,13 +184,69 @@ func (b *Bindings) KeylessYandex(id string) bool {
 }
 
 // Function returns the binding of a function ID and tag: "id:tag" wins over
-// "id", which wins over "default". nil when nothing matches.
+// "id", which wins over "default". nil when nothing matches, or when what
+// matches is {mock: true}.
 func (b *Bindings) Function(id, tag string) *Function {
-	if f := b.Functions[id+":"+tag]; f != nil {
-		return f
+	f, _ := b.function(id, tag)
+	return f
+}
+
+func (b *Bindings) function(id, tag string) (f *Function, mocked bool) {
+	for _, key := range []string{id + ":" + tag, id, "default"} {
+		if b.Mocked["functions/"+key] {
+			return nil, true
+		}
+		if f := b.Functions[key]; f != nil {
+			return f, false
+		}
 	}
-	if f := b.Functions[id]; f != nil {
-		return f
+	return nil, false
+}
+
+// MockTarget reports whether a target of kind "functions", "containers",
+// "buckets", "queues", "streams", "ydb" or "datasphere" that has no
+// binding answers from the spec's mocks: under mock (apigw serve --mock),
+// or when the binding that would apply is {mock: true} (its own, else
+// the kind's default). tag matters only to functions.
+func (b *Bindings) MockTarget(kind, id, tag string) bool {
+	if b.Mock {
+		return true
 	}
-	return b.Functions["default"]
+	switch kind {
+	case "functions":
+		_, mocked := b.function(id, tag)
+		return mocked
+	case "containers":
+		if b.Mocked["containers/"+id] {
+			return true
+		}
+		return b.Containers[id] == nil && b.Mocked["containers/default"]
+	}
+	return false
+}
+
+// AllowUnbound reports whether a target the bindings leave unbound is no
+// error: the spec is checked alone (SpecOnly), or the target is mocked.
+func (b *Bindings) AllowUnbound(kind, id, tag string) bool {
+	return b.SpecOnly || b.MockTarget(kind, id, tag)
+}
+
+// takeMocks moves the {mock: true} entries of a section out of its map
+// into b.Mocked; an entry that sets anything else beside mock is an error.
+func takeMocks[T any](b *Bindings, root *yaml.Node, section string, m map[string]*T, mock func(*T) bool, errs *yamlx.List) {
+	sn := yamlx.Get(root, section)
+	for key, v := range m {
+		if v == nil || !mock(v) {
+			continue
+		}
+		n := yamlx.Get(sn, key)
+		if n != nil && len(n.Content) > 2 {
+			errs.Errorf(n, yamlx.Join(section, key), "mock: true takes no other key: the operations answer from the spec's declared responses")
+		}
+		if b.Mocked == nil {
+			b.Mocked = map[string]bool{}
+		}
+		b.Mocked[section+"/"+key] = true
+		delete(m, key)
+	}
 }

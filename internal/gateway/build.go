@@ -15,10 +15,12 @@ import (
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/integration/registry"
+	"github.com/apigw/apigw/internal/mock"
 	"github.com/apigw/apigw/internal/params"
 	"github.com/apigw/apigw/internal/policy/cors"
 	"github.com/apigw/apigw/internal/policy/ratelimit"
 	"github.com/apigw/apigw/internal/policy/security"
+	"github.com/apigw/apigw/internal/policy/validate"
 	"github.com/apigw/apigw/internal/router"
 	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/yamlx"
@@ -301,6 +303,9 @@ func buildOperation(doc *spec.Document, kd *kinDoc, b *config.Bindings, deps *in
 	if h == nil {
 		return nil
 	}
+	if nb, ok := h.(*integration.NotBound); ok && b.MockTarget(nb.Kind, nb.ID, nb.Tag) {
+		h = buildMock(kd, op, mock.Target{Kind: nb.Kind, ID: nb.ID}, errs)
+	}
 	_, timed := h.(integration.Timed)
 	_, ignoresBody := h.(integration.IgnoresBody)
 	reqMap, respMap := compileMappings(op, errs)
@@ -407,4 +412,23 @@ func (s *Snapshot) Routes() []RouteInfo {
 		}
 	}
 	return out
+}
+
+// buildMock makes the mock that answers an operation whose target is
+// mocked: from kin-openapi's view of its responses (loaded once per
+// build, as for validation).
+func buildMock(kd *kinDoc, op *spec.Operation, t mock.Target, errs *yamlx.List) *mock.Responder {
+	if strings.HasPrefix(op.Method, "WS-") {
+		return mock.New(nil, op.Method, t, kd.doc.Root, op.Node, op.Path, errs)
+	}
+	doc, err := kd.get()
+	if err != nil {
+		errs.Warnf(op.Node, op.Path, "the mock answers 200 with no body: the spec cannot be loaded for its responses: %v", err)
+		return mock.New(nil, op.Method, t, kd.doc.Root, op.Node, op.Path, errs)
+	}
+	_, _, kop, err := validate.Operation(doc, op.Template, op.Method)
+	if err != nil {
+		errs.Warnf(op.Node, op.Path, "the mock answers 200 with no body: %v", err)
+	}
+	return mock.New(kop, op.Method, t, kd.doc.Root, op.Node, op.Path, errs)
 }

@@ -389,6 +389,9 @@ func (h *Handler) fail(x *exchange, err error) {
 		return
 	}
 	x.generated = true
+	// The gateway's own error is never held for a schema mapping or the
+	// response validator: they check what the integration answers.
+	x.rec.respMap, x.rec.holdAll = nil, false
 	if he.Status == http.StatusRequestEntityTooLarge {
 		// The rest of the body is never read: the connection cannot carry
 		// another request.

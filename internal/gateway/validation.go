@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -51,6 +52,13 @@ func compileValidation(kd *kinDoc, b *integration.Build, op *spec.Operation, err
 		n, path = kd.doc.Gateway.Validator, "x-yc-apigateway.validator"
 	}
 	if n == nil {
+		return nil
+	}
+	if strings.HasPrefix(op.Method, "WS-") {
+		// WebSocket messages have no OpenAPI schema to check against.
+		if op.Validator != nil {
+			errs.Warnf(n, path, "a validator does not apply to WebSocket operations: messages are not validated")
+		}
 		return nil
 	}
 	s, e := validate.ReadSettings(n, path)

@@ -169,3 +169,33 @@ func (c *Call) RequestEvent(r *http.Request, body []byte, gatewayID string) ([]b
 	}
 	return event, nil
 }
+
+// NotBound is the handler of an operation whose target (Kind "functions",
+// "containers", "buckets", "queues", "streams", "ydb" or "datasphere")
+// the bindings leave unbound where that is no error: `apigw validate` and
+// `routes` without a bindings file, or a mocked target, which the gateway
+// then answers from the spec's declared responses instead.
+type NotBound struct {
+	Kind, ID, Tag string
+}
+
+// Unbound returns a NotBound handler when the bindings allow target id of
+// kind to stay unbound, else nil (the factory reports the error).
+func (b *Build) Unbound(kind, id, tag string) Handler {
+	if !b.Bindings.AllowUnbound(kind, id, tag) {
+		return nil
+	}
+	return &NotBound{Kind: kind, ID: id, Tag: tag}
+}
+
+var notBoundNames = map[string]string{
+	"functions": "function", "containers": "container", "buckets": "bucket", "queues": "queue",
+	"streams": "stream", "ydb": "database", "datasphere": "DataSphere node",
+}
+
+func (n *NotBound) Serve(http.ResponseWriter, *http.Request, *Call) error {
+	return httperr.New(http.StatusBadGateway, notBoundNames[n.Kind]+" "+n.ID+" is not bound")
+}
+
+func (n *NotBound) Describe() string { return notBoundNames[n.Kind] + " " + n.ID + " (not bound)" }
+func (n *NotBound) IgnoresBody()     {}

@@ -57,6 +57,9 @@ type Options struct {
 	// SpecOnly (validate, routes): without a bindings file the spec is
 	// checked alone; unbound function, container and node IDs are fine.
 	SpecOnly bool
+	// Mock answers every operation whose target is not bound from the
+	// spec's declared responses (the bindings' mock: true).
+	Mock bool
 }
 
 // Server is one running gateway process.
@@ -112,6 +115,9 @@ func loadBindings(opts Options) (*config.Bindings, yamlx.List) {
 		b.Admin = opts.Admin
 	}
 	b.SpecOnly = opts.SpecOnly && opts.ConfigFile == ""
+	if opts.Mock {
+		b.Mock = true
+	}
 	return b, errs
 }
 

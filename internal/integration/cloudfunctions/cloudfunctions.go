@@ -77,6 +77,9 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 	// error with the spec line, not a 502 at request time. A local
 	// function needs no account; the real one without a key of its own is
 	// invoked as the spec's.
+	if b.Bindings.Function(s.FunctionID, tag) == nil && b.Bindings.MockTarget("functions", s.FunctionID, tag) {
+		return b.Unbound("functions", s.FunctionID, tag), errs
+	}
 	tokens, e := b.AccountTokens(b.Bindings.KeylessYandex(s.FunctionID), s.ServiceAccountID, n, path)
 	errs.Add(e...)
 	target, err := b.Deps.Functions.Target(b.Bindings, s.FunctionID, tag, !it.tag.Static(), int64(b.Bindings.Limits.MaxResponseBody), tokens)

@@ -67,10 +67,10 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 	if c == nil {
 		c = b.Bindings.Containers["default"]
 	}
-	if c == nil && b.Bindings.SpecOnly {
-		return integration.HandlerFunc(func(http.ResponseWriter, *http.Request, *integration.Call) error {
-			return httperr.New(http.StatusBadGateway, "container "+s.ContainerID+" is not bound")
-		}), errs
+	if c == nil {
+		if h := b.Unbound("containers", s.ContainerID, ""); h != nil {
+			return h, errs
+		}
 	}
 	if c == nil {
 		errs.Errorf(yamlx.Get(n, "container_id"), yamlx.Join(path, "container_id"),

@@ -54,10 +54,10 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 		return nil, errs
 	}
 	e := b.Bindings.DataSphere[s.NodeID]
-	if e == nil && b.Bindings.SpecOnly {
-		return integration.HandlerFunc(func(http.ResponseWriter, *http.Request, *integration.Call) error {
-			return httperr.New(http.StatusBadGateway, "DataSphere node "+s.NodeID+" is not bound")
-		}), errs
+	if e == nil {
+		if h := b.Unbound("datasphere", s.NodeID, ""); h != nil {
+			return h, errs
+		}
 	}
 	if e == nil {
 		errs.Errorf(yamlx.Get(n, "node_id"), yamlx.Join(path, "node_id"), "DataSphere node %s is not bound: add datasphere.%s.url to the bindings file", s.NodeID, s.NodeID)

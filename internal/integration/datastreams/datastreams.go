@@ -75,6 +75,9 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if st == nil {
 		st = b.Bindings.Streams["default"]
 	}
+	if st == nil && b.Bindings.MockTarget("streams", s.StreamName, "") {
+		return b.Unbound("streams", s.StreamName, ""), errs
+	}
 	if st == nil && !b.Bindings.SpecOnly {
 		errs.Errorf(yamlx.Get(n, "stream_name"), yamlx.Join(p, "stream_name"), "stream %s is not bound: add it (or default) under streams: in the bindings file, with the endpoint and keys", s.StreamName)
 		return nil, errs

@@ -102,10 +102,8 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	}
 	bucket := b.Bindings.ObjectStorage.Buckets[s.Bucket]
 	switch {
-	case bucket == nil && b.Bindings.SpecOnly:
-		return integration.HandlerFunc(func(http.ResponseWriter, *http.Request, *integration.Call) error {
-			return httperr.New(http.StatusBadGateway, "bucket "+s.Bucket+" is not bound")
-		}), errs
+	case bucket == nil && b.Bindings.AllowUnbound("buckets", s.Bucket, ""):
+		return b.Unbound("buckets", s.Bucket, ""), errs
 	case bucket == nil:
 		errs.Errorf(yamlx.Get(n, "bucket"), yamlx.Join(p, "bucket"), "bucket %s is not bound: add object_storage.buckets.%s to the bindings file, with dir (a local directory) or endpoint and keys (an S3-compatible server)", s.Bucket, s.Bucket)
 		return nil, errs

@@ -112,6 +112,9 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if y == nil {
 		y = b.Bindings.YDB["default"]
 	}
+	if y == nil && b.Bindings.MockTarget("ydb", s.Database, "") {
+		return b.Unbound("ydb", s.Database, ""), errs
+	}
 	if y == nil && !b.Bindings.SpecOnly {
 		errs.Errorf(yamlx.Get(n, "database"), yamlx.Join(p, "database"), "database %s is not bound: add it (or default) under ydb: in the bindings file, with the endpoint and keys", s.Database)
 		return nil, errs

@@ -78,6 +78,9 @@ func New(b *integration.Build, n *yaml.Node, p string) (integration.Handler, yam
 	if q == nil {
 		q = b.Bindings.Queues["default"]
 	}
+	if q == nil && b.Bindings.MockTarget("queues", s.QueueURL, "") {
+		return b.Unbound("queues", s.QueueURL, ""), errs
+	}
 	if q == nil && !b.Bindings.SpecOnly {
 		errs.Errorf(yamlx.Get(n, "queue_url"), yamlx.Join(p, "queue_url"), "queue %s is not bound: add it (or default) under queues: in the bindings file, with the endpoint and keys", s.QueueURL)
 		return nil, errs

@@ -141,23 +141,34 @@ func moveAnyMethods(n *yaml.Node) bool {
 	return moved
 }
 
-// New returns the validator of an operation of doc; method "*" is the path
-// item's x-yc-apigateway-any-method operation.
-func New(doc *openapi3.T, template, method string, s *Settings) (*Validator, error) {
+// Operation finds an operation of a document Load read; method "*" is the
+// path item's x-yc-apigateway-any-method operation. It returns the path
+// item and the method the operation was loaded under too.
+func Operation(doc *openapi3.T, template, method string) (*openapi3.PathItem, string, *openapi3.Operation, error) {
 	item := doc.Paths.Value(template)
 	if item == nil {
-		return nil, fmt.Errorf("path %s not found by the schema loader", template)
+		return nil, "", nil, fmt.Errorf("path %s not found by the schema loader", template)
 	}
 	if method == "*" {
 		as, _ := item.Extensions[anyMethodAs].(string)
 		if as == "" {
-			return nil, fmt.Errorf("x-yc-apigateway-any-method of %s is not validated: its path item defines every standard method", template)
+			return nil, "", nil, fmt.Errorf("x-yc-apigateway-any-method of %s is not validated: its path item defines every standard method", template)
 		}
 		method = strings.ToUpper(as)
 	}
 	op := item.GetOperation(method)
 	if op == nil {
-		return nil, fmt.Errorf("%s %s not found by the schema loader", method, template)
+		return nil, "", nil, fmt.Errorf("%s %s not found by the schema loader", method, template)
+	}
+	return item, method, op, nil
+}
+
+// New returns the validator of an operation of doc; method "*" is the path
+// item's x-yc-apigateway-any-method operation.
+func New(doc *openapi3.T, template, method string, s *Settings) (*Validator, error) {
+	item, method, op, err := Operation(doc, template, method)
+	if err != nil {
+		return nil, err
 	}
 	v := &Validator{
 		s:     s,
@@ -483,3 +494,88 @@ func (v *Validator) ReadsBody() bool {
 
 // ReadsParams reports whether Request needs the path parameters.
 func (v *Validator) ReadsParams() bool { return v.s.RequestParams }
+
+// Contract checks an answer as a contract test does, whatever the
+// operation's validator settings: the status is declared (or there is a
+// default), the body matches the schema of its status and media type,
+// and the headers the spec marks required are present and match theirs.
+func (v *Validator) Contract(status int, header http.Header, body []byte) []Problem {
+	responses := v.route.Operation.Responses
+	resp := responses.Status(status)
+	if resp == nil {
+		resp = responses.Default()
+	}
+	if resp == nil || resp.Value == nil {
+		declared := make([]string, 0, responses.Len())
+		for code := range responses.Map() {
+			declared = append(declared, code)
+		}
+		slices.Sort(declared)
+		return []Problem{{In: "status", Message: fmt.Sprintf("%d is not a declared status (declared: %s)", status, strings.Join(declared, ", "))}}
+	}
+	var out []Problem
+	if len(resp.Value.Content) > 0 && (len(body) > 0 || header.Get("Content-Type") != "") {
+		out = append(out, v.responseBody(resp.Value, header.Get("Content-Type"), body)...)
+	}
+	names := make([]string, 0, len(resp.Value.Headers))
+	for name := range resp.Value.Headers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		ref := resp.Value.Headers[name]
+		if ref == nil || ref.Value == nil {
+			continue
+		}
+		values, present := header[http.CanonicalHeaderKey(name)]
+		if !present {
+			if ref.Value.Required {
+				out = append(out, Problem{In: "header", Name: name, Message: "the response lacks this header, which the spec marks required"})
+			}
+			continue
+		}
+		if sc := ref.Value.Schema; sc != nil && sc.Value != nil {
+			if err := sc.Value.VisitJSON(typed(sc.Value, values[0])); err != nil {
+				out = append(out, withCause(Problem{In: "header", Name: name}, "", err))
+			}
+		}
+	}
+	return out
+}
+
+// Check checks a value (an example of the spec) against a schema, with
+// the compiled validator where it models the schema.
+func Check(s *openapi3.Schema, value any, response bool) []Problem {
+	dir := inRequest
+	if response {
+		dir = inResponse
+	}
+	body, err := json.Marshal(value)
+	if err != nil {
+		return []Problem{{In: "body", Message: "not JSON: " + err.Error()}}
+	}
+	if c, err := compileSchema(s, map[*openapi3.Schema]*schema{}); err == nil && c != nil {
+		probs, err := c.validate(body, dir)
+		if err == nil {
+			return probs
+		}
+	}
+	opts := []openapi3.SchemaValidationOption{openapi3.MultiErrors()}
+	if response {
+		opts = append(opts, openapi3.VisitAsResponse())
+	} else {
+		opts = append(opts, openapi3.VisitAsRequest())
+	}
+	if err := s.VisitJSON(normalize(value), opts...); err != nil {
+		var me openapi3.MultiError
+		if errors.As(err, &me) {
+			out := make([]Problem, 0, len(me))
+			for _, e := range me {
+				out = append(out, withCause(Problem{In: "body"}, "", e))
+			}
+			return out
+		}
+		return []Problem{withCause(Problem{In: "body"}, "", err)}
+	}
+	return nil
+}

@@ -1,0 +1,184 @@
+package contract
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/apigw/apigw/internal/policy/validate"
+)
+
+// Summary counts a run.
+type Summary struct {
+	Operations, Requests, Checks, Failed int
+	Elapsed                              time.Duration
+}
+
+// Summarize counts results.
+func Summarize(results []Result, elapsed time.Duration) Summary {
+	s := Summary{Requests: len(results), Elapsed: elapsed}
+	seen := map[*Operation]bool{}
+	for _, r := range results {
+		seen[r.Op] = true
+		for _, c := range r.Checks {
+			s.Checks++
+			if !c.Pass {
+				s.Failed++
+			}
+		}
+	}
+	s.Operations = len(seen)
+	return s
+}
+
+// WriteText prints one line per check, PASS or FAIL with the operation,
+// the case and the check; under each failure the request as a curl
+// command and each problem with its place (a JSON pointer into the body,
+// or the header). verbose false prints only the failures' lines in full
+// and one PASS line per operation whose checks all passed.
+func WriteText(w io.Writer, base string, results []Result, verbose bool) {
+	var last *Operation
+	passed := map[*Operation]int{}
+	failed := map[*Operation]bool{}
+	for _, r := range results {
+		for _, c := range r.Checks {
+			if c.Pass {
+				passed[r.Op]++
+			} else {
+				failed[r.Op] = true
+			}
+		}
+	}
+	for _, r := range results {
+		if !verbose && !failed[r.Op] {
+			if r.Op != last {
+				fmt.Fprintf(w, "PASS %s (%d checks)\n", r.Op.Name(), passed[r.Op])
+			}
+			last = r.Op
+			continue
+		}
+		last = r.Op
+		for _, c := range r.Checks {
+			if c.Pass {
+				if verbose {
+					fmt.Fprintf(w, "PASS %s [%s] %s (%d)\n", r.Op.Name(), r.Case.Name, c.Name, r.Status)
+				}
+				continue
+			}
+			fmt.Fprintf(w, "FAIL %s [%s] %s (%d)\n", r.Op.Name(), r.Case.Name, c.Name, r.Status)
+			fmt.Fprintf(w, "     %s\n", r.Curl(base))
+			for _, p := range c.Problems {
+				fmt.Fprintf(w, "     %s\n", problemText(p))
+			}
+		}
+	}
+}
+
+// problemText names a problem's place: the body's JSON path, a header.
+func problemText(p validate.Problem) string {
+	switch {
+	case p.Field != "":
+		return fmt.Sprintf("%s %s: %s", p.In, p.Field, p.Message)
+	case p.Name != "":
+		return fmt.Sprintf("%s %s: %s", p.In, p.Name, p.Message)
+	}
+	return fmt.Sprintf("%s: %s", p.In, p.Message)
+}
+
+// String is the last line of a report.
+func (s Summary) String() string {
+	verdict := "ok"
+	if s.Failed > 0 {
+		verdict = "FAILED"
+	}
+	return fmt.Sprintf("%s: %d operations, %d requests, %d checks, %d failed in %s",
+		verdict, s.Operations, s.Requests, s.Checks, s.Failed, s.Elapsed.Round(time.Millisecond))
+}
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Time     string      `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitFailure `xml:"failure,omitempty"`
+}
+
+type junitFailure struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit writes the results as JUnit XML: a testsuite per operation,
+// a testcase per check.
+func WriteJUnit(w io.Writer, base string, results []Result, elapsed time.Duration) error {
+	root := junitSuites{Name: "apigw test", Time: seconds(elapsed)}
+	index := map[*Operation]int{}
+	for _, r := range results {
+		i, ok := index[r.Op]
+		if !ok {
+			i = len(root.Suites)
+			index[r.Op] = i
+			root.Suites = append(root.Suites, junitSuite{Name: r.Op.Name()})
+		}
+		s := &root.Suites[i]
+		for _, c := range r.Checks {
+			tc := junitCase{Name: fmt.Sprintf("[%s] %s", r.Case.Name, c.Name), Classname: r.Op.ID, Time: seconds(r.Duration)}
+			if !c.Pass {
+				lines := []string{r.Curl(base)}
+				for _, p := range c.Problems {
+					lines = append(lines, problemText(p))
+				}
+				msg := c.Name + " failed"
+				if len(c.Problems) > 0 {
+					msg = problemText(c.Problems[0])
+				}
+				tc.Failure = &junitFailure{Message: msg, Type: c.Name, Text: strings.Join(lines, "\n")}
+				s.Failures++
+				root.Failures++
+			}
+			s.Tests++
+			root.Tests++
+			s.Cases = append(s.Cases, tc)
+		}
+	}
+	for i := range root.Suites {
+		var d time.Duration
+		for _, r := range results {
+			if index[r.Op] == i {
+				d += r.Duration
+			}
+		}
+		root.Suites[i].Time = seconds(d)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(root); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
