@@ -225,7 +225,7 @@ func buildMedia(name string, mt *openapi3.MediaType, root, node *yaml.Node, path
 			if p.Field != "" {
 				field = " at " + p.Field
 			}
-			errs.Warnf(at, where, "the example does not match its schema%s: %s (mocks answer it as written, and response validation refuses it)", field, p.Message)
+			errs.Warnf(pointerNode(at, p.Field), where, "the example does not match its schema%s: %s (mocks answer it as written, and response validation refuses it)", field, p.Message)
 		}
 	}
 	exNodes := deref(root, yamlx.Get(node, "examples"))
@@ -313,6 +313,31 @@ func keyOrder(n *yaml.Node) map[string]int {
 		out[n.Content[i].Value] = i
 	}
 	return out
+}
+
+// pointerNode is the node a JSON pointer names within n, or the deepest
+// one it reaches: where a problem of an example is.
+func pointerNode(n *yaml.Node, pointer string) *yaml.Node {
+	if pointer == "" || n == nil {
+		return n
+	}
+	for _, part := range strings.Split(strings.TrimPrefix(pointer, "/"), "/") {
+		part = strings.ReplaceAll(strings.ReplaceAll(part, "~1", "/"), "~0", "~")
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			next = yamlx.Get(n, part)
+		case yaml.SequenceNode:
+			if i, err := strconv.Atoi(part); err == nil && i >= 0 && i < len(n.Content) {
+				next = n.Content[i]
+			}
+		}
+		if next == nil {
+			return n
+		}
+		n = next
+	}
+	return n
 }
 
 // deref follows a local $ref ("#/components/...") within root.
