@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -147,4 +148,40 @@ func BenchmarkGenerate(b *testing.B) {
 	for b.Loop() {
 		g.Value(s, Random)
 	}
+}
+
+// BenchmarkCases is the generation of every request of a 300-operation
+// plan (bench/contract makes the same spec for the whole run).
+func BenchmarkCases(b *testing.B) {
+	var paths strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&paths, `"/r%d/things":{"get":{"operationId":"list%d","parameters":[{"name":"limit","in":"query","schema":{"type":"integer","minimum":1,"maximum":100}},{"name":"kind","in":"query","schema":{"type":"string","enum":["s","m"]}}],"responses":{"200":{"description":"ok"}}},
+"post":{"operationId":"create%d","requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Pet"}}}},"responses":{"201":{"description":"ok"}}}},
+"/r%d/things/{id}":{"get":{"operationId":"get%d","parameters":[{"name":"id","in":"path","required":true,"schema":{"type":"integer","minimum":1}}],"responses":{"200":{"description":"ok"}}}},`, i, i, i, i, i)
+	}
+	src := `{"openapi":"3.0.0","info":{"title":"t","version":"1"},"paths":{` + strings.TrimSuffix(paths.String(), ",") + `},
+"components":{"schemas":{"Pet":{"type":"object","required":["id","name"],"properties":{"id":{"type":"integer","minimum":1},"name":{"type":"string","minLength":1,"maxLength":10},"born":{"type":"string","format":"date"}}}}}}`
+	t, err := openapi3.NewLoader().LoadFromData([]byte(src))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ops []*Operation
+	for _, path := range t.Paths.InMatchingOrder() {
+		item := t.Paths.Value(path)
+		for method, op := range item.Operations() {
+			ops = append(ops, &Operation{ID: op.OperationID, Method: method, Template: path, op: op, params: op.Parameters, validatesBody: true, validatesParams: true})
+		}
+	}
+	if len(ops) != 300 {
+		b.Fatalf("%d operations", len(ops))
+	}
+	b.ReportAllocs()
+	requests := 0
+	for b.Loop() {
+		requests = 0
+		for _, o := range ops {
+			requests += len(o.Cases(1, 5))
+		}
+	}
+	b.ReportMetric(float64(requests), "requests/op")
 }
