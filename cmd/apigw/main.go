@@ -1,8 +1,8 @@
 // Command apigw serves a Yandex Cloud API Gateway specification.
 //
 //	apigw serve    --spec api.yaml [--config apigw.yaml] [--mock] [--listen ADDR] [--admin ADDR] [--var name=value ...]
-//	apigw validate --spec api.yaml [--config apigw.yaml] [--strict] [--var name=value ...]
-//	apigw routes   --spec api.yaml [--config apigw.yaml] [--var name=value ...]
+//	apigw validate --spec api.yaml [--config apigw.yaml] [--mock] [--strict] [--var name=value ...]
+//	apigw routes   --spec api.yaml [--config apigw.yaml] [--mock] [--var name=value ...]
 //	apigw init     --spec api.yaml [--out apigw.yaml] [--functions DIR] [--force]
 //	apigw test     --spec api.yaml [--config apigw.yaml | --base-url URL] [--seed N] [--junit FILE] [--operation ID ...]
 //	apigw schema   spec|bindings|event [--version 1.0|0.1]
@@ -35,8 +35,8 @@ const usage = `apigw serves a Yandex Cloud API Gateway specification (OpenAPI 3.
 
 Usage:
   apigw serve    --spec api.yaml [--config apigw.yaml] [--mock] [--listen ADDR] [--admin ADDR] [--var name=value ...]
-  apigw validate --spec api.yaml [--config apigw.yaml] [--strict] [--var name=value ...]
-  apigw routes   --spec api.yaml [--config apigw.yaml] [--var name=value ...]
+  apigw validate --spec api.yaml [--config apigw.yaml] [--mock] [--strict] [--var name=value ...]
+  apigw routes   --spec api.yaml [--config apigw.yaml] [--mock] [--var name=value ...]
   apigw init     --spec api.yaml [--out apigw.yaml] [--functions DIR] [--force]
   apigw test     --spec api.yaml [--config apigw.yaml | --base-url URL] [--seed N] [--junit FILE] [--operation ID ...]
   apigw schema   spec|bindings|event [--version 1.0|0.1]
@@ -93,8 +93,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cmd == "serve" {
 		fs.StringVar(&opts.Listen, "listen", "", "API listen address (default :8080, or listen in the bindings)")
 		fs.StringVar(&opts.Admin, "admin", "", "admin listen address for /healthz, /readyz, /metrics (default 127.0.0.1:9090)")
-		fs.BoolVar(&opts.Mock, "mock", false, "answer every operation whose function, container, bucket, queue, stream or table is not bound from the spec's declared responses")
 	}
+	fs.BoolVar(&opts.Mock, "mock", false, "answer every operation whose function, container, bucket, queue, stream or table is not bound from the spec's declared responses (validate: and check the examples those answers use)")
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}

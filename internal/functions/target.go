@@ -45,7 +45,7 @@ func (p *Pool) Target(b *config.Bindings, id, tag string, dynamic bool, maxAnswe
 		if f := b.Function(id, tag); f != nil {
 			t.fallback, err = bind(f)
 		} else if !b.SpecOnly {
-			return nil, fmt.Errorf("function %s (tag %s) is not bound: add functions.%s (url, command, runtime or yandex) to the bindings file, or a functions.default", id, tag, id)
+			return nil, fmt.Errorf("function %s (tag %s) is not bound: add functions.%s (url, command, runtime, yandex, or mock: true) to the bindings file, or a functions.default, or serve with --mock", id, tag, id)
 		}
 		return t, err
 	}
@@ -67,7 +67,7 @@ func (p *Pool) Target(b *config.Bindings, id, tag string, dynamic bool, maxAnswe
 		}
 	}
 	if len(t.invokers) == 0 && t.fallback == nil && !b.SpecOnly {
-		return nil, fmt.Errorf("function %s is not bound: add functions.%s (url, command, runtime or yandex) to the bindings file, or a functions.default", id, id)
+		return nil, fmt.Errorf("function %s is not bound: add functions.%s (url, command, runtime, yandex, or mock: true) to the bindings file, or a functions.default, or serve with --mock", id, id)
 	}
 	return t, nil
 }

@@ -257,11 +257,12 @@ func Bindings(doc *spec.Document, src []byte, o Options) ([]byte, Result) {
 			}
 		}
 		return fmt.Sprintf("  # bind it to one of: runtime + handler + dir (your code, unchanged), url (an invoke URL),\n"+
-			"  # command (your own adapter), or yandex (the real function, with a service account key):\n"+
+			"  # command (your own adapter), yandex (the real function, with a service account key),\n"+
+			"  # or mock: true (answers from the spec's responses until the code exists; docs/mock.md):\n"+
 			"  # %s: {runtime: python, handler: index.handler, dir: ./functions/%s}%s", quote(r.id), r.id, tags), false
 	})
 	section("containers:", "               # serverless_containers, by container_id", c.containers, func(r *resource) (string, bool) {
-		return fmt.Sprintf("  # bind it to the URL where the container's server listens:\n  # %s: {url: http://127.0.0.1:8081}", quote(r.id)), false
+		return fmt.Sprintf("  # bind it to the URL where the container's server listens (or mock: true, to answer from the spec):\n  # %s: {url: http://127.0.0.1:8081}", quote(r.id)), false
 	})
 	section("datasphere:", "               # cloud_datasphere, by node_id", c.nodes, func(r *resource) (string, bool) {
 		return fmt.Sprintf("  # bind it to the URL of the node's server:\n  # %s: {url: http://127.0.0.1:8500/predict}", quote(r.id)), false

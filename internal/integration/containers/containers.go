@@ -74,7 +74,7 @@ func New(b *integration.Build, n *yaml.Node, path string) (integration.Handler, 
 	}
 	if c == nil {
 		errs.Errorf(yamlx.Get(n, "container_id"), yamlx.Join(path, "container_id"),
-			"container %s is not bound: add containers.%s.url to the bindings file", s.ContainerID, s.ContainerID)
+			"container %s is not bound: add containers.%s.url (or mock: true) to the bindings file, or serve with --mock", s.ContainerID, s.ContainerID)
 		return nil, errs
 	}
 	it.base, _ = url.Parse(c.URL) // checked when the bindings were loaded
