@@ -187,7 +187,7 @@ func TestContractTest(t *testing.T) {
 
 	report := filepath.Join(dir, "report.xml")
 	bad := petBindings(t, t.TempDir(), petBackend(t, true).URL)
-	code, out, errOut = runCLI(t, "test", "--spec", spec, "--config", bad, "--junit", report)
+	code, out, errOut = runCLI(t, "test", "--spec", spec, "--config", bad, "--junit", report, "-q")
 	if code != 1 {
 		t.Fatalf("a broken backend: exit %d, want 1\n%s%s", code, out, errOut)
 	}
@@ -297,7 +297,7 @@ func checkJUnit(t *testing.T, path string) {
 func TestContractTestOfARunningGateway(t *testing.T) {
 	g := start(t, "--spec", petstore, "--mock")
 	run := func(args ...string) string {
-		code, out, errOut := runCLI(t, append([]string{"test", "--spec", petstore, "--base-url", g.URL, "-v"}, args...)...)
+		code, out, errOut := runCLI(t, append([]string{"test", "--spec", petstore, "--base-url", g.URL}, args...)...)
 		if code != 0 {
 			t.Fatalf("exit %d\n%s%s", code, out, errOut)
 		}

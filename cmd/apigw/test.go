@@ -36,7 +36,7 @@ func contractTest(args []string, stdout, stderr io.Writer) int {
 	var base, junit string
 	var seed uint64
 	var maxPerOp, parallel int
-	var verbose bool
+	var quiet bool
 	var filters []string
 	headers := http.Header{}
 	fs.StringVar(&opts.SpecFile, "spec", "", "the API specification")
@@ -47,7 +47,7 @@ func contractTest(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&maxPerOp, "max-per-op", 5, "valid requests per operation (invalid ones come on top, at most 3)")
 	fs.IntVar(&parallel, "parallel", 8, "operations tested at once")
 	fs.StringVar(&junit, "junit", "", "also write a JUnit XML report to this file")
-	fs.BoolVar(&verbose, "v", false, "print every check, not only the failures and one line per passing operation")
+	fs.BoolVar(&quiet, "q", false, "print only the failing checks, and one line per operation whose checks all passed")
 	fs.Func("operation", `test only this operation: its operationId, or "METHOD /path" (repeatable)`, func(s string) error {
 		filters = append(filters, s)
 		return nil
@@ -140,7 +140,7 @@ func contractTest(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	results := rn.Run(ctx, ops)
 	elapsed := time.Since(start)
-	contract.WriteText(stdout, base, results, verbose)
+	contract.WriteText(stdout, base, results, !quiet)
 	sum := contract.Summarize(results, elapsed)
 	fmt.Fprintf(stdout, "%s (seed %d)\n", sum, seed)
 	if junit != "" {

@@ -502,8 +502,15 @@ func (g *Generator) fromPattern(p string, lo, hi int) (string, bool) {
 	return "", false
 }
 
+// maxPatternOutput stops a pattern such as (a{1000}){1000} from making
+// a megabyte: past it the string is too long anyway and is thrown away.
+const maxPatternOutput = 4096
+
 // emit writes a string that re matches.
 func (g *Generator) emit(b *strings.Builder, re *syntax.Regexp, want int) {
+	if b.Len() > maxPatternOutput {
+		return
+	}
 	switch re.Op {
 	case syntax.OpLiteral:
 		for _, r := range re.Rune {

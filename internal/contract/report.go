@@ -36,8 +36,8 @@ func Summarize(results []Result, elapsed time.Duration) Summary {
 // WriteText prints one line per check, PASS or FAIL with the operation,
 // the case and the check; under each failure the request as a curl
 // command and each problem with its place (a JSON pointer into the body,
-// or the header). verbose false prints only the failures' lines in full
-// and one PASS line per operation whose checks all passed.
+// or the header). verbose false prints only the failing checks, and one
+// PASS line per operation whose checks all passed.
 func WriteText(w io.Writer, base string, results []Result, verbose bool) {
 	var last *Operation
 	passed := map[*Operation]int{}
@@ -93,8 +93,15 @@ func (s Summary) String() string {
 	if s.Failed > 0 {
 		verdict = "FAILED"
 	}
-	return fmt.Sprintf("%s: %d operations, %d requests, %d checks, %d failed in %s",
-		verdict, s.Operations, s.Requests, s.Checks, s.Failed, s.Elapsed.Round(time.Millisecond))
+	return fmt.Sprintf("%s: %s, %s, %s, %d failed in %s", verdict, count(s.Operations, "operation"),
+		count(s.Requests, "request"), count(s.Checks, "check"), s.Failed, s.Elapsed.Round(time.Millisecond))
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 type junitSuites struct {
