@@ -291,7 +291,7 @@ paths:
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	got := f.eval(waitScript + `const row = await wait("the live row", () => document.querySelector("#requests-body tr.row"), 5000); // without a reload (Chromium is held to 1 s; here, under load, Firefox gets more)
+	got := f.eval(waitScript + `const row = await wait("the live row", () => document.querySelector("#requests-body tr.row"), 15000); // without a reload (Chromium is held to 1 s; here, under load, Firefox gets more)
 row.click();
 return (await wait("the exchange", () => document.getElementById("request"))).textContent + " || " + document.getElementById("response").textContent;`)
 	json.Unmarshal([]byte(got), &got)

@@ -506,7 +506,6 @@ func (s *Server) shutdown(api, tlsSrv, admin *http.Server, why string, delay tim
 		}
 	}
 	timeout := s.handler.Snapshot().Bindings.Limits.ShutdownTimeout.D()
-	s.log.Info("shutting down: draining in-flight requests", "signal", why, "timeout", timeout.String())
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	// Hijacked WebSocket connections are not drained by Shutdown: close
@@ -516,12 +515,25 @@ func (s *Server) shutdown(api, tlsSrv, admin *http.Server, why string, delay tim
 	if tlsSrv != nil {
 		servers = append(servers, tlsSrv)
 	}
+	// Every listener stops accepting at once (Shutdown closes its
+	// listeners, then runs the OnShutdown hooks); the log line says so
+	// only once they all have.
+	closed := make(chan struct{}, len(servers))
+	var drained sync.WaitGroup
 	for _, srv := range servers {
-		if err := srv.Shutdown(ctx); err != nil {
-			s.log.Warn("drain deadline passed; closing the remaining connections", "error", err.Error())
-			srv.Close()
-		}
+		srv.RegisterOnShutdown(func() { closed <- struct{}{} })
+		drained.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				s.log.Warn("drain deadline passed; closing the remaining connections", "error", err.Error())
+				srv.Close()
+			}
+		})
 	}
+	for range servers {
+		<-closed
+	}
+	s.log.Info("shutting down: draining in-flight requests", "signal", why, "timeout", timeout.String())
+	drained.Wait()
 	s.handler.CloseWebSockets(time.Second) // waits for the disconnect calls started above
 	admin.Close()
 	s.connections.GRPC().Stop()
