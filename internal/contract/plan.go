@@ -73,7 +73,9 @@ func Plan(doc *spec.Document, t *openapi3.T) ([]*Operation, error) {
 			o := &Operation{ID: sop.OperationID, Method: sop.Method, Template: sop.Template, op: op, checker: checker,
 				cors: pi.CORS != nil || doc.Gateway.CORS != nil}
 			if o.Method == spec.AnyMethod {
-				o.Method = http.MethodGet
+				// A method the path item does not define, or the request
+				// would reach that operation instead.
+				o.Method = freeMethod(pi)
 			}
 			if o.ID == "" {
 				o.ID = o.Method + " " + o.Template
@@ -98,6 +100,16 @@ func Plan(doc *spec.Document, t *openapi3.T) ([]*Operation, error) {
 		}
 	}
 	return out, nil
+}
+
+// freeMethod is a method that reaches a path item's any-method operation.
+func freeMethod(pi *spec.PathItem) string {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if !slices.ContainsFunc(pi.Operations, func(op *spec.Operation) bool { return op.Method == m }) {
+			return m
+		}
+	}
+	return "PROPFIND" // every usual method is taken: one only any-method answers
 }
 
 // mergeParams is the path item's parameters overridden by the
@@ -188,7 +200,7 @@ func (o *Operation) build(g *Generator, m Mode, name string, tw *tweak) Case {
 			continue
 		}
 		if !p.Required && p.In != "path" {
-			include := m == Maximal || m == Random && g.r.IntN(2) == 0 || m == Typical && p.Example != nil
+			include := m == Maximal || m == Random && g.r.IntN(2) == 0 || m == Typical && hasExample(p)
 			if !include && !(tw != nil && tw.param == p && !tw.omit) {
 				continue
 			}
@@ -273,6 +285,11 @@ func (o *Operation) credentials(c *Case) {
 			c.Path += sep + url.QueryEscape(s.Name) + "=apigw-test"
 		}
 	}
+}
+
+// hasExample: the parameter, or its schema, gives an example.
+func hasExample(p *openapi3.Parameter) bool {
+	return p.Example != nil || len(p.Examples) > 0 || p.Schema != nil && p.Schema.Value != nil && p.Schema.Value.Example != nil
 }
 
 func paramValues(g *Generator, p *openapi3.Parameter, m Mode) []string {

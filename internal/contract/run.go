@@ -160,7 +160,9 @@ func check(op *Operation, c Case, resp *http.Response, body []byte) []Check {
 		case "header":
 			headers = append(headers, p)
 		default:
-			bodyCheck = append(bodyCheck, p)
+			if c.Method != http.MethodHead { // a HEAD answer has no body to check
+				bodyCheck = append(bodyCheck, p)
+			}
 		}
 	}
 	out := []Check{

@@ -1,0 +1,128 @@
+package contract
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/apigw/apigw/internal/policy/validate"
+	"github.com/apigw/apigw/internal/spec"
+)
+
+const planSpec = `openapi: 3.0.0
+info: {title: t, version: '1'}
+x-yc-apigateway:
+  validator: {validateRequestParameters: true, validateRequestBody: true}
+paths:
+  /items/{id}:
+    get:
+      operationId: getItem
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: integer, minimum: 1}}
+        - {name: fields, in: query, required: true, schema: {type: string, enum: [all, some]}}
+        - {name: X-Trace, in: header, schema: {type: string, example: t-1}}
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+      responses: {'200': {description: ok}}
+    x-yc-apigateway-any-method:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+      responses: {'200': {description: ok}}
+  /orders:
+    post:
+      security: [{bearer: []}]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [sku, qty]
+              properties: {sku: {type: string, pattern: '^[a-z]{3}-\d{2}$'}, qty: {type: integer, minimum: 1, maximum: 9}}
+      x-yc-apigateway-integration: {type: dummy, http_code: 201, content: {'*': ok}}
+      responses: {'201': {description: ok}}
+components:
+  securitySchemes:
+    bearer: {type: http, scheme: bearer}
+`
+
+func plan(t *testing.T) []*Operation {
+	t.Helper()
+	doc, errs := spec.Load("api.yaml", []byte(planSpec), nil)
+	if errs.Err() != nil {
+		t.Fatal(errs)
+	}
+	kt, err := validate.Load(doc.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := Plan(doc, kt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops
+}
+
+func TestPlanCases(t *testing.T) {
+	ops := plan(t)
+	if len(ops) != 3 {
+		t.Fatalf("%d operations", len(ops))
+	}
+	get, anyOp, post := ops[0], ops[1], ops[2]
+	if anyOp.Method != "POST" || anyOp.ID != "POST /items/{id}" {
+		t.Errorf("the any-method operation is tested as %s %s (GET is taken)", anyOp.Method, anyOp.ID)
+	}
+	cases := get.Cases(1, 5)
+	var valid, invalid []Case
+	for _, c := range cases {
+		if c.Invalid {
+			invalid = append(invalid, c)
+		} else {
+			valid = append(valid, c)
+		}
+	}
+	if valid[0].Name != "example" || valid[0].Header.Get("X-Trace") != "t-1" || !strings.Contains(valid[0].Path, "fields=all") {
+		t.Errorf("the example case: %+v", valid[0])
+	}
+	for _, c := range valid {
+		if !strings.HasPrefix(c.Path, "/items/") || strings.Contains(c.Path, "{") || !strings.Contains(c.Path, "fields=") {
+			t.Errorf("valid case %s: %s", c.Name, c.Path)
+		}
+	}
+	names := ""
+	for _, c := range invalid {
+		names += c.Name + "\n"
+	}
+	for _, want := range []string{"the required query parameter fields left out", "the path parameter id given", "the query parameter fields given"} {
+		if !strings.Contains(names, want) {
+			t.Errorf("no invalid case %q in:\n%s", want, names)
+		}
+	}
+	if len(invalid) > 3 {
+		t.Errorf("%d invalid cases, at most 3", len(invalid))
+	}
+	// Bodies follow the schema, credentials are made up, seeds repeat.
+	for _, c := range post.Cases(9, 5) {
+		if c.Header.Get("Authorization") != "Bearer apigw-test" {
+			t.Errorf("%s: no credential", c.Name)
+		}
+		if !c.Invalid && c.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: Content-Type %q", c.Name, c.Header.Get("Content-Type"))
+		}
+	}
+	a, b := post.Cases(9, 5), post.Cases(9, 5)
+	for i := range a {
+		if string(a[i].Body) != string(b[i].Body) || a[i].Path != b[i].Path {
+			t.Errorf("seed 9 twice differs at case %d", i)
+		}
+	}
+	if len(post.Cases(1, 2)) > 2+3 {
+		t.Errorf("--max-per-op 2 made %d cases", len(post.Cases(1, 2)))
+	}
+}
+
+func TestMatches(t *testing.T) {
+	op := plan(t)[0]
+	for f, want := range map[string]bool{"getItem": true, "GET /items/{id}": true, "get /items/{id}": true, "GET /items": false, "POST /items/{id}": false} {
+		if op.Matches(f) != want {
+			t.Errorf("%q: %v", f, !want)
+		}
+	}
+}
