@@ -309,6 +309,12 @@ func buildOperation(doc *spec.Document, kd *kinDoc, b *config.Bindings, deps *in
 	_, timed := h.(integration.Timed)
 	_, ignoresBody := h.(integration.IgnoresBody)
 	reqMap, respMap := compileMappings(op, errs)
+	statusMap := op.StatusMapping
+	if _, mocked := h.(*mock.Responder); mocked {
+		// A mock answers what the client gets: the declared response,
+		// which the status and schema mappings would map a second time.
+		respMap, statusMap = nil, nil
+	}
 	return &Operation{
 		spanName:    "integration " + in.Type,
 		validation:  compileValidation(kd, ib, op, errs),
@@ -323,7 +329,7 @@ func buildOperation(doc *spec.Document, kd *kinDoc, b *config.Bindings, deps *in
 		Type:        in.Type,
 		Handler:     h,
 		Declared:    declared,
-		statusMap:   op.StatusMapping,
+		statusMap:   statusMap,
 	}
 }
 

@@ -255,3 +255,31 @@ func TestIntegrationErrorUnderResponseValidation(t *testing.T) {
 		t.Fatalf("got %d %q", res.status, res.body)
 	}
 }
+
+// The mappings turn a backend's answer into the declared one; a mock
+// answers the declared one already, so they stay out of its way.
+func TestMockSkipsTheMappings(t *testing.T) {
+	src := `openapi: 3.0.0
+info: {title: t, version: '1'}
+paths:
+  /m:
+    get:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn}
+      responses:
+        '200':
+          description: ok
+          x-yc-status-mapping: 201
+          content:
+            application/json:
+              schema:
+                type: object
+                x-yc-schema-mapping: {type: static, template: {wrapped: '${.value}'}}
+                properties: {wrapped: {type: string}}
+              example: {wrapped: as declared}
+`
+	srv := serve(t, src, "functions:\n  fn: {mock: true}\n")
+	res := do(t, "GET", srv.URL+"/m", nil, nil)
+	if res.status != 200 || res.body != `{"wrapped":"as declared"}` {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+}
