@@ -396,10 +396,14 @@ func bodyValue(g *Generator, mt *openapi3.MediaType, m Mode, asJSON bool) []byte
 	return b
 }
 
-func isJSON(mediaType string) bool {
+func isJSON(mediaType string) bool { return IsJSONMedia(mediaType) }
+
+// IsJSONMedia reports whether a declared media type is answered and sent
+// as JSON: a JSON type, or a range that covers application/json.
+func IsJSONMedia(mediaType string) bool {
 	mt, _, _ := strings.Cut(strings.ToLower(mediaType), ";")
 	mt = strings.TrimSpace(mt)
-	return mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "*/*" || mt == "application/*"
+	return validate.IsJSON(mt) || mt == "*/*" || mt == "application/*"
 }
 
 // invalid makes the requests the validator must refuse: a required

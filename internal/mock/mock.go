@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"mime"
 	"net/http"
 	"slices"
 	"sort"
@@ -282,13 +281,7 @@ func encode(v any, asJSON bool) []byte {
 	return b
 }
 
-func isJSON(mediaType string) bool {
-	mt, _, err := mime.ParseMediaType(mediaType)
-	if err != nil {
-		mt = strings.ToLower(mediaType)
-	}
-	return mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "*/*" || mt == "application/*"
-}
+func isJSON(mediaType string) bool { return contract.IsJSONMedia(mediaType) }
 
 // contentType is the Content-Type of an answer of a declared media type
 // (a range answers as JSON or bytes).

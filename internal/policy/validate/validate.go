@@ -214,6 +214,10 @@ func New(doc *openapi3.T, template, method string, s *Settings) (*Validator, err
 	return v, nil
 }
 
+// IsJSON reports whether a media type carries JSON: application/json or
+// a +json type, parameters allowed.
+func IsJSON(mediaType string) bool { return isJSON(mediaType) }
+
 // isJSON reports whether a media type (or range) carries JSON.
 func isJSON(mediaType string) bool {
 	mt, _, err := mime.ParseMediaType(mediaType)
