@@ -12,6 +12,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/apigw/apigw/internal/policy/cors"
 	"github.com/apigw/apigw/internal/policy/validate"
 	"github.com/apigw/apigw/internal/spec"
 )
@@ -27,9 +28,11 @@ type Operation struct {
 	// What the operation's validator checks: an invalid request must then
 	// get a 400.
 	validatesBody, validatesParams bool
-	cors                           bool
-	security                       openapi3.SecurityRequirements
-	schemes                        openapi3.SecuritySchemes
+	// origin is what requests send as Origin where a CORS rule applies:
+	// one the rule allows ("": no rule, or one turned off).
+	origin   string
+	security openapi3.SecurityRequirements
+	schemes  openapi3.SecuritySchemes
 }
 
 // Name is how reports name the operation.
@@ -70,8 +73,14 @@ func Plan(doc *spec.Document, t *openapi3.T) ([]*Operation, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %v", sop.Method, sop.Template, err)
 			}
-			o := &Operation{ID: sop.OperationID, Method: sop.Method, Template: sop.Template, op: op, checker: checker,
-				cors: pi.CORS != nil || doc.Gateway.CORS != nil}
+			o := &Operation{ID: sop.OperationID, Method: sop.Method, Template: sop.Template, op: op, checker: checker}
+			rule := pi.CORS
+			if rule == nil {
+				rule = doc.Gateway.CORS
+			}
+			if r, _ := cors.Compile(rule, ""); r != nil {
+				o.origin = r.AllowedOrigin(corsOrigin)
+			}
 			if o.Method == spec.AnyMethod {
 				// A method the path item does not define, or the request
 				// would reach that operation instead.
@@ -85,8 +94,10 @@ func Plan(doc *spec.Document, t *openapi3.T) ([]*Operation, error) {
 			if vn == nil {
 				vn = doc.Gateway.Validator
 			}
-			if s, errs := validate.ReadSettings(vn, ""); vn != nil && errs.Err() == nil && s != nil {
-				o.validatesBody, o.validatesParams = s.RequestBody, s.RequestParams
+			if vn != nil {
+				if s, errs := validate.ReadSettings(vn, ""); errs.Err() == nil && s != nil {
+					o.validatesBody, o.validatesParams = s.RequestBody, s.RequestParams
+				}
 			}
 			if op.Security != nil {
 				o.security = *op.Security

@@ -1,7 +1,11 @@
 package contract
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/apigw/apigw/internal/policy/validate"
@@ -124,5 +128,40 @@ func TestMatches(t *testing.T) {
 		if op.Matches(f) != want {
 			t.Errorf("%q: %v", f, !want)
 		}
+	}
+}
+
+// The runner waits out a rate limit (429, Retry-After) and sends again;
+// a 401 to a valid request names the credential as the cause.
+func TestRunnerRateLimitAndRefusedCredential(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/orders" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if calls.Add(1)%2 == 1 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	ops := plan(t)
+	rn := &Runner{BaseURL: srv.URL, MaxPerOp: 1}
+	results := rn.Run(context.Background(), []*Operation{ops[0], ops[2]})
+	for _, r := range results {
+		switch {
+		case r.Op == ops[0] && !r.Case.Invalid && r.Failed():
+			t.Errorf("%s after a 429: %+v", r.Case.Name, r.Checks)
+		case r.Op == ops[2] && !r.Case.Invalid:
+			if !r.Failed() || !strings.Contains(r.Checks[0].Problems[0].Message, "--header") {
+				t.Errorf("401: %+v", r.Checks)
+			}
+		}
+	}
+	if calls.Load() < 2 {
+		t.Errorf("%d calls: the 429 was not retried", calls.Load())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -95,8 +96,8 @@ func (rn *Runner) exec(ctx context.Context, op *Operation, c Case) Result {
 	for k, v := range rn.Header {
 		c.Header[k] = v
 	}
-	if op.cors {
-		c.Header.Set("Origin", corsOrigin)
+	if op.origin != "" {
+		c.Header.Set("Origin", op.origin)
 	}
 	res.Case = c
 	var body io.Reader
@@ -115,7 +116,7 @@ func (rn *Runner) exec(ctx context.Context, op *Operation, c Case) Result {
 		client = http.DefaultClient
 	}
 	start := time.Now()
-	resp, err := client.Do(req)
+	resp, err := rn.send(ctx, client, req, c.Body)
 	if err != nil {
 		res.Err = err
 		res.Duration = time.Since(start)
@@ -138,6 +139,44 @@ func (rn *Runner) exec(ctx context.Context, op *Operation, c Case) Result {
 	return res
 }
 
+// maxRateLimited is how many times a request answered 429 is sent again,
+// after its Retry-After (at most 5 s, default 1 s): a rate limit is the
+// gateway doing its job, not the contract failing.
+const maxRateLimited = 3
+
+func (rn *Runner) send(ctx context.Context, client *http.Client, req *http.Request, body []byte) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode != http.StatusTooManyRequests || attempt == maxRateLimited {
+			return resp, err
+		}
+		wait := time.Second
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs >= 0 {
+			wait = min(time.Duration(secs)*time.Second, 5*time.Second)
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		req = req.Clone(ctx)
+		if body != nil {
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
+	}
+}
+
+// declares reports whether the operation declares a response for code
+// itself (or its range), not only through default.
+func (o *Operation) declares(code int) bool {
+	if o.op.Responses == nil {
+		return false
+	}
+	return o.op.Responses.Value(strconv.Itoa(code)) != nil || o.op.Responses.Value(fmt.Sprintf("%dXX", code/100)) != nil
+}
+
 // check judges one answer.
 func check(op *Operation, c Case, resp *http.Response, body []byte) []Check {
 	if c.Invalid {
@@ -148,13 +187,16 @@ func check(op *Operation, c Case, resp *http.Response, body []byte) []Check {
 		return []Check{ch}
 	}
 	var status, bodyCheck, headers []validate.Problem
-	if resp.StatusCode >= 500 {
-		status = append(status, validate.Problem{In: "status", Message: fmt.Sprintf("%d from a valid request: %s", resp.StatusCode, firstLine(body))})
+	switch code := resp.StatusCode; {
+	case code >= 500:
+		status = append(status, validate.Problem{In: "status", Message: fmt.Sprintf("%d from a valid request: %s", code, firstLine(body))})
+	case (code == http.StatusUnauthorized || code == http.StatusForbidden) && !op.declares(code):
+		status = append(status, validate.Problem{In: "status", Message: fmt.Sprintf("%d from a valid request: the authorizer refused the credential apigw test made up; give a real one with --header", code)})
 	}
 	for _, p := range op.checker.Contract(resp.StatusCode, resp.Header, body) {
 		switch p.In {
 		case "status":
-			if resp.StatusCode < 500 {
+			if len(status) == 0 {
 				status = append(status, p)
 			}
 		case "header":
@@ -170,10 +212,10 @@ func check(op *Operation, c Case, resp *http.Response, body []byte) []Check {
 		{Name: "body", Pass: len(bodyCheck) == 0, Problems: bodyCheck},
 		{Name: "headers", Pass: len(headers) == 0, Problems: headers},
 	}
-	if op.cors {
+	if op.origin != "" {
 		ch := Check{Name: "cors", Pass: resp.Header.Get("Access-Control-Allow-Origin") != ""}
 		if !ch.Pass {
-			ch.Problems = []validate.Problem{{In: "header", Name: "Access-Control-Allow-Origin", Message: "missing, though a CORS rule applies to this path"}}
+			ch.Problems = []validate.Problem{{In: "header", Name: "Access-Control-Allow-Origin", Message: "missing for Origin " + op.origin + ", which the path's CORS rule allows"}}
 		}
 		out = append(out, ch)
 	}

@@ -6,6 +6,7 @@ package cors
 
 import (
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -121,6 +122,27 @@ func list(n *yaml.Node, path string, errs *yamlx.List) string {
 		return strings.Join(parts, ", ")
 	}
 	errs.Errorf(n, path, "must be a string or a list of strings")
+	return ""
+}
+
+// AllowedOrigin returns an origin the rule allows: want itself when the
+// rule allows any, else the first of its list (sorted), else "" (none,
+// or the rule is off). Contract tests send it to see the rule at work.
+func (r *Rule) AllowedOrigin(want string) string {
+	if !r.Active() {
+		return ""
+	}
+	if v, _ := r.allowOrigin(want); v != "" {
+		return want
+	}
+	if len(r.listed) > 0 {
+		keys := make([]string, 0, len(r.listed))
+		for k := range r.listed {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return keys[0]
+	}
 	return ""
 }
 
