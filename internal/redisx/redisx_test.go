@@ -148,8 +148,9 @@ func TestRecoversUnderLoad(t *testing.T) {
 	}
 	// The bound catches a call held past its timeout (a hang is seconds);
 	// its slack is the scheduling of 32 callers under -race on a loaded
-	// 2-core machine, which was seen to reach 3.2 timeouts.
-	if d := time.Duration(slowest.Load()); d > 5*timeout {
+	// 2-core machine, which was seen to reach 5.4 timeouts while the
+	// whole suite ran.
+	if d := time.Duration(slowest.Load()); d > 10*timeout {
 		t.Errorf("the slowest call took %v with redis.timeout %v", d, timeout)
 	} else {
 		t.Logf("the slowest call took %v", d)

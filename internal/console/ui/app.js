@@ -99,16 +99,22 @@ function applyFilter() {
 
 async function viewRequests() {
   const list = await api('exchanges');
+  // Exchanges the stream brought while the list was on its way have no
+  // table to go to yet: they come first, unless the list has them.
+  const listed = new Set(list.map((s) => s.id));
+  const newest = list.length ? list[0].id : 0;
+  const streamed = [...rows.values()].filter((s) => !listed.has(s.id) && s.id > newest).sort((a, b) => b.id - a.id);
   const tbody = el('tbody', { id: 'requests-body' });
+  for (const s of streamed) tbody.append(requestRow(s));
   for (const s of list) { rows.set(s.id, s); tbody.append(requestRow(s)); }
   show(
     el('div', { class: 'toolbar' },
       el('input', { type: 'search', id: 'filter', placeholder: 'filter: method, path, route, status', oninput: applyFilter }),
-      el('button', { onclick: async () => { await api('exchanges', { method: 'DELETE' }); tbody.replaceChildren(); } }, 'Clear')),
+      el('button', { onclick: async () => { await api('exchanges', { method: 'DELETE' }); rows.clear(); tbody.replaceChildren(); } }, 'Clear')),
     el('div', { class: 'scroll' }, el('table', {},
       el('thead', {}, el('tr', {}, el('th', {}, 'Time'), el('th', {}, 'Method'), el('th', {}, 'Path'), el('th', { class: 'hide-narrow' }, 'Route'), el('th', {}, 'Status'), el('th', {}, 'Duration'), el('th', { class: 'hide-narrow' }, 'Size'))),
       tbody)),
-    list.length ? '' : el('p', { id: 'requests-empty', class: 'muted' }, 'No requests yet. They appear here as they happen.'));
+    list.length + streamed.length ? '' : el('p', { id: 'requests-empty', class: 'muted' }, 'No requests yet. They appear here as they happen.'));
 }
 
 // --- One exchange ---
