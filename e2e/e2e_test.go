@@ -183,13 +183,13 @@ func TestRoutesCLI(t *testing.T) {
 		"  /a/{param}:\n    get:\n      x-yc-apigateway-integration: "+d("e")+"\n"+
 		"  /users/me:\n    get:\n      x-yc-apigateway-integration: "+d("f")+"\n")
 	code, out, stderr := runCLI(t, "routes", "--spec", spec)
-	want := `PRIORITY  CLASS          METHOD  TEMPLATE                                    OPERATION  INTEGRATION
-1         fixed          GET     /users/me                                   -          dummy
-2         parameterized  GET     /a/b/{p1}                                   -          dummy
-3         parameterized  GET     /a/{param}                                  -          dummy
-4         parameterized  GET     /a/{p2}/d                                   p2d        dummy
-5         parameterized  GET     /a/{prm}  (never matches: /a/{param} wins)  -          dummy
-6         greedy         ANY     /{rest+}                                    -          dummy
+	want := `PRIORITY  CLASS          METHOD  TEMPLATE                                    OPERATION  INTEGRATION  TARGET
+1         fixed          GET     /users/me                                   -          dummy        answers 200
+2         parameterized  GET     /a/b/{p1}                                   -          dummy        answers 200
+3         parameterized  GET     /a/{param}                                  -          dummy        answers 200
+4         parameterized  GET     /a/{p2}/d                                   p2d        dummy        answers 200
+5         parameterized  GET     /a/{prm}  (never matches: /a/{param} wins)  -          dummy        answers 200
+6         greedy         ANY     /{rest+}                                    -          dummy        answers 200
 `
 	if code != 0 || out != want {
 		t.Errorf("exit %d, routes:\n%s\nwant:\n%s", code, out, want)

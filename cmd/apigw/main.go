@@ -158,7 +158,7 @@ func routes(opts server.Options, stdout, stderr io.Writer) int {
 		return 1
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PRIORITY\tCLASS\tMETHOD\tTEMPLATE\tOPERATION\tINTEGRATION")
+	fmt.Fprintln(tw, "PRIORITY\tCLASS\tMETHOD\tTEMPLATE\tOPERATION\tINTEGRATION\tTARGET")
 	for i, r := range snap.Routes() {
 		op := r.Operation
 		if op == "" {
@@ -168,7 +168,11 @@ func routes(opts server.Options, stdout, stderr io.Writer) int {
 		if r.Shadowed {
 			tmpl += "  (never matches: " + r.ShadowedBy + " wins)"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", i+1, r.Class, r.Method, tmpl, op, r.Type)
+		target := r.Target
+		if target == "" {
+			target = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, r.Class, r.Method, tmpl, op, r.Type, target)
 	}
 	tw.Flush()
 	return 0

@@ -193,6 +193,9 @@ var notBoundNames = map[string]string{
 	"streams": "stream", "ydb": "database", "datasphere": "DataSphere node",
 }
 
+// KindNoun names one target of a kind: "function" for "functions".
+func KindNoun(kind string) string { return notBoundNames[kind] }
+
 func (n *NotBound) Serve(http.ResponseWriter, *http.Request, *Call) error {
 	return httperr.New(http.StatusBadGateway, notBoundNames[n.Kind]+" "+n.ID+" is not bound")
 }

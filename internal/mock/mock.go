@@ -70,7 +70,7 @@ type Target struct {
 func New(op *openapi3.Operation, method string, t Target, root, node *yaml.Node, path string, errs *yamlx.List) *Responder {
 	m := &Responder{target: "mock"}
 	if t.ID != "" {
-		m.target = "mock of " + strings.TrimSuffix(t.Kind, "s") + " " + t.ID
+		m.target = "mock of " + integration.KindNoun(t.Kind) + " " + t.ID
 	}
 	if strings.HasPrefix(method, "WS-") {
 		m.echo = method == "WS-MESSAGE"
