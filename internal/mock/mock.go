@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"go.yaml.in/yaml/v3"
@@ -425,13 +426,17 @@ func (m *Responder) Serve(w http.ResponseWriter, r *http.Request, c *integration
 	return err
 }
 
-var dynamicCount atomic.Uint64
+var (
+	dynamicCount atomic.Uint64
+	dynamicBase  = uint64(time.Now().UnixNano()) // a new sequence per process
+)
 
-// dynamicSeed differs from one dynamic answer to the next.
+// dynamicSeed differs from one dynamic answer to the next, and from one
+// run of the gateway to the next.
 func dynamicSeed(r *http.Request) uint64 {
 	f := fnv.New64a()
 	f.Write([]byte(r.Method + " " + r.URL.String()))
-	return f.Sum64() ^ dynamicCount.Add(1)*0x9e3779b97f4a7c15
+	return f.Sum64() ^ dynamicBase ^ dynamicCount.Add(1)*0x9e3779b97f4a7c15
 }
 
 func (m *Responder) byCode(code string) *response {
