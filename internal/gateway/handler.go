@@ -130,7 +130,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.rec = recorder{ResponseWriter: w}
 	x.requestID = requestID(r.Header.Get("X-Request-Id"))
 	w.Header()["X-Request-Id"] = []string{x.requestID}
-	if h.draining.Load() && r.ProtoMajor == 1 {
+	// A chunked HTTP/1.1 request closes its connection after the answer.
+	// net/http reads a request that has both Transfer-Encoding and
+	// Content-Length by the former and drops the latter, so the two are
+	// indistinguishable here; RFC 9112 §6.1 asks the server to close after
+	// such a request, or the request hidden in what Content-Length
+	// covered would be served next (smuggling). Clients rarely chunk
+	// uploads, so keep-alive is lost only for them.
+	if r.ProtoMajor == 1 && (h.draining.Load() || len(r.TransferEncoding) > 0) {
 		w.Header()["Connection"] = []string{"close"}
 	}
 	if h.tracer != nil {
