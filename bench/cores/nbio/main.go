@@ -1,0 +1,54 @@
+// Command nbio serves apigw's own gateway (the compiled snapshot and
+// gateway.Handler, unchanged) on lesismal/nbio's event-loop HTTP engine
+// instead of net/http's goroutine-per-connection server: what moving the
+// listener alone buys, with every integration kept behind the net/http
+// Handler contract.
+//
+//	nbio -spec api.yaml -config apigw.yaml -listen 127.0.0.1:18102
+package main
+
+import (
+	"flag"
+	"log"
+	"log/slog"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/lesismal/nbio/nbhttp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/apigw/apigw/internal/gateway"
+	"github.com/apigw/apigw/internal/integration"
+	"github.com/apigw/apigw/internal/server"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:18102", "listen address")
+	spec := flag.String("spec", "", "the spec")
+	config := flag.String("config", "", "the bindings")
+	stats := flag.String("stats", "", "serve /mallocs (heap objects allocated so far) on this address")
+	flag.Parse()
+	serveStats(*stats)
+	snap, errs := server.Load(server.Options{SpecFile: *spec, ConfigFile: *config}, integration.NewDeps())
+	if errs.Err() != nil {
+		log.Fatal(errs.Error())
+	}
+	h := gateway.NewHandler(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), gateway.NewMetrics(prometheus.NewRegistry()))
+	h.Swap(snap)
+	engine := nbhttp.NewEngine(nbhttp.Config{
+		Network:         "tcp",
+		Addrs:           []string{*listen},
+		Handler:         h,
+		KeepaliveTime:   120 * time.Second,
+		WriteTimeout:    30 * time.Second,
+		MaxLoad:         1 << 20,
+		MaxHTTPBodySize: 2*1024*1024 + 512*1024,
+		ReadLimit:       2*1024*1024 + 512*1024 + 64<<10, // a whole request: head and body
+	})
+	if err := engine.Start(); err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("nbio core on %s (GOMAXPROCS %d)", *listen, runtime.GOMAXPROCS(0))
+	select {}
+}

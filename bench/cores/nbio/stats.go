@@ -1,0 +1,23 @@
+package main
+
+import (
+	"fmt"
+	"log"
+	"net/http"
+	"runtime/metrics"
+)
+
+// serveStats answers GET /mallocs with the heap objects allocated so far,
+// for allocations per request (bench/cores reads it before and after).
+func serveStats(addr string) {
+	if addr == "" {
+		return
+	}
+	go func() {
+		log.Fatal(http.ListenAndServe(addr, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}}
+			metrics.Read(s)
+			fmt.Fprintln(w, s[0].Value.Uint64())
+		})))
+	}()
+}
