@@ -211,6 +211,16 @@ func TestServer(t *testing.T) {
 	if replayed.Method != "PUT" || replayed.URL.Path != "/other" || replayed.Header.Get("X-A") != "1" || replayed.Header.Get("Authorization") != "" || replayedBody != "new" {
 		t.Errorf("edited replay sent %s %s %v %q", replayed.Method, replayed.URL, replayed.Header, replayedBody)
 	}
+	// An edit HTTP cannot carry is refused, and nothing is sent.
+	for _, edit := range []string{`{"headers":{"Bad Name":["1"]}}`, `{"headers":{"X-A":["a\r\nX-Injected: 1"]}}`} {
+		replayed = nil
+		rreq, _ = http.NewRequest("POST", srv.URL+"/console/api/exchanges/1/replay", strings.NewReader(edit))
+		rreq.Header.Set("Authorization", "Bearer tok")
+		rres, err = http.DefaultClient.Do(rreq)
+		if err != nil || rres.StatusCode != 400 || replayed != nil {
+			t.Errorf("replay with %s: %v %v, sent %v", edit, rres.StatusCode, err, replayed != nil)
+		}
+	}
 	if res, _ := get("/console/api/exchanges/99", auth...); res.StatusCode != 404 {
 		t.Errorf("an exchange never kept: %d", res.StatusCode)
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"io"
 	"io/fs"
 	"net/http"
@@ -327,6 +328,18 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, e *Exchange) {
 		return
 	}
 	for k, vs := range headers {
+		// An edited header that HTTP cannot carry is the edit's fault
+		// (400), not the gateway's (the client would fail with a 502).
+		if !httpguts.ValidHeaderFieldName(k) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("%q is not a valid header name", k))
+			return
+		}
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("the value of %s holds a character a header cannot carry (a line break or a control character)", k))
+				return
+			}
+		}
 		ck := http.CanonicalHeaderKey(k)
 		if hopHeaders[ck] {
 			continue
