@@ -77,6 +77,7 @@ func load(src []byte, values map[string]string) (*Document, yamlx.List) {
 		return nil, errs
 	}
 	doc := &Document{Root: root}
+	duplicateKeys(root, "", 0, &errs)
 
 	ver := yamlx.Get(root, "openapi")
 	switch {
@@ -603,4 +604,36 @@ func readRequirements(n *yaml.Node, path string, schemes map[string]*SecuritySch
 
 func nonEmptySeq(n *yaml.Node) bool {
 	return n != nil && (n.Kind != yaml.SequenceNode || len(n.Content) > 0)
+}
+
+// duplicateKeys warns of a key written twice in one mapping: YAML
+// forbids it, yet parsers differ in which one they keep (apigw reads the
+// first), so a spec that relies on it may not mean the same in the cloud.
+// Usually it is an operation or a parameter pasted twice.
+func duplicateKeys(n *yaml.Node, path string, depth int, errs *yamlx.List) {
+	if n == nil || depth > 64 {
+		return
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		var seen map[string]*yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind == yaml.ScalarNode {
+				if first, dup := seen[k.Value]; dup {
+					errs.Warnf(k, yamlx.Join(path, k.Value), "duplicate key %q (first at line %d): apigw reads the first; YAML parsers differ in which they keep", k.Value, first.Line)
+				} else {
+					if seen == nil {
+						seen = map[string]*yaml.Node{}
+					}
+					seen[k.Value] = k
+				}
+			}
+			duplicateKeys(n.Content[i+1], yamlx.Join(path, k.Value), depth+1, errs)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			duplicateKeys(c, path+"["+strconv.Itoa(i)+"]", depth+1, errs)
+		}
+	}
 }

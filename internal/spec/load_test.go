@@ -280,3 +280,15 @@ func TestUnknownGatewayKeysWarn(t *testing.T) {
 		t.Errorf("gateway: %+v", doc.Gateway)
 	}
 }
+
+func TestDuplicateKeysWarn(t *testing.T) {
+	src := "openapi: 3.0.0\npaths:\n  /a:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': first}}\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': second}}\n"
+	doc, errs := Load("api.yaml", []byte(src), nil)
+	if errs.Err() != nil || doc == nil {
+		t.Fatalf("a duplicate key is a warning, not an error: %v", errs)
+	}
+	w := errs.Warnings().Error()
+	if !strings.Contains(w, `api.yaml:6:5: paths./a.get: warning: duplicate key "get" (first at line 4)`) {
+		t.Errorf("warnings: %s", w)
+	}
+}
