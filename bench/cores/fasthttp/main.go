@@ -22,6 +22,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/apigw/apigw/bench/cores/stats"
 	"github.com/apigw/apigw/internal/functions"
 )
 
@@ -29,9 +30,9 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:18101", "listen address")
 	backend := flag.String("backend", "127.0.0.1:18081", "the proxy's upstream")
 	fn := flag.String("function", "127.0.0.1:18091", "the function's invoke endpoint")
-	stats := flag.String("stats", "", "serve /mallocs (heap objects allocated so far) on this address")
+	statsAddr := flag.String("stats", "", "serve /mallocs (heap objects allocated so far) on this address")
 	flag.Parse()
-	serveStats(*stats)
+	stats.Serve(*statsAddr)
 
 	up := &fasthttp.HostClient{Addr: *backend, MaxConns: 1024, MaxIdleConnDuration: 90 * time.Second, ReadTimeout: 30 * time.Second}
 	fc := &fasthttp.HostClient{Addr: *fn, MaxConns: 1024, MaxIdleConnDuration: 90 * time.Second, ReadTimeout: 30 * time.Second}

@@ -18,6 +18,7 @@ import (
 	"github.com/lesismal/nbio/nbhttp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/apigw/apigw/bench/cores/stats"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/server"
@@ -27,9 +28,9 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:18102", "listen address")
 	spec := flag.String("spec", "", "the spec")
 	config := flag.String("config", "", "the bindings")
-	stats := flag.String("stats", "", "serve /mallocs (heap objects allocated so far) on this address")
+	statsAddr := flag.String("stats", "", "serve /mallocs (heap objects allocated so far) on this address")
 	flag.Parse()
-	serveStats(*stats)
+	stats.Serve(*statsAddr)
 	snap, errs := server.Load(server.Options{SpecFile: *spec, ConfigFile: *config}, integration.NewDeps())
 	if errs.Err() != nil {
 		log.Fatal(errs.Error())

@@ -1,4 +1,5 @@
-package main
+// Package stats lets bench/cores read a prototype's heap allocations.
+package stats
 
 import (
 	"fmt"
@@ -7,9 +8,9 @@ import (
 	"runtime/metrics"
 )
 
-// serveStats answers GET /mallocs with the heap objects allocated so far,
+// Serve answers GET /mallocs with the heap objects allocated so far,
 // for allocations per request (bench/cores reads it before and after).
-func serveStats(addr string) {
+func Serve(addr string) {
 	if addr == "" {
 		return
 	}
