@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -215,6 +216,28 @@ func TestContractTest(t *testing.T) {
 	}
 	if curl == "" {
 		t.Fatalf("no curl line for getPet:\n%s", out)
+	}
+	// Its URL and headers, sent to `apigw serve` on the same files, get
+	// the same broken answer.
+	parts := strings.Split(strings.TrimPrefix(curl, "curl -i "), " -H ")
+	target, err := url.Parse(strings.Trim(parts[0], "'"))
+	if err != nil {
+		t.Fatalf("curl line %q: %v", curl, err)
+	}
+	g := start(t, "--spec", spec, "--config", bad)
+	req, _ := http.NewRequest("GET", g.URL+target.RequestURI(), nil)
+	for _, h := range parts[1:] {
+		k, v, _ := strings.Cut(strings.Trim(h, "'"), ": ")
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(b), `"id":"seven"`) {
+		t.Errorf("the curl line against apigw serve: %d %s", res.StatusCode, b)
 	}
 	checkJUnit(t, report)
 }

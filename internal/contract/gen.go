@@ -6,12 +6,14 @@ package contract
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"regexp"
 	"regexp/syntax"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -54,6 +56,10 @@ const (
 	maxDepth      = 8  // nesting; deeper, only what is required
 	maxStringLen  = 64 // a Maximal string without maxLength, or a longer one, is cut here
 	maxArrayItems = 3
+	// maxLower caps a schema's own lower bounds (minLength, minItems): a
+	// spec asking for a billion characters gets a short value, which its
+	// check then reports, not a billion bytes.
+	maxLower = 4096
 )
 
 // Generator makes values that a schema accepts. The same seed, mode and
@@ -79,7 +85,7 @@ func (g *Generator) Value(s *openapi3.SchemaRef, m Mode) any {
 
 func (g *Generator) value(s *openapi3.Schema, m Mode, depth int) any {
 	if m == Typical || m == Random && g.r.IntN(4) == 0 {
-		if s.Example != nil && !isNil(s.Example) {
+		if s.Example != nil {
 			return s.Example
 		}
 		if s.Default != nil {
@@ -153,8 +159,6 @@ func typeOf(s *openapi3.Schema) string {
 	}
 	return "string"
 }
-
-func isNil(v any) bool { return v == nil }
 
 func (g *Generator) allOf(s *openapi3.Schema, m Mode, depth int) any {
 	var merged map[string]any
@@ -254,7 +258,7 @@ func (g *Generator) object(s *openapi3.Schema, m Mode, depth int) map[string]any
 }
 
 func (g *Generator) array(s *openapi3.Schema, m Mode, depth int) []any {
-	lo := int(s.MinItems)
+	lo := int(min(s.MinItems, maxLower))
 	hi := maxArrayItems
 	if s.MaxItems != nil && int(*s.MaxItems) < hi {
 		hi = int(*s.MaxItems)
@@ -393,7 +397,7 @@ func (g *Generator) number(s *openapi3.Schema, m Mode) float64 {
 }
 
 func (g *Generator) str(s *openapi3.Schema, m Mode) string {
-	lo, hi := int(s.MinLength), maxStringLen
+	lo, hi := int(min(s.MinLength, maxLower)), maxStringLen
 	if s.MaxLength != nil && int(*s.MaxLength) < hi {
 		hi = int(*s.MaxLength)
 	}
@@ -401,7 +405,7 @@ func (g *Generator) str(s *openapi3.Schema, m Mode) string {
 		hi = lo
 	}
 	if s.Pattern != "" {
-		if v, ok := g.fromPattern(s.Pattern, lo, int(max(uint64(hi), uint64(lo)))); ok {
+		if v, ok := g.fromPattern(s.Pattern, lo, hi); ok {
 			return v
 		}
 	}
@@ -565,4 +569,32 @@ func (g *Generator) emit(b *strings.Builder, re *syntax.Regexp, want int) {
 			g.emit(b, re.Sub[0], want)
 		}
 	}
+}
+
+// Text writes a value where text is wanted (a parameter, a header): a
+// string as it is, a number without exponent, anything else as JSON.
+func Text(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// Encode writes a value as a body: JSON for a JSON media type, a string
+// as it is otherwise.
+func Encode(v any, asJSON bool) []byte {
+	if s, ok := v.(string); ok && !asJSON {
+		return []byte(s)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return []byte(fmt.Sprint(v))
+	}
+	return b
 }

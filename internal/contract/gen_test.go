@@ -185,3 +185,15 @@ func BenchmarkCases(b *testing.B) {
 	}
 	b.ReportMetric(float64(requests), "requests/op")
 }
+
+// A lower bound no one means (a billion characters or items) gives a
+// short value, which the schema check then reports, not a huge one.
+func TestHugeLowerBoundsAreCapped(t *testing.T) {
+	for _, src := range []string{`{"type":"string","minLength":1000000000}`, `{"type":"array","minItems":1000000000,"items":{"type":"integer"}}`} {
+		v := NewGenerator(1, Response).Value(schemaOfJSON(t, src), Typical)
+		b, _ := json.Marshal(v)
+		if len(b) > 64<<10 {
+			t.Errorf("%s: %d bytes", src, len(b))
+		}
+	}
+}

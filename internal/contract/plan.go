@@ -4,10 +4,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -183,11 +183,9 @@ func (o *Operation) Cases(seed uint64, max int) []Case {
 }
 
 func hash(s string) uint64 {
-	var h uint64 = 14695981039346656037
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint64(s[i])) * 1099511628211
-	}
-	return h
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
 }
 
 // tweak changes one part of a valid request to make it invalid.
@@ -244,7 +242,7 @@ func (o *Operation) build(g *Generator, m Mode, name string, tw *tweak) Case {
 	if len(cookies) > 0 {
 		c.Header.Set("Cookie", strings.Join(cookies, "; "))
 	}
-	c.Path = path
+	c.Path = fillUndeclared(path)
 	if len(query) > 0 {
 		c.Path += "?" + query.Encode()
 	}
@@ -259,6 +257,23 @@ func (o *Operation) build(g *Generator, m Mode, name string, tw *tweak) Case {
 	}
 	o.credentials(&c)
 	return c
+}
+
+// fillUndeclared gives a template parameter the operation does not
+// declare (the spec should, but the gateway routes it anyway) a value, so
+// that the request still reaches the route.
+func fillUndeclared(path string) string {
+	for {
+		open := strings.IndexByte(path, '{')
+		if open < 0 {
+			return path
+		}
+		end := strings.IndexByte(path[open:], '}')
+		if end < 0 {
+			return path
+		}
+		path = path[:open] + "value" + path[open+end+1:]
+	}
 }
 
 // credentials puts a made-up credential for the operation's first
@@ -325,7 +340,7 @@ func paramValues(g *Generator, p *openapi3.Parameter, m Mode) []string {
 	if arr, ok := v.([]any); ok {
 		out := make([]string, 0, len(arr))
 		for _, e := range arr {
-			out = append(out, scalarText(e))
+			out = append(out, Text(e))
 		}
 		if len(out) == 0 {
 			out = []string{""}
@@ -335,20 +350,7 @@ func paramValues(g *Generator, p *openapi3.Parameter, m Mode) []string {
 		}
 		return out
 	}
-	return []string{scalarText(v)}
-}
-
-func scalarText(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return []string{Text(v)}
 }
 
 // bodyMedia picks the media type requests are sent as: JSON first.
@@ -400,11 +402,7 @@ func bodyValue(g *Generator, mt *openapi3.MediaType, m Mode, asJSON bool) []byte
 	if v == nil {
 		v = g.Value(mt.Schema, m)
 	}
-	if s, ok := v.(string); ok && !asJSON {
-		return []byte(s)
-	}
-	b, _ := json.Marshal(v)
-	return b
+	return Encode(v, asJSON)
 }
 
 func isJSON(mediaType string) bool { return IsJSONMedia(mediaType) }

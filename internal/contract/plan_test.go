@@ -165,3 +165,24 @@ func TestRunnerRateLimitAndRefusedCredential(t *testing.T) {
 		t.Errorf("%d calls: the 429 was not retried", calls.Load())
 	}
 }
+
+// A template parameter the operation forgot to declare still gets a
+// value: the request reaches the route instead of asking for "{id}".
+func TestUndeclaredTemplateParameter(t *testing.T) {
+	src := "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /a/{id}/b/{rest+}:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}\n      responses: {'200': {description: ok}}\n"
+	doc, errs := spec.Load("api.yaml", []byte(src), nil)
+	if errs.Err() != nil {
+		t.Fatal(errs)
+	}
+	kt, err := validate.Load(doc.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops, err := Plan(doc, kt)
+	if err != nil || len(ops) != 1 {
+		t.Fatalf("%d operations, %v", len(ops), err)
+	}
+	if p := ops[0].Cases(1, 1)[0].Path; p != "/a/value/b/value" {
+		t.Errorf("path %q", p)
+	}
+}

@@ -139,13 +139,16 @@ type junitFailure struct {
 func WriteJUnit(w io.Writer, base string, results []Result, elapsed time.Duration) error {
 	root := junitSuites{Name: "apigw test", Time: seconds(elapsed)}
 	index := map[*Operation]int{}
+	var spent []time.Duration // each suite's requests' time
 	for _, r := range results {
 		i, ok := index[r.Op]
 		if !ok {
 			i = len(root.Suites)
 			index[r.Op] = i
 			root.Suites = append(root.Suites, junitSuite{Name: r.Op.Name()})
+			spent = append(spent, 0)
 		}
+		spent[i] += r.Duration
 		s := &root.Suites[i]
 		for _, c := range r.Checks {
 			tc := junitCase{Name: fmt.Sprintf("[%s] %s", r.Case.Name, c.Name), Classname: r.Op.ID, Time: seconds(r.Duration)}
@@ -167,13 +170,7 @@ func WriteJUnit(w io.Writer, base string, results []Result, elapsed time.Duratio
 			s.Cases = append(s.Cases, tc)
 		}
 	}
-	for i := range root.Suites {
-		var d time.Duration
-		for _, r := range results {
-			if index[r.Op] == i {
-				d += r.Duration
-			}
-		}
+	for i, d := range spent {
 		root.Suites[i].Time = seconds(d)
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {

@@ -128,7 +128,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	x := exchanges.Get().(*exchange)
 	x.rec = recorder{ResponseWriter: w}
-	x.requestID = requestID(r.Header.Get("X-Request-Id"))
+	x.requestID = RequestID(r.Header.Get("X-Request-Id"))
 	w.Header()["X-Request-Id"] = []string{x.requestID}
 	// A chunked HTTP/1.1 request closes its connection after the answer.
 	// net/http reads a request that has both Transfer-Encoding and
@@ -531,9 +531,10 @@ func cleanPath(p string) (string, bool) {
 	return "/" + strings.Join(out, "/"), true
 }
 
-// requestID keeps a well-formed incoming X-Request-Id (so a trace continues)
-// and generates a UUID otherwise.
-func requestID(in string) string {
+// RequestID keeps a well-formed incoming X-Request-Id (so a trace continues)
+// and generates a UUID otherwise. (Exported for bench/cores, whose
+// prototypes do what the gateway does per request.)
+func RequestID(in string) string {
 	if in != "" && len(in) <= 128 {
 		ok := true
 		for i := 0; i < len(in); i++ {

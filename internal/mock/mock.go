@@ -9,7 +9,6 @@
 package mock
 
 import (
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"net/http"
@@ -109,12 +108,13 @@ func New(op *openapi3.Operation, method string, t Target, root, node *yaml.Node,
 // rank orders response keys: 2xx first, then 1xx, 3xx, 4xx, 5xx, ranges
 // after their codes, default last.
 func rank(key string) int {
-	if key == "default" {
-		return 10000
-	}
 	code, err := strconv.Atoi(key)
-	if err != nil { // "2XX"
+	switch {
+	case err == nil:
+	case len(key) == 3 && key[0] >= '1' && key[0] <= '5' && key[1:] == "XX":
 		code = int(key[0]-'0')*100 + 99
+	default: // "default", or a key OpenAPI does not define
+		return 10000
 	}
 	if code >= 200 && code < 300 {
 		return code - 1000
@@ -140,7 +140,8 @@ func buildResponse(key string, r *openapi3.Response, root, node *yaml.Node, path
 		names = append(names, name)
 	}
 	// JSON first, then the spec's order as far as YAML keeps it.
-	order := keyOrder(deref(root, yamlx.Get(node, "content")))
+	content := deref(root, yamlx.Get(node, "content"))
+	order := keyOrder(content)
 	sort.SliceStable(names, func(i, j int) bool {
 		ji, jj := isJSON(names[i]), isJSON(names[j])
 		if ji != jj {
@@ -153,7 +154,7 @@ func buildResponse(key string, r *openapi3.Response, root, node *yaml.Node, path
 		if mt == nil {
 			continue
 		}
-		mn := deref(root, yamlx.Get(deref(root, yamlx.Get(node, "content")), name))
+		mn := deref(root, yamlx.Get(content, name))
 		out.media = append(out.media, buildMedia(name, mt, root, mn, yamlx.Join(yamlx.Join(path, "content"), name), errs))
 	}
 	hnames := make([]string, 0, len(r.Headers))
@@ -179,7 +180,7 @@ func buildResponse(key string, r *openapi3.Response, root, node *yaml.Node, path
 		if v == nil {
 			v = "mock"
 		}
-		out.headers = append(out.headers, [2]string{http.CanonicalHeaderKey(name), scalar(v)})
+		out.headers = append(out.headers, [2]string{http.CanonicalHeaderKey(name), contract.Text(v)})
 	}
 	return out
 }
@@ -197,18 +198,6 @@ func sortedExamples(m openapi3.Examples) []any {
 		}
 	}
 	return out
-}
-
-// scalar writes a header value.
-func scalar(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 func buildMedia(name string, mt *openapi3.MediaType, root, node *yaml.Node, path string, errs *yamlx.List) media {
@@ -249,12 +238,12 @@ func buildMedia(name string, mt *openapi3.MediaType, root, node *yaml.Node, path
 			at = v
 		}
 		check(ex.Value.Value, at, yamlx.Join(yamlx.Join(path, "examples"), n))
-		md.named[n] = encode(ex.Value.Value, md.json)
+		md.named[n] = contract.Encode(ex.Value.Value, md.json)
 	}
 	switch {
 	case mt.Example != nil:
 		check(mt.Example, yamlx.Get(node, "example"), yamlx.Join(path, "example"))
-		md.body = encode(mt.Example, md.json)
+		md.body = contract.Encode(mt.Example, md.json)
 	case len(md.examples) > 0:
 		md.body = md.named[md.examples[0]]
 	case md.schema != nil:
@@ -264,22 +253,9 @@ func buildMedia(name string, mt *openapi3.MediaType, root, node *yaml.Node, path
 				errs.Warnf(node, path, "apigw could not generate mock data that matches this schema (%s): give the media type an example", probs[0].Message)
 			}
 		}
-		md.body = encode(v, md.json)
+		md.body = contract.Encode(v, md.json)
 	}
 	return md
-}
-
-// encode writes a value as a body: JSON for JSON media types, a string
-// as it is otherwise.
-func encode(v any, asJSON bool) []byte {
-	if s, ok := v.(string); ok && !asJSON {
-		return []byte(s)
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return []byte(fmt.Sprint(v))
-	}
-	return b
 }
 
 func isJSON(mediaType string) bool { return contract.IsJSONMedia(mediaType) }
@@ -409,7 +385,7 @@ func (m *Responder) Serve(w http.ResponseWriter, r *http.Request, c *integration
 			applied = append(applied, "example="+pref.Example)
 		case pref.Dynamic && md.schema != nil:
 			v := contract.NewGenerator(dynamicSeed(r), contract.Response).Value(&openapi3.SchemaRef{Value: md.schema}, contract.Random)
-			body = encode(v, md.json)
+			body = contract.Encode(v, md.json)
 			applied = append(applied, "dynamic=true")
 		}
 		h.Set("Content-Type", md.ctype)

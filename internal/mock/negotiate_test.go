@@ -1,6 +1,8 @@
 package mock
 
 import (
+	"sort"
+	"strings"
 	"testing"
 )
 
@@ -54,4 +56,15 @@ func FuzzHeaders(f *testing.F) {
 		r := &response{media: []media{{name: "application/json"}, {name: "text/plain"}}}
 		r.negotiate([]string{accept})
 	})
+}
+
+// Response keys sort 2xx first, ranges after their codes, default and
+// anything OpenAPI does not define last, without panicking on any.
+func TestRank(t *testing.T) {
+	keys := []string{"default", "", "404", "2XX", "201", "x", "1XX", "200"}
+	want := []string{"200", "201", "2XX", "1XX", "404", "default", "", "x"}
+	sort.SliceStable(keys, func(i, j int) bool { return rank(keys[i]) < rank(keys[j]) })
+	if strings.Join(keys, ",") != strings.Join(want, ",") {
+		t.Errorf("%v, want %v", keys, want)
+	}
 }

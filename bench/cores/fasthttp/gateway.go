@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,12 +8,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 
+	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/router"
 )
 
 // gw is the hot path with what apigw does on every request besides the
 // integration: the route lookup (apigw's own router), a request ID
-// (the client's when valid, else a new UUID) on the answer and upstream,
+// (gateway.RequestID: the client's when valid, else a new UUID) on the
+// answer and upstream,
 // the request counter and latency histogram, forwarded headers and
 // hop-by-hop stripping both ways. It tells how much of the bare core's
 // speed survives a gateway's own work.
@@ -45,10 +45,7 @@ var hopByHop = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-A
 
 func (g *gw) serve(ctx *fasthttp.RequestCtx) {
 	start := time.Now()
-	id := string(ctx.Request.Header.Peek("X-Request-Id"))
-	if id == "" || len(id) > 128 {
-		id = newUUID()
-	}
+	id := gateway.RequestID(string(ctx.Request.Header.Peek("X-Request-Id")))
 	ctx.Response.Header.Set("X-Request-Id", id)
 	var ps [4]router.Param
 	route, _, _, ok := g.routes.Match(string(ctx.Path()), ps[:0])
@@ -94,21 +91,4 @@ func (g *gw) proxy(ctx *fasthttp.RequestCtx, id string) {
 	}
 	resp.Header.Set("X-Request-Id", id)
 	resp.CopyTo(&ctx.Response)
-}
-
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
 }

@@ -183,7 +183,7 @@ func New(doc *openapi3.T, template, method string, s *Settings) (*Validator, err
 	memo := map[*openapi3.Schema]*schema{}
 	compile := func(content openapi3.Content) error {
 		for name, mt := range content {
-			if mt == nil || mt.Schema == nil || mt.Schema.Value == nil || !isJSON(name) {
+			if mt == nil || mt.Schema == nil || mt.Schema.Value == nil || !IsJSON(name) {
 				continue
 			}
 			c, err := compileSchema(mt.Schema.Value, memo)
@@ -216,10 +216,7 @@ func New(doc *openapi3.T, template, method string, s *Settings) (*Validator, err
 
 // IsJSON reports whether a media type carries JSON: application/json or
 // a +json type, parameters allowed.
-func IsJSON(mediaType string) bool { return isJSON(mediaType) }
-
-// isJSON reports whether a media type (or range) carries JSON.
-func isJSON(mediaType string) bool {
+func IsJSON(mediaType string) bool {
 	mt, _, err := mime.ParseMediaType(mediaType)
 	if err != nil {
 		mt = strings.ToLower(mediaType)
@@ -295,7 +292,7 @@ func (v *Validator) fastBody(rb *openapi3.RequestBody, contentType string, body 
 		if mt == nil {
 			return nil, false // kin-openapi says which media types are declared
 		}
-		if c = v.compiled[mt]; c == nil || !isJSON(contentType) {
+		if c = v.compiled[mt]; c == nil || !IsJSON(contentType) {
 			return nil, false
 		}
 	}
