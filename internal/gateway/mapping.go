@@ -22,7 +22,8 @@ import (
 // holds the template that x-yc-mapping-index selects for every media type.
 type bodyMap map[string]*schemamap.Template
 
-// mappings is an operation's response schema mappings, by status.
+// mappings is an operation's response schema mappings, by spec.ResponseKey:
+// a status, a range's first digit, or 0 for `default`.
 type mappings map[int]bodyMap
 
 // match finds the template for a Content-Type: its media type exactly,
@@ -49,8 +50,17 @@ func (m bodyMap) match(contentType string) *schemamap.Template {
 	return m["*/*"]
 }
 
+// forResponse finds the template for an answer: the status's own
+// response, else its range's (2XX), else `default`'s, as OpenAPI picks the
+// response object that describes a status.
 func (m mappings) forResponse(code int, contentType string) *schemamap.Template {
-	return m[code].match(contentType)
+	b, ok := m[code]
+	if !ok {
+		if b, ok = m[code/100]; !ok {
+			b = m[0]
+		}
+	}
+	return b.match(contentType)
 }
 
 // compileMappings compiles an operation's x-yc-schema-mapping objects.

@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -460,5 +462,50 @@ func TestJQMappingLoadErrors(t *testing.T) {
 	doc, errs := spec.Load("api.yaml", []byte("openapi: 3.0.0\npaths:\n  /a:\n    get:\n      responses:\n        200: {content: {text/plain: {schema: {type: string}}}}\n        x-yc-mapping-index: {200: text/plain}\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': x}}\n"), nil)
 	if errs.Err() == nil || !strings.Contains(errs.Error(), "7:35: paths./a.get.responses.x-yc-mapping-index.200: responses.200.content.text/plain has no x-yc-schema-mapping to select") {
 		t.Errorf("an index without a mapping: %v %v", doc != nil, errs)
+	}
+}
+
+// TestSchemaMappingByRangeAndDefault: a response mapping under a range
+// (4XX) or `default` applies to the statuses that response describes, as
+// OpenAPI picks the response object: the status's own, then its range's,
+// then default's.
+func TestSchemaMappingByRangeAndDefault(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/"))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		fmt.Fprintf(w, `{"code":%d,"detail":"internal"}`, code)
+	}))
+	t.Cleanup(backend.Close)
+	mapping := func(tag string) string {
+		return `{content: {application/json: {schema: {x-yc-schema-mapping: {type: static, template: {from: ` + tag + `, code: '${.code}'}}}}}}`
+	}
+	src := `openapi: 3.0.0
+paths:
+  /{code}:
+    get:
+      parameters: [{name: code, in: path, required: true, schema: {type: integer}}]
+      responses:
+        '200': ` + mapping("exact") + `
+        '404': ` + mapping("exact404") + `
+        4XX: ` + mapping("range") + `
+        default: ` + mapping("default") + `
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/{code}'}
+`
+	srv := serve(t, src, "")
+	for _, c := range []struct {
+		code int
+		want string
+	}{
+		{200, `{"code":200,"from":"exact"}`},
+		{404, `{"code":404,"from":"exact404"}`},
+		{409, `{"code":409,"from":"range"}`},
+		{201, `{"code":201,"from":"default"}`},
+		{503, `{"code":503,"from":"default"}`},
+	} {
+		res := do(t, "GET", fmt.Sprintf("%s/%d", srv.URL, c.code), nil, nil)
+		if res.status != c.code || res.body != c.want {
+			t.Errorf("%d: got %d %s, want %s", c.code, res.status, res.body, c.want)
+		}
 	}
 }

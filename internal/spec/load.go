@@ -310,9 +310,9 @@ func readOperation(n *yaml.Node, r *resolver, pi *PathItem, method, path string,
 	if rs := yamlx.Deref(yamlx.Get(n, "responses")); rs != nil && rs.Kind == yaml.MappingNode {
 		checkExtensions(rs, yamlx.Join(path, "responses"), "responses", responsesExtensions, errs)
 		for i := 0; i+1 < len(rs.Content); i += 2 {
-			code, err := strconv.Atoi(rs.Content[i].Value)
+			code, ok := ResponseKey(rs.Content[i].Value)
 			res, rerr := r.resolve(rs.Content[i+1])
-			if err != nil || rerr != nil || res == nil {
+			if !ok || rerr != nil || res == nil {
 				continue
 			}
 			if m := readMappings(yamlx.Get(res, "content"), r, yamlx.Join(path, "responses."+rs.Content[i].Value+".content")); m != nil {
@@ -376,6 +376,24 @@ func readMappings(content *yaml.Node, r *resolver, path string) map[string]Mappi
 	return out
 }
 
+// ResponseKey reads a key of an operation's responses: a status (100-599)
+// is itself, a range (1XX to 5XX, either case) its first digit, and
+// `default` 0, so that one map holds all three and a lookup tries the
+// status, then status/100, then 0 (OpenAPI's precedence).
+func ResponseKey(key string) (int, bool) {
+	if key == "default" {
+		return 0, true
+	}
+	if len(key) == 3 && key[0] >= '1' && key[0] <= '5' && (key[1] == 'X' || key[1] == 'x') && (key[2] == 'X' || key[2] == 'x') {
+		return int(key[0] - '0'), true
+	}
+	code, err := strconv.Atoi(key)
+	if err != nil || code < 100 || code > 599 || len(key) != 3 {
+		return 0, false
+	}
+	return code, true
+}
+
 // readMappingIndex reads responses.x-yc-mapping-index: for a status, the
 // media type whose x-yc-schema-mapping applies to that status's answers
 // whatever their Content-Type (digest §12). Each entry must name a mapping
@@ -392,9 +410,9 @@ func readMappingIndex(n *yaml.Node, mappings map[int]map[string]Mapping, path st
 	out := map[int]string{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], yamlx.Deref(n.Content[i+1])
-		code, err := strconv.Atoi(k.Value)
-		if err != nil || code < 100 || code > 599 {
-			errs.Errorf(k, path, "a key must be a response status such as 200, not %q", k.Value)
+		code, ok := ResponseKey(k.Value)
+		if !ok {
+			errs.Errorf(k, path, "a key must be a response status such as 200, a range such as 2XX, or default, not %q", k.Value)
 			continue
 		}
 		if v.Kind != yaml.ScalarNode {
@@ -402,7 +420,7 @@ func readMappingIndex(n *yaml.Node, mappings map[int]map[string]Mapping, path st
 			continue
 		}
 		if _, ok := mappings[code][v.Value]; !ok {
-			errs.Errorf(v, yamlx.Join(path, k.Value), "responses.%d.content.%s has no x-yc-schema-mapping to select", code, v.Value)
+			errs.Errorf(v, yamlx.Join(path, k.Value), "responses.%s.content.%s has no x-yc-schema-mapping to select", k.Value, v.Value)
 			continue
 		}
 		out[code] = v.Value

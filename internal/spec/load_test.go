@@ -292,3 +292,21 @@ func TestDuplicateKeysWarn(t *testing.T) {
 		t.Errorf("warnings: %s", w)
 	}
 }
+
+func TestResponseKey(t *testing.T) {
+	for _, c := range []struct {
+		key  string
+		want int
+		ok   bool
+	}{
+		{"200", 200, true}, {"599", 599, true}, {"100", 100, true},
+		{"2XX", 2, true}, {"4xx", 4, true}, {"5Xx", 5, true}, {"default", 0, true},
+		{"600", 0, false}, {"099", 0, false}, {"0200", 0, false}, {"6XX", 0, false}, {"2X", 0, false},
+		{"Default", 0, false}, {"x-yc-mapping-index", 0, false}, {"", 0, false}, {"+200", 0, false},
+	} {
+		got, ok := ResponseKey(c.key)
+		if got != c.want || ok != c.ok {
+			t.Errorf("ResponseKey(%q) = %d, %v; want %d, %v", c.key, got, ok, c.want, c.ok)
+		}
+	}
+}

@@ -89,12 +89,14 @@ type Operation struct {
 	StatusMapping map[int]int
 	// RequestMapping and ResponseMapping are the x-yc-schema-mapping
 	// objects in the schemas of the request body and of the responses, by
-	// media type ($refs resolved); nil when none.
+	// media type ($refs resolved); nil when none. ResponseMapping is keyed
+	// by ResponseKey: a status, a range's digit (2 for 2XX) or 0 for
+	// `default`.
 	RequestMapping  map[string]Mapping
 	ResponseMapping map[int]map[string]Mapping
-	// MappingIndex is responses.x-yc-mapping-index: for a status, the media
-	// type of ResponseMapping that applies whatever the answer's
-	// Content-Type; nil when none.
+	// MappingIndex is responses.x-yc-mapping-index: for a response key
+	// (as ResponseMapping's), the media type of ResponseMapping that
+	// applies whatever the answer's Content-Type; nil when none.
 	MappingIndex map[int]string
 	Node         *yaml.Node
 }
