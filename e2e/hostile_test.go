@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,5 +97,69 @@ func TestHostileRequestLines(t *testing.T) {
 	one := "GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"
 	if got, _ := rawExchange(t, addr, one+one+one); len(got) != 3 {
 		t.Errorf("pipelined: %v", got)
+	}
+}
+
+// TestClientHangUpCancelsTheBackendCall: a client that goes away while a
+// slow backend works must not leave the gateway waiting for that backend
+// (or a flood of such clients would pile up work and connections against
+// the slowest dependency until the execution timeout). The gateway stops
+// the backend call at once, for a proxied URL and for a function alike,
+// and logs the request as 499. (A core that keeps the work going, such as
+// fasthttp, whose request context is only cancelled at shutdown, fails
+// this: one reason the listener stays on net/http; docs/performance.md.)
+func TestClientHangUpCancelsTheBackendCall(t *testing.T) {
+	arrived := make(chan string, 4)
+	cancelled := make(chan string, 4)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // (net/http notices a closed connection only once the body is read)
+		arrived <- r.URL.Path
+		select {
+		case <-r.Context().Done(): // the gateway closed its connection to us
+			cancelled <- r.URL.Path
+		case <-time.After(30 * time.Second):
+			io.WriteString(w, `{"statusCode": 200, "body": "too late"}`)
+		}
+	}))
+	defer slow.Close()
+	dir := t.TempDir()
+	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
+paths:
+  /proxy:
+    get:
+      x-yc-apigateway-integration: {type: http, url: '`+slow.URL+`/proxy'}
+  /fn:
+    get:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: slowfn}
+`)
+	cfg := writeFile(t, dir, "apigw.yaml", "functions:\n  slowfn: {url: '"+slow.URL+"/fn'}\n")
+	g := start(t, "--spec", spec, "--config", cfg)
+	addr := strings.TrimPrefix(g.URL, "http://")
+	for _, path := range []string{"/proxy", "/fn"} {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		select {
+		case got := <-arrived:
+			if got != path {
+				t.Fatalf("the backend got %s, want %s", got, path)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s never reached the backend", path)
+		}
+		c.Close() // the client hangs up while the backend works
+		select {
+		case got := <-cancelled:
+			if got != path {
+				t.Fatalf("cancelled %s, want %s", got, path)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: the gateway kept waiting for the backend after its client left", path)
+		}
+	}
+	if !g.waitLog(`"status":499`, 5*time.Second) {
+		t.Errorf("no 499 in the access log:\n%s", g.Logs())
 	}
 }
