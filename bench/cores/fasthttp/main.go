@@ -31,10 +31,12 @@ func main() {
 	backend := flag.String("backend", "127.0.0.1:18081", "the proxy's upstream")
 	fn := flag.String("function", "127.0.0.1:18091", "the function's invoke endpoint")
 	statsAddr := flag.String("stats", "", "serve /mallocs (heap objects allocated so far) on this address")
+	hangup := flag.String("hangup", "127.0.0.1:18095", "the upstream of /hangup (bench/cores/hostile's slow backend)")
 	flag.Parse()
 	stats.Serve(*statsAddr)
 
 	up := &fasthttp.HostClient{Addr: *backend, MaxConns: 1024, MaxIdleConnDuration: 90 * time.Second, ReadTimeout: 30 * time.Second}
+	slow := &fasthttp.HostClient{Addr: *hangup, MaxConns: 64, ReadTimeout: 30 * time.Second}
 	fc := &fasthttp.HostClient{Addr: *fn, MaxConns: 1024, MaxIdleConnDuration: 90 * time.Second, ReadTimeout: 30 * time.Second}
 	static := []byte("ok\n")
 	gateway := newGateway(up, fc)
@@ -44,7 +46,11 @@ func main() {
 		case "/static":
 			ctx.SetContentType("text/plain")
 			ctx.SetBody(static)
-		case "/proxy":
+		case "/proxy", "/hangup":
+			up := up
+			if string(p) == "/hangup" {
+				up = slow
+			}
 			req := fasthttp.AcquireRequest()
 			resp := fasthttp.AcquireResponse()
 			defer fasthttp.ReleaseRequest(req)

@@ -2,7 +2,7 @@
 // survive, over raw TCP, to one server, and prints a PASS or FAIL line per
 // check with what came back. bench/cores runs it against every core.
 //
-//	hostile -addr 127.0.0.1:18084 -path /dummy [-slow 35s]
+//	hostile -addr 127.0.0.1:18084 -path /dummy [-slow 35s] [-hangup-path /hangup -hangup-backend 127.0.0.1:18095]
 //
 // A core that is fast but lets one of these through is out, or must show
 // how it closes the hole (issue 18).
@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -25,6 +26,11 @@ var (
 	addr = flag.String("addr", "127.0.0.1:18084", "the server")
 	path = flag.String("path", "/dummy", "a path that answers 200 to GET")
 	slow = flag.Duration("slow", 35*time.Second, "how long a slowloris connection may live before the server must have closed it")
+	// The hang-up check: hangupPath must be proxied by the server to
+	// hangupBackend, where this command serves a backend that never
+	// answers and notes when its request is cancelled.
+	hangupPath    = flag.String("hangup-path", "", "a path the server proxies to -hangup-backend (empty: skip the hang-up check)")
+	hangupBackend = flag.String("hangup-backend", "127.0.0.1:18095", "where the slow backend of the hang-up check listens")
 )
 
 type result struct {
@@ -35,12 +41,12 @@ func main() {
 	flag.Parse()
 	checks := []func() result{
 		smugglingCLTE, duplicateCL, badTE, badChunk, hugeHeader, hugeBody, absoluteForm,
-		encodedSlash, obsFold, ctlInHeader, garbageRequestLine, pipelining, slowlorisCrowd, slowloris,
+		encodedSlash, obsFold, ctlInHeader, garbageRequestLine, pipelining, slowlorisCrowd, slowloris, hangUp,
 	}
 	failed := 0
 	for _, c := range checks {
 		r := c()
-		if r.verdict != "PASS" {
+		if r.verdict == "FAIL" {
 			failed++
 		}
 		fmt.Printf("%s %-22s %s\n", r.verdict, r.name, r.detail)
@@ -301,4 +307,50 @@ func errText(err error) string {
 		return ""
 	}
 	return "(" + err.Error() + ")"
+}
+
+// hangUp: a client that leaves while the backend works must not leave the
+// server waiting for that backend; the backend's request is cancelled (its
+// connection closed) at once. Otherwise clients that hang up pile work and
+// connections onto the slowest dependency until its timeout.
+func hangUp() result {
+	const name = "client-hang-up"
+	if *hangupPath == "" {
+		return result{name, "SKIP", "no -hangup-path"}
+	}
+	arrived, cancelled := make(chan struct{}, 1), make(chan struct{}, 1)
+	ln, err := net.Listen("tcp", *hangupBackend)
+	if err != nil {
+		return result{name, "FAIL", "the slow backend: " + err.Error()}
+	}
+	backend := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		arrived <- struct{}{}
+		select {
+		case <-r.Context().Done():
+			cancelled <- struct{}{}
+		case <-time.After(30 * time.Second):
+		}
+	})}
+	go backend.Serve(ln)
+	defer backend.Close()
+	c, err := net.DialTimeout("tcp", *addr, 5*time.Second)
+	if err != nil {
+		return result{name, "FAIL", err.Error()}
+	}
+	io.WriteString(c, "GET "+*hangupPath+" HTTP/1.1\r\nHost: x\r\n\r\n")
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		c.Close()
+		return result{name, "FAIL", "the request never reached the backend"}
+	}
+	left := time.Now()
+	c.Close()
+	select {
+	case <-cancelled:
+		return result{name, "PASS", fmt.Sprintf("backend call cancelled %s after the client left", time.Since(left).Round(100*time.Microsecond))}
+	case <-time.After(5 * time.Second):
+		return result{name, "FAIL", "the backend call still runs 5s after the client left"}
+	}
 }
