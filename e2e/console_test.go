@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -339,5 +340,89 @@ paths:
 	}
 	if len(routes.Domains) != 1 || routes.Domains[0].Hosts[0] != "other.local" || routes.Domains[0].Routes[0].Path != "/other" {
 		t.Errorf("domains: %+v", routes.Domains)
+	}
+}
+
+// TestConsoleTryAnOperation: from the routes view, Try composes a request
+// the spec describes (its example body, a path parameter of the declared
+// type), the request validator accepts it, Send puts it through the
+// gateway to the backend, and the new exchange opens from the answer.
+func TestConsoleTryAnOperation(t *testing.T) {
+	needInterpreter(t, "chromium")
+	var got atomic.Value
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(r.Method + " " + r.URL.RequestURI() + " " + string(b))
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer backend.Close()
+	spec := writeFile(t, t.TempDir(), "api.yaml", `openapi: 3.0.0
+info: {title: Shop, version: '1'}
+x-yc-apigateway:
+  validator: {validateRequestBody: true, validateRequestParameters: true}
+paths:
+  /items/{id}:
+    put:
+      operationId: putItem
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: integer, minimum: 1}}
+        - {name: dry, in: query, required: true, schema: {type: boolean}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [name]
+              properties: {name: {type: string}, qty: {type: integer}}
+            example: {name: tea, qty: 2}
+      responses:
+        '200': {description: ok}
+      x-yc-apigateway-integration: {type: http, url: '`+backend.URL+`/items/{id}', query: {'*': '*'}}
+`)
+	g := start(t, "--spec", spec)
+	devtools := startChromium(t)
+	p := openPage(t, devtools, g.Admin+"/console/routes")
+	p.viewport(1280, 800, false)
+	out := p.eval(waitScript + `const b = await wait("the Try button", () => document.querySelector('button.try[data-operation="putItem"]'));
+b.click();
+await wait("the composed request", () => document.getElementById("try-case").textContent);
+return {method: document.getElementById("try-method").value, path: document.getElementById("try-path").value,
+  body: document.getElementById("try-body").value, headers: document.getElementById("try-headers").value, name: document.getElementById("try-case").textContent};`)
+	var composed struct{ Method, Path, Body, Headers, Name string }
+	json.Unmarshal([]byte(out), &composed)
+	if composed.Method != "PUT" || !regexp.MustCompile(`^/items/[1-9][0-9]*\?dry=(true|false)$`).MatchString(composed.Path) ||
+		composed.Body != `{"name":"tea","qty":2}` || !strings.Contains(composed.Headers, "Content-Type: application/json") || composed.Name != "example" {
+		t.Errorf("composed: %+v", composed)
+	}
+	p.screenshot(t.ArtifactDir(), "console-try.png")
+	out = p.eval(waitScript + `document.getElementById("try-send").click();
+return (await wait("the answer", () => { const t = document.getElementById("try-result").textContent; return t.startsWith("Sent") && t; }));`)
+	if !strings.HasPrefix(out, `"Sent: 200 open #`) {
+		t.Errorf("sent: %s", out)
+	}
+	if s, _ := got.Load().(string); !strings.HasPrefix(s, "PUT /items/") || !strings.HasSuffix(s, ` {"name":"tea","qty":2}`) {
+		t.Errorf("the backend got %q", s)
+	}
+	// Edited into an invalid request, the validator refuses it: the
+	// console sends what it is given.
+	out = p.eval(waitScript + `document.getElementById("try-body").value = '{"qty":"many"}';
+document.getElementById("try-result").textContent = "";
+document.getElementById("try-send").click();
+return (await wait("the answer", () => { const t = document.getElementById("try-result").textContent; return t.startsWith("Sent") && t; }));`)
+	if !strings.HasPrefix(out, `"Sent: 400`) {
+		t.Errorf("an invalid edit: %s", out)
+	}
+	// Another example, then the exchange opens from its link.
+	out = p.eval(waitScript + `document.getElementById("try-another").click();
+await wait("the next case", () => document.getElementById("try-case").textContent === "minimal");
+document.getElementById("try-send").click();
+const a = await wait("the link", () => document.getElementById("try-open"));
+a.click();
+await wait("the exchange", () => document.getElementById("request"));
+return document.querySelector("h2").textContent;`)
+	if !strings.Contains(out, "PUT /items/") || !strings.Contains(out, "200") {
+		t.Errorf("the opened exchange: %s", out)
 	}
 }

@@ -94,6 +94,13 @@ func (s source) WebSockets() any { return []string{} }
 
 func (s source) WebSocketSend(_ context.Context, id, _ string) error    { return gone(id) }
 func (s source) WebSocketDisconnect(_ context.Context, id string) error { return gone(id) }
+func (s source) Example(op string, _ uint64) (*Example, error) {
+	if op != "getThing" {
+		return nil, ErrNoOperation
+	}
+	body := `{"a":1}`
+	return &Example{Operation: op, Case: "example", Edit: Edit{Method: "POST", Path: "/things?x=1", Headers: http.Header{"Content-Type": {"application/json"}}, Body: &body}}, nil
+}
 
 func gone(id string) error {
 	if id == "gone" {
@@ -284,6 +291,71 @@ func TestWebSocketCalls(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != tt.want {
 			t.Errorf("POST %s: %d, want %d", tt.path, res.StatusCode, tt.want)
+		}
+	}
+}
+
+// TestTryAndSend: the console composes an operation's request from the
+// spec (Source.Example) and sends what the page gives back through the
+// gateway, behind the token like every call, refusing what HTTP cannot
+// carry.
+func TestTryAndSend(t *testing.T) {
+	var sent *http.Request
+	var sentBody string
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent = r
+		b, _ := io.ReadAll(r.Body)
+		sentBody = string(b)
+		w.WriteHeader(202)
+	}))
+	defer api.Close()
+	srv := httptest.NewServer(&Server{Rec: NewRecorder(Options{}), Source: source{api.URL}, Token: func() string { return "tok" }})
+	defer srv.Close()
+	call := func(method, path, body string, token bool) (int, string) {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		if token {
+			req.Header.Set("Authorization", "Bearer tok")
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		return res.StatusCode, string(b)
+	}
+	if st, _ := call("GET", "/console/api/try?operation=getThing", "", false); st != 401 {
+		t.Errorf("try without the token: %d", st)
+	}
+	st, body := call("GET", "/console/api/try?operation=getThing", "", true)
+	var ex Example
+	if err := json.Unmarshal([]byte(body), &ex); st != 200 || err != nil || ex.Method != "POST" || ex.Path != "/things?x=1" || ex.Case != "example" || *ex.Body != `{"a":1}` {
+		t.Errorf("try: %d %s", st, body)
+	}
+	for _, c := range []struct {
+		path string
+		want int
+	}{
+		{"/console/api/try?operation=nope", 404},
+		{"/console/api/try", 400},
+		{"/console/api/try?operation=getThing&seed=x", 400},
+	} {
+		if st, body := call("GET", c.path, "", true); st != c.want || !strings.Contains(body, `"message"`) {
+			t.Errorf("%s: %d %s, want %d with a message", c.path, st, body, c.want)
+		}
+	}
+	st, body = call("POST", "/console/api/send", `{"method":"post","path":"/things?x=1","headers":{"Content-Type":["application/json"],"Host":["shop.local"]},"body":"{\"a\":1}"}`, true)
+	if st != 200 || !strings.Contains(body, `"status":202`) {
+		t.Errorf("send: %d %s", st, body)
+	}
+	if sent == nil || sent.Method != "POST" || sent.URL.RawQuery != "x=1" || sent.Host != "shop.local" || sentBody != `{"a":1}` ||
+		!strings.HasPrefix(sent.Header.Get("X-Request-Id"), "console-") || sent.Header.Get(ReplayHeader) != "" {
+		t.Errorf("sent %v body %q", sent, sentBody)
+	}
+	for _, bad := range []string{`{"method":"GET","path":"x"}`, `{"path":"/x"}`, `not json`, `{"method":"GET","path":"/x","headers":{"X-A":["a\r\nX-Injected: 1"]}}`} {
+		sent = nil
+		if st, _ := call("POST", "/console/api/send", bad, true); st != 400 || sent != nil {
+			t.Errorf("send %s: %d, sent %v", bad, st, sent != nil)
 		}
 	}
 }

@@ -42,6 +42,9 @@ type Source interface {
 	WebSockets() any
 	WebSocketSend(ctx context.Context, id, text string) error
 	WebSocketDisconnect(ctx context.Context, id string) error
+	// Example generates a request for the operation named (operationId, or
+	// "METHOD /path"); seed picks another (0: the spec's example first).
+	Example(operation string, seed uint64) (*Example, error)
 }
 
 // Server serves the page (/console/...) and its JSON API
@@ -197,6 +200,10 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, rest string) {
 		writeJSON(w, s.Source.Functions())
 	case rest == "websocket" && r.Method == http.MethodGet:
 		writeJSON(w, s.Source.WebSockets())
+	case rest == "try" && r.Method == http.MethodGet:
+		s.try(w, r)
+	case rest == "send" && r.Method == http.MethodPost:
+		s.sendNew(w, r)
 	case strings.HasPrefix(rest, "websocket/"):
 		s.websocket(w, r, strings.TrimPrefix(rest, "websocket/"))
 	default:
@@ -322,12 +329,35 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, e *Exchange) {
 	if ed.Headers != nil {
 		headers = ed.Headers
 	}
-	req, err := http.NewRequestWithContext(r.Context(), method, s.Source.APIBase()+target, bytes.NewReader(body))
+	host := ""
+	if h := headers.Get("Host"); h != "" && ed.Headers == nil {
+		host = h
+	} else if e.Host != "" && ed.Headers == nil {
+		host = e.Host
+	}
+	s.send(w, r, outgoing{method: method, target: target, headers: headers, host: host, body: body, secrets: e.secrets, replayOf: e.ID})
+}
+
+// outgoing is a request the console sends through the gateway: a replay
+// (replayOf, and the recorded secrets its masked values stand for) or a
+// request of the console's own (Try).
+type outgoing struct {
+	method, target, host string
+	headers              http.Header
+	body                 []byte
+	secrets              map[string][]string
+	replayOf             int64
+}
+
+// send sends o to the gateway's API listener and answers its status and,
+// when the console recorded it, the new exchange's ID.
+func (s *Server) send(w http.ResponseWriter, r *http.Request, o outgoing) {
+	req, err := http.NewRequestWithContext(r.Context(), o.method, s.Source.APIBase()+o.target, bytes.NewReader(o.body))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "the request cannot be built: "+err.Error())
 		return
 	}
-	for k, vs := range headers {
+	for k, vs := range o.headers {
 		// An edited header that HTTP cannot carry is the edit's fault
 		// (400), not the gateway's (the client would fail with a 502).
 		if !httpguts.ValidHeaderFieldName(k) {
@@ -346,27 +376,28 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, e *Exchange) {
 		}
 		for i, v := range vs {
 			// A masked value goes out as it was recorded.
-			if strings.HasSuffix(v, Masked) && i < len(e.secrets[ck]) {
-				v = e.secrets[ck][i]
+			if strings.HasSuffix(v, Masked) && i < len(o.secrets[ck]) {
+				v = o.secrets[ck][i]
 			}
 			req.Header.Add(ck, v)
 		}
 	}
-	if h := headers.Get("Host"); h != "" && ed.Headers == nil {
-		req.Host = h
-	} else if e.Host != "" && ed.Headers == nil {
-		req.Host = e.Host
+	if o.host != "" {
+		req.Host = o.host
 	}
-	rid := "replay-" + randomHex(12)
+	rid := "console-" + randomHex(12)
+	if o.replayOf != 0 {
+		rid = "replay-" + randomHex(12)
+		req.Header.Set(ReplayHeader, strconv.FormatInt(o.replayOf, 10))
+	}
 	req.Header.Set("X-Request-Id", rid)
-	req.Header.Set(ReplayHeader, strconv.FormatInt(e.ID, 10))
 	client := s.Client
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		writeError(w, http.StatusBadGateway, "the replay did not reach the gateway: "+err.Error())
+		writeError(w, http.StatusBadGateway, "the request did not reach the gateway: "+err.Error())
 		return
 	}
 	io.Copy(io.Discard, res.Body)
@@ -376,6 +407,65 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, e *Exchange) {
 		out["id"] = id
 	}
 	writeJSON(w, out)
+}
+
+// Example is a request the spec describes for one operation, generated as
+// `apigw test` makes its first case (the spec's own examples first, then
+// values its schemas allow; made-up credentials where it is protected),
+// for the console's Try.
+type Example struct {
+	Operation string `json:"operation"` // as `apigw test` names it
+	Case      string `json:"case"`      // "example", "minimal", "random 1"...
+	Edit
+}
+
+// ErrNoOperation is Source.Example's answer for a name no operation has.
+var ErrNoOperation = errors.New("no operation of the serving spec has that name")
+
+// try answers an operation's generated request (?operation=operationId or
+// "METHOD /path", &seed=N for another one).
+func (s *Server) try(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("operation")
+	if name == "" {
+		writeError(w, http.StatusBadRequest, "name the operation: ?operation=operationId or ?operation=GET%20/path")
+		return
+	}
+	var seed uint64
+	if v := r.URL.Query().Get("seed"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "seed must be a whole number")
+			return
+		}
+		seed = n
+	}
+	ex, err := s.Source.Example(name, seed)
+	switch {
+	case errors.Is(err, ErrNoOperation):
+		writeError(w, http.StatusNotFound, fmt.Sprintf("%q: %v", name, err))
+	case err != nil:
+		writeError(w, http.StatusConflict, err.Error())
+	default:
+		writeJSON(w, ex)
+	}
+}
+
+// sendNew sends a request the page composed ({method, path, headers, body}).
+func (s *Server) sendNew(w http.ResponseWriter, r *http.Request) {
+	var ed Edit
+	if err := json.NewDecoder(io.LimitReader(r.Body, int64(s.Rec.MaxBody())*2+65536)).Decode(&ed); err != nil {
+		writeError(w, http.StatusBadRequest, "send JSON {method, path, headers, body}: "+err.Error())
+		return
+	}
+	if ed.Method == "" || !strings.HasPrefix(ed.Path, "/") {
+		writeError(w, http.StatusBadRequest, "a method and a path that starts with / are needed")
+		return
+	}
+	var body []byte
+	if ed.Body != nil {
+		body = []byte(*ed.Body)
+	}
+	s.send(w, r, outgoing{method: strings.ToUpper(ed.Method), target: ed.Path, headers: ed.Headers, host: ed.Headers.Get("Host"), body: body})
 }
 
 // stream sends each new exchange's row as a server-sent event.

@@ -2,14 +2,18 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/console"
+	"github.com/apigw/apigw/internal/contract"
 	"github.com/apigw/apigw/internal/gateway"
+	pvalidate "github.com/apigw/apigw/internal/policy/validate"
 	"github.com/apigw/apigw/internal/websocket"
 	"github.com/apigw/apigw/internal/yamlx"
 )
@@ -159,4 +163,56 @@ func (c consoleSource) WebSocketSend(ctx context.Context, id, text string) error
 
 func (c consoleSource) WebSocketDisconnect(ctx context.Context, id string) error {
 	return c.s.connections.Registry.Disconnect(ctx, id)
+}
+
+// Example makes the console's Try request for an operation as `apigw test`
+// makes its cases, from the serving snapshot's spec: seed 0 the first (the
+// spec's example), each next seed the next case. An any-method operation
+// without an operationId is found by "ANY /path" too.
+func (c consoleSource) Example(operation string, seed uint64) (*console.Example, error) {
+	snap := c.s.handler.Snapshot()
+	if snap == nil {
+		return nil, errors.New("no spec is loaded yet")
+	}
+	t, err := pvalidate.Load(snap.Doc.Root)
+	if err != nil {
+		return nil, fmt.Errorf("the spec's schemas cannot be loaded: %w", err)
+	}
+	ops, err := contract.Plan(snap.Doc, t)
+	if err != nil {
+		return nil, err
+	}
+	var found *contract.Operation
+	for _, o := range ops {
+		if o.Matches(operation) {
+			found = o
+			break
+		}
+	}
+	if m, p, ok := strings.Cut(operation, " "); found == nil && ok && strings.EqualFold(m, "ANY") {
+		// Plan puts a path's any-method operation after its others.
+		for _, o := range ops {
+			if o.Template == strings.TrimSpace(p) {
+				found = o
+			}
+		}
+	}
+	if found == nil {
+		return nil, console.ErrNoOperation
+	}
+	// The n-th valid case of the same plan `apigw test` runs: the
+	// example, the minimal and maximal values, then random ones.
+	n := int(min(seed, 1000))
+	var valid []contract.Case
+	for _, k := range found.Cases(0, n+1) {
+		if !k.Invalid {
+			valid = append(valid, k)
+		}
+	}
+	if len(valid) == 0 {
+		return nil, errors.New("no request could be generated for " + found.Name())
+	}
+	k := valid[min(n, len(valid)-1)]
+	body := string(k.Body)
+	return &console.Example{Operation: found.Name(), Case: k.Name, Edit: console.Edit{Method: k.Method, Path: k.Path, Headers: k.Header, Body: &body}}, nil
 }

@@ -155,16 +155,14 @@ async function viewExchange(id) {
     } catch (err) { result.replaceChildren(el('span', { class: 'error' }, err.message)); }
   }
   function openEditor() {
-    const hdrs = Object.entries(e.request.headers || {}).flatMap(([k, vs]) => vs.map((v) => k + ': ' + v)).join('\n');
+    const hdrs = headerLines(e.request.headers);
     const method = el('input', { type: 'text', id: 'edit-method', value: e.method, size: 8 });
     const path = el('input', { type: 'text', id: 'edit-path', value: e.path + (e.query ? '?' + e.query : ''), style: 'flex:1 1 300px' });
     const headers = el('textarea', { id: 'edit-headers', rows: 6 }); headers.value = hdrs;
     const body = el('textarea', { id: 'edit-body', rows: 8 }); body.value = e.request.body.binary ? '' : (e.request.body.text || '');
     editor.replaceChildren(el('div', { class: 'toolbar' }, method, path), el('p', { class: 'note' }, 'Headers, one per line. A masked value is sent as it was recorded.'), headers, el('p', { class: 'note' }, 'Body'), body,
       el('div', { class: 'toolbar' }, el('button', { class: 'primary', id: 'send-edited', onclick: () => {
-        const h = {};
-        for (const l of headers.value.split('\n')) { const i = l.indexOf(':'); if (i > 0) (h[l.slice(0, i).trim()] ||= []).push(l.slice(i + 1).trim()); }
-        replay({ method: method.value, path: path.value, headers: h, body: body.value });
+        replay({ method: method.value, path: path.value, headers: parseHeaders(headers.value), body: body.value });
       } }, 'Send edited')));
     editor.hidden = false;
   }
@@ -197,16 +195,68 @@ async function viewExchange(id) {
 }
 
 // --- Routes ---
-function routesTable(routes) {
+// headerLines and parseHeaders turn headers into the editor's "Name: value"
+// lines and back.
+function headerLines(h) { return Object.entries(h || {}).flatMap(([k, vs]) => vs.map((v) => k + ': ' + v)).join('\n'); }
+function parseHeaders(text) {
+  const h = {};
+  for (const l of text.split('\n')) { const i = l.indexOf(':'); if (i > 0) (h[l.slice(0, i).trim()] ||= []).push(l.slice(i + 1).trim()); }
+  return h;
+}
+
+// tryPanel composes a request for one operation from the spec (as
+// `apigw test` makes its first case), lets it be edited, and sends it
+// through the gateway.
+function tryPanel(panel, name) {
+  let seed = 0;
+  const result = el('p', { id: 'try-result' });
+  const method = el('input', { type: 'text', id: 'try-method', size: 8 });
+  const path = el('input', { type: 'text', id: 'try-path', style: 'flex:1 1 300px' });
+  const headers = el('textarea', { id: 'try-headers', rows: 5 });
+  const body = el('textarea', { id: 'try-body', rows: 8 });
+  const title = el('span', { class: 'mono' }, name);
+  const caseName = el('span', { class: 'muted', id: 'try-case' });
+  async function load() {
+    result.textContent = '';
+    try {
+      const x = await api('try?operation=' + encodeURIComponent(name) + '&seed=' + seed);
+      method.value = x.method; path.value = x.path; headers.value = headerLines(x.headers); body.value = x.body || '';
+      title.textContent = x.operation;
+      caseName.textContent = x.case;
+    } catch (err) { result.replaceChildren(el('span', { class: 'error' }, err.message)); }
+  }
+  async function send() {
+    result.textContent = 'sending…';
+    try {
+      const r = await api('send', { method: 'POST', body: JSON.stringify({ method: method.value, path: path.value, headers: parseHeaders(headers.value), body: body.value }) });
+      result.replaceChildren('Sent: ' + r.status + ' ', r.id ? el('a', { id: 'try-open', href: '/console/requests/' + r.id, onclick: (ev) => { ev.preventDefault(); go('/console/requests/' + r.id); } }, 'open #' + r.id) : '');
+    } catch (err) { result.replaceChildren(el('span', { class: 'error' }, err.message)); }
+  }
+  panel.replaceChildren(el('h2', {}, 'Try ', title, ' ', caseName),
+    el('div', { class: 'toolbar' }, method, path), el('p', { class: 'note' }, 'Headers, one per line. Credentials are made up: put a real one here.'), headers,
+    el('p', { class: 'note' }, 'Body'), body,
+    el('div', { class: 'toolbar' }, el('button', { class: 'primary', id: 'try-send', onclick: send }, 'Send'),
+      el('button', { id: 'try-another', onclick: () => { seed++; load(); } }, 'Another example'),
+      el('button', { onclick: () => { panel.hidden = true; } }, 'Close')),
+    result);
+  panel.hidden = false;
+  panel.scrollIntoView({ block: 'nearest' });
+  return load();
+}
+
+function routesTable(routes, panel) {
   const tbody = el('tbody', { class: 'routes' });
   for (const r of routes) {
     const policies = [r.security && 'auth: ' + r.security, r.validates && 'validates ' + r.validates, r.cors && 'CORS', r.rateLimit && 'rate limit ' + r.rateLimit, r.mapping && 'maps ' + r.mapping].filter(Boolean);
+    const name = r.operationId || r.method + ' ' + r.path;
+    const tryable = panel && !r.method.startsWith('WS-') && !r.shadowed;
     tbody.append(el('tr', { 'data-text': [r.method, r.path, r.operationId, r.integration, r.target, policies.join(' ')].join(' ').toLowerCase() },
       el('td', {}, r.method), el('td', { class: 'mono' }, r.path), el('td', { class: 'hide-narrow' }, r.operationId || ''),
       el('td', {}, r.integration), el('td', { class: 'wrap mono' }, r.target || ''),
-      el('td', { class: 'wrap' }, policies.map((p) => el('span', { class: 'tag' }, p)))));
+      el('td', { class: 'wrap' }, policies.map((p) => el('span', { class: 'tag' }, p))),
+      el('td', {}, tryable ? el('button', { class: 'try', 'data-operation': name, title: 'compose a request from the spec and send it', onclick: () => tryPanel(panel, name) }, 'Try') : '')));
   }
-  return el('div', { class: 'scroll' }, el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Method'), el('th', {}, 'Path'), el('th', { class: 'hide-narrow' }, 'Operation'), el('th', {}, 'Integration'), el('th', {}, 'Bound to'), el('th', {}, 'Policies'))), tbody));
+  return el('div', { class: 'scroll' }, el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'Method'), el('th', {}, 'Path'), el('th', { class: 'hide-narrow' }, 'Operation'), el('th', {}, 'Integration'), el('th', {}, 'Bound to'), el('th', {}, 'Policies'), el('th', {}, ''))), tbody));
 }
 
 async function viewRoutes() {
@@ -215,7 +265,8 @@ async function viewRoutes() {
     const f = filter.value.toLowerCase();
     for (const tr of document.querySelectorAll('tbody.routes tr')) tr.hidden = f !== '' && !tr.dataset.text.includes(f);
   } });
-  show(el('div', { class: 'toolbar' }, filter), el('p', { class: 'muted' }, r.spec + (r.builtAt ? ', built ' + new Date(r.builtAt).toLocaleString() : '')), routesTable(r.routes),
+  const panel = el('section', { id: 'try', hidden: '' });
+  show(el('div', { class: 'toolbar' }, filter), el('p', { class: 'muted' }, r.spec + (r.builtAt ? ', built ' + new Date(r.builtAt).toLocaleString() : '')), panel, routesTable(r.routes, panel),
     r.canary ? [el('h2', {}, 'Canary release (' + r.canary.weight + '% of requests)'), routesTable(r.canary.routes)] : null,
     (r.domains || []).map((d) => [el('h2', {}, 'Domain ' + d.hosts.join(', ') + (d.tls ? ' (TLS)' : '')), routesTable(d.routes)]));
 }
