@@ -13,21 +13,16 @@ import (
 	"flag"
 	"io"
 	"log"
-	"log/slog"
 	"net/http"
-	"os"
 	"runtime"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
+	"github.com/apigw/apigw/bench/cores/apigwgw"
 	"github.com/apigw/apigw/bench/cores/stats"
-	"github.com/apigw/apigw/internal/gateway"
-	"github.com/apigw/apigw/internal/integration"
-	"github.com/apigw/apigw/internal/server"
 )
 
 func main() {
@@ -38,12 +33,7 @@ func main() {
 	syncMode := flag.Bool("sync", false, "serve the handler on fasthttp's own goroutine with a buffered writer (no Flush, no Hijack)")
 	flag.Parse()
 	stats.Serve(*statsAddr)
-	snap, errs := server.Load(server.Options{SpecFile: *spec, ConfigFile: *config}, integration.NewDeps())
-	if errs.Err() != nil {
-		log.Fatal(errs.Error())
-	}
-	h := gateway.NewHandler(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), gateway.NewMetrics(prometheus.NewRegistry()))
-	h.Swap(snap)
+	h := apigwgw.Load(*spec, *config)
 	handler := fasthttpadaptor.NewFastHTTPHandler(h)
 	if *syncMode {
 		handler = syncHandler(h)

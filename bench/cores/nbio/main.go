@@ -10,18 +10,13 @@ package main
 import (
 	"flag"
 	"log"
-	"log/slog"
-	"os"
 	"runtime"
 	"time"
 
 	"github.com/lesismal/nbio/nbhttp"
-	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/apigw/apigw/bench/cores/apigwgw"
 	"github.com/apigw/apigw/bench/cores/stats"
-	"github.com/apigw/apigw/internal/gateway"
-	"github.com/apigw/apigw/internal/integration"
-	"github.com/apigw/apigw/internal/server"
 )
 
 func main() {
@@ -31,12 +26,7 @@ func main() {
 	statsAddr := flag.String("stats", "", "serve /mallocs (heap objects allocated so far) on this address")
 	flag.Parse()
 	stats.Serve(*statsAddr)
-	snap, errs := server.Load(server.Options{SpecFile: *spec, ConfigFile: *config}, integration.NewDeps())
-	if errs.Err() != nil {
-		log.Fatal(errs.Error())
-	}
-	h := gateway.NewHandler(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), gateway.NewMetrics(prometheus.NewRegistry()))
-	h.Swap(snap)
+	h := apigwgw.Load(*spec, *config)
 	engine := nbhttp.NewEngine(nbhttp.Config{
 		Network:         "tcp",
 		Addrs:           []string{*listen},
