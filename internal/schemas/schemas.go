@@ -28,6 +28,14 @@ var event []byte
 //go:embed response.json
 var response []byte
 
+// bindingsDocs describes the bindings keys, by path ("console.enabled",
+// "functions.*.runtime"): the comments of docs/configuration.md's
+// reference, extracted by TestBindingsDocs (APIGW_UPDATE_SCHEMAS=1 writes
+// it), so that an editor's hover says what the reference says.
+//
+//go:embed bindings-docs.json
+var bindingsDocs []byte
+
 // Kinds are the schemas there are, for usage text.
 var Kinds = []string{"spec", "bindings", "event", "response"}
 
@@ -109,11 +117,49 @@ func bindings() ([]byte, error) {
 	root["$id"] = "https://github.com/apigw/apigw/schemas/bindings.json"
 	root["title"] = "apigw bindings file (apigw.yaml)"
 	root["description"] = "What the cloud keeps outside the spec, and where the IDs the spec names run here. See docs/configuration.md."
+	var docs map[string]string
+	if err := json.Unmarshal(bindingsDocs, &docs); err != nil {
+		return nil, fmt.Errorf("bindings-docs.json: %w", err)
+	}
+	describe(root, "", docs)
 	b, err := json.Marshal(root)
 	if err != nil {
 		return nil, err
 	}
 	return indent(b)
+}
+
+// describe sets each key's description from docs, walking the schema as
+// the keys nest: a struct's properties by name, a map's entries as "*".
+// A type's own description (a duration, a size) follows the key's.
+func describe(s map[string]any, path string, docs map[string]string) {
+	if props, ok := s["properties"].(map[string]any); ok {
+		for k, v := range props {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			ps := v.(map[string]any)
+			if d := docs[p]; d != "" {
+				if own, ok := ps["description"].(string); ok {
+					d += ". " + own
+				}
+				ps["description"] = d
+			}
+			describe(ps, p, docs)
+		}
+	}
+	if entry, ok := s["additionalProperties"].(map[string]any); ok {
+		describe(entry, path+".*", docs)
+	}
+	if alts, ok := s["anyOf"].([]any); ok {
+		for _, a := range alts {
+			describe(a.(map[string]any), path, docs)
+		}
+	}
+	if items, ok := s["items"].(map[string]any); ok {
+		describe(items, path, docs)
+	}
 }
 
 var (

@@ -3,9 +3,13 @@ package schemas
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +17,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/functions"
 )
 
@@ -248,6 +253,119 @@ func TestDocsCopiesAreCurrent(t *testing.T) {
 		got, err := os.ReadFile(path)
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("%s is not what `apigw schema %s` prints (%v): run APIGW_UPDATE_SCHEMAS=1 go test ./internal/schemas", path, c.kind, err)
+		}
+	}
+}
+
+// TestBindingsDocs extracts the bindings keys' descriptions from the
+// comments of docs/configuration.md's reference into bindings-docs.json
+// (APIGW_UPDATE_SCHEMAS=1 writes it), and holds the reference to
+// describing every key.
+// maxUndescribed is how many keys may go without a comment: their name
+// says it, or their section's comment does.
+const maxUndescribed = 27
+
+func TestBindingsDocs(t *testing.T) {
+	src, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := typeSchema(reflect.TypeFor[config.Bindings]())
+	docs := map[string]string{}
+	for _, b := range regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(src, -1) {
+		var doc yaml.Node
+		if err := yaml.Unmarshal(b[1], &doc); err != nil {
+			t.Fatal(err)
+		}
+		collectDocs(doc.Content[0], schema, "", docs)
+	}
+	want, _ := json.MarshalIndent(docs, "", "  ")
+	want = append(want, '\n')
+	if os.Getenv("APIGW_UPDATE_SCHEMAS") != "" {
+		if err := os.WriteFile("bindings-docs.json", want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := os.ReadFile("bindings-docs.json"); !bytes.Equal(got, want) {
+		t.Errorf("bindings-docs.json is not what docs/configuration.md says: run APIGW_UPDATE_SCHEMAS=1 go test ./internal/schemas")
+	}
+	var undescribed []string
+	walkKeys(schema, "", func(p string) {
+		if docs[p] == "" {
+			undescribed = append(undescribed, p)
+		}
+	})
+	sort.Strings(undescribed)
+	t.Logf("%d keys without a comment: %s", len(undescribed), strings.Join(undescribed, ", "))
+	if len(undescribed) > maxUndescribed {
+		t.Errorf("%d bindings keys have no comment in docs/configuration.md's reference (at most %d may): %s", len(undescribed), maxUndescribed, strings.Join(undescribed, ", "))
+	}
+	// The schema carries them.
+	var got map[string]any
+	b, _ := Get("bindings", "")
+	json.Unmarshal(b, &got)
+	if d := got["properties"].(map[string]any)["console"].(map[string]any)["properties"].(map[string]any)["max_body"].(map[string]any)["description"]; !strings.HasPrefix(fmt.Sprint(d), "of each request and response body kept. Bytes") {
+		t.Errorf("console.max_body's description: %v", d)
+	}
+}
+
+// collectDocs reads the line comment of each key of the reference, at
+// its place in the schema ("*" for a map's entries; the first entry's
+// comment wins).
+func collectDocs(n *yaml.Node, s map[string]any, path string, docs map[string]string) {
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	if alts, ok := s["anyOf"].([]any); ok {
+		s = alts[0].(map[string]any)
+	}
+	props, _ := s["properties"].(map[string]any)
+	entry, _ := s["additionalProperties"].(map[string]any)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		var child map[string]any
+		var p string
+		switch {
+		case props != nil && props[k.Value] != nil:
+			child, p = props[k.Value].(map[string]any), k.Value
+		case entry != nil:
+			child, p = entry, "*"
+		default:
+			continue
+		}
+		if path != "" {
+			p = path + "." + p
+		}
+		c := k.LineComment
+		if c == "" {
+			c = v.LineComment
+		}
+		if c = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(c), "#")); c != "" && docs[p] == "" {
+			docs[p] = c
+		}
+		collectDocs(v, child, p, docs)
+	}
+}
+
+// Walk calls fn with each key path of the bindings schema ("limits",
+// "functions.*.runtime"), for TestBindingsDocs.
+func walkKeys(s map[string]any, path string, fn func(string)) {
+	if props, ok := s["properties"].(map[string]any); ok {
+		for k, v := range props {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			fn(p)
+			walkKeys(v.(map[string]any), p, fn)
+		}
+	}
+	if entry, ok := s["additionalProperties"].(map[string]any); ok {
+		walkKeys(entry, path+".*", fn)
+	}
+	if alts, ok := s["anyOf"].([]any); ok {
+		for _, a := range alts {
+			walkKeys(a.(map[string]any), path, fn)
 		}
 	}
 }
