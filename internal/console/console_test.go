@@ -352,6 +352,14 @@ func TestTryAndSend(t *testing.T) {
 		!strings.HasPrefix(sent.Header.Get("X-Request-Id"), "console-") || sent.Header.Get(ReplayHeader) != "" {
 		t.Errorf("sent %v body %q", sent, sentBody)
 	}
+	// Another site's page cannot make the browser send one.
+	sent = nil
+	req, _ := http.NewRequest("POST", srv.URL+"/console/api/send", strings.NewReader(`{"method":"DELETE","path":"/things/1"}`))
+	req.Header.Set("Authorization", "Bearer tok")
+	req.Header.Set("Origin", "https://evil.example")
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 403 || sent != nil {
+		t.Errorf("a send from another origin: %v %v, sent %v", res.StatusCode, err, sent != nil)
+	}
 	for _, bad := range []string{`{"method":"GET","path":"x"}`, `{"path":"/x"}`, `not json`, `{"method":"GET","path":"/x","headers":{"X-A":["a\r\nX-Injected: 1"]}}`} {
 		sent = nil
 		if st, _ := call("POST", "/console/api/send", bad, true); st != 400 || sent != nil {
