@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,26 +113,20 @@ func contractTest(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "apigw test: %s: the spec's schemas cannot be loaded: %v\n", opts.SpecFile, err)
 		return 2
 	}
-	ops, err := contract.Plan(doc, t)
+	var keep func(*contract.Operation) bool
+	if len(filters) > 0 {
+		keep = func(o *contract.Operation) bool {
+			return slices.ContainsFunc(filters, o.Matches)
+		}
+	}
+	ops, err := contract.Plan(doc, t, keep)
 	if err != nil {
 		fmt.Fprintf(stderr, "apigw test: %v\n", err)
 		return 2
 	}
-	if len(filters) > 0 {
-		var kept []*contract.Operation
-		for _, o := range ops {
-			for _, f := range filters {
-				if o.Matches(f) {
-					kept = append(kept, o)
-					break
-				}
-			}
-		}
-		if len(kept) == 0 {
-			fmt.Fprintf(stderr, "apigw test: no operation matches %s\n", strings.Join(filters, ", "))
-			return 2
-		}
-		ops = kept
+	if len(filters) > 0 && len(ops) == 0 {
+		fmt.Fprintf(stderr, "apigw test: no operation matches %s\n", strings.Join(filters, ", "))
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

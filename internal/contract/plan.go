@@ -22,6 +22,7 @@ type Operation struct {
 	ID       string // operationId, else "METHOD /template"
 	Method   string // the method requests use (GET for any-method)
 	Template string
+	Any      bool // the path's x-yc-apigateway-any-method operation
 	op       *openapi3.Operation
 	params   openapi3.Parameters
 	checker  *validate.Validator
@@ -44,20 +45,26 @@ func (o *Operation) Name() string {
 }
 
 // Matches reports whether a --operation filter names o: its operationId,
-// or "METHOD /path" as the spec writes the path.
+// or "METHOD /path" as the spec writes the path ("ANY /path" for an
+// any-method operation).
 func (o *Operation) Matches(filter string) bool {
 	if filter == o.ID {
 		return true
 	}
 	m, p, ok := strings.Cut(strings.TrimSpace(filter), " ")
-	return ok && strings.EqualFold(m, o.Method) && strings.TrimSpace(p) == o.Template
+	if !ok || strings.TrimSpace(p) != o.Template {
+		return false
+	}
+	return strings.EqualFold(m, o.Method) || o.Any && strings.EqualFold(m, "ANY")
 }
 
 // Plan lists the operations of a spec that can be tested over HTTP (not
 // the WebSocket ones), in the spec's order. t is the spec as Load reads it
 // for validation; the response checks compile its schemas as the
-// validator does.
-func Plan(doc *spec.Document, t *openapi3.T) ([]*Operation, error) {
+// validator does. keep (nil: all), given an operation's name (ID, Method,
+// Template, Any), leaves the others out before anything is compiled for
+// them.
+func Plan(doc *spec.Document, t *openapi3.T, keep func(*Operation) bool) ([]*Operation, error) {
 	var out []*Operation
 	for _, pi := range doc.Paths {
 		ops := slices.Clone(pi.Operations)
@@ -69,25 +76,28 @@ func Plan(doc *spec.Document, t *openapi3.T) ([]*Operation, error) {
 			if err != nil {
 				continue // an any-method operation with every method taken
 			}
-			checker, err := validate.New(t, sop.Template, sop.Method, &validate.Settings{ResponseBody: true})
+			o := &Operation{ID: sop.OperationID, Method: sop.Method, Template: sop.Template, op: op}
+			if o.Method == spec.AnyMethod {
+				// A method the path item does not define, or the request
+				// would reach that operation instead.
+				o.Method, o.Any = freeMethod(pi), true
+			}
+			if o.ID == "" {
+				o.ID = o.Method + " " + o.Template
+			}
+			if keep != nil && !keep(o) {
+				continue
+			}
+			o.checker, err = validate.New(t, sop.Template, sop.Method, &validate.Settings{ResponseBody: true})
 			if err != nil {
 				return nil, fmt.Errorf("%s %s: %v", sop.Method, sop.Template, err)
 			}
-			o := &Operation{ID: sop.OperationID, Method: sop.Method, Template: sop.Template, op: op, checker: checker}
 			rule := pi.CORS
 			if rule == nil {
 				rule = doc.Gateway.CORS
 			}
 			if r, _ := cors.Compile(rule, ""); r != nil {
 				o.origin = r.AllowedOrigin(corsOrigin)
-			}
-			if o.Method == spec.AnyMethod {
-				// A method the path item does not define, or the request
-				// would reach that operation instead.
-				o.Method = freeMethod(pi)
-			}
-			if o.ID == "" {
-				o.ID = o.Method + " " + o.Template
 			}
 			o.params = mergeParams(item.Parameters, op.Parameters)
 			vn := sop.Validator

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,7 +58,7 @@ func plan(t *testing.T) []*Operation {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ops, err := Plan(doc, kt)
+	ops, err := Plan(doc, kt, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,11 +179,61 @@ func TestUndeclaredTemplateParameter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ops, err := Plan(doc, kt)
+	ops, err := Plan(doc, kt, nil)
 	if err != nil || len(ops) != 1 {
 		t.Fatalf("%d operations, %v", len(ops), err)
 	}
 	if p := ops[0].Cases(1, 1)[0].Path; p != "/a/value/b/value" {
 		t.Errorf("path %q", p)
+	}
+}
+
+// TestPlanKeeps: keep names operations as --operation does (operationId,
+// "METHOD /path", "ANY /path" for an any-method one), and only those are
+// planned.
+func TestPlanKeeps(t *testing.T) {
+	src := `openapi: 3.0.0
+info: {title: t, version: '1'}
+paths:
+  /a:
+    get:
+      operationId: getA
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+    x-yc-apigateway-any-method:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': any}}
+  /b:
+    post:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
+`
+	doc, errs := spec.Load("api.yaml", []byte(src), nil)
+	if errs.Err() != nil {
+		t.Fatal(errs)
+	}
+	kt, err := validate.Load(doc.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		filter string
+		want   []string // the kept operations' names
+	}{
+		{"getA", []string{"getA GET /a"}},
+		{"GET /a", []string{"getA GET /a"}},
+		{"post /b", []string{"POST /b"}},
+		{"ANY /a", []string{"POST /a"}}, // the any-method operation, sent a method /a does not define
+		{"ANY /b", nil},
+		{"nope", nil},
+	} {
+		ops, err := Plan(doc, kt, func(o *Operation) bool { return o.Matches(c.filter) })
+		var got []string
+		for _, o := range ops {
+			got = append(got, o.Name())
+		}
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%q: %v %v, want %v", c.filter, got, err, c.want)
+		}
+	}
+	if all, _ := Plan(doc, kt, nil); len(all) != 3 {
+		t.Errorf("nil keeps all: %d", len(all))
 	}
 }

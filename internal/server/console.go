@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/console"
@@ -165,41 +166,44 @@ func (c consoleSource) WebSocketDisconnect(ctx context.Context, id string) error
 	return c.s.connections.Registry.Disconnect(ctx, id)
 }
 
+// tryDoc keeps kin-openapi's model of the last snapshot a Try planned
+// from: loading it takes most of a Try's time on a large spec (0.6 s of
+// 0.7 for 3,000 operations).
+type tryDoc struct {
+	mu   sync.Mutex
+	snap *gateway.Snapshot
+	t    *openapi3.T
+}
+
 // Example makes the console's Try request for an operation as `apigw test`
 // makes its cases, from the serving snapshot's spec: seed 0 the first (the
-// spec's example), each next seed the next case. An any-method operation
-// without an operationId is found by "ANY /path" too.
+// spec's example), each next seed the next case.
 func (c consoleSource) Example(operation string, seed uint64) (*console.Example, error) {
 	snap := c.s.handler.Snapshot()
 	if snap == nil {
 		return nil, errors.New("no spec is loaded yet")
 	}
-	t, err := pvalidate.Load(snap.Doc.Root)
-	if err != nil {
-		return nil, fmt.Errorf("the spec's schemas cannot be loaded: %w", err)
+	d := &c.s.tryDoc
+	d.mu.Lock() // kin-openapi's model is read by one Try at a time
+	defer d.mu.Unlock()
+	if d.snap != snap {
+		t, err := pvalidate.Load(snap.Doc.Root)
+		if err != nil {
+			return nil, fmt.Errorf("the spec's schemas cannot be loaded: %w", err)
+		}
+		d.snap, d.t = snap, t
 	}
-	ops, err := contract.Plan(snap.Doc, t)
+	t := d.t
+	// Only the named operation is planned: a click on a large spec does
+	// not compile every other operation's checks.
+	ops, err := contract.Plan(snap.Doc, t, func(o *contract.Operation) bool { return o.Matches(operation) })
 	if err != nil {
 		return nil, err
 	}
-	var found *contract.Operation
-	for _, o := range ops {
-		if o.Matches(operation) {
-			found = o
-			break
-		}
-	}
-	if m, p, ok := strings.Cut(operation, " "); found == nil && ok && strings.EqualFold(m, "ANY") {
-		// Plan puts a path's any-method operation after its others.
-		for _, o := range ops {
-			if o.Template == strings.TrimSpace(p) {
-				found = o
-			}
-		}
-	}
-	if found == nil {
+	if len(ops) == 0 {
 		return nil, console.ErrNoOperation
 	}
+	found := ops[0]
 	// The n-th valid case of the same plan `apigw test` runs: the
 	// example, the minimal and maximal values, then random ones.
 	n := int(min(seed, 1000))

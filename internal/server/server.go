@@ -88,6 +88,9 @@ type Server struct {
 	// view shows; apiBase is where replays go.
 	console *console.Server
 	spec    specState
+	// tryDoc is the serving spec as kin-openapi reads it, for the
+	// console's Try (loaded on the first Try after each reload).
+	tryDoc  tryDoc
 	apiBase atomic.Pointer[string]
 }
 
