@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -149,5 +150,40 @@ domains:
 	client.Transport.(*http.Transport).CloseIdleConnections()
 	if res, _ := fetch(fmt.Sprintf("https://shop.example.test:%d/who", tlsPort)); res.TLS.PeerCertificates[0].SerialNumber.Int64() != 21 {
 		t.Errorf("after renewal the certificate is %v, want 21", res.TLS.PeerCertificates[0].SerialNumber)
+	}
+}
+
+// TestAdminTLSWithOwnCertificate: admin_tls with the operator's own
+// certificate and key files serves the admin listener over HTTPS with
+// that certificate (HTTP/2 offered), and a missing key file is an error
+// with its line, not a plain-HTTP fallback.
+func TestAdminTLSWithOwnCertificate(t *testing.T) {
+	dir := t.TempDir()
+	ca := newTestCA(t)
+	ca.issue(t, dir, "admin", 30, "localhost")
+	spec := writeFile(t, dir, "api.yaml", "openapi: 3.0.0\npaths:\n  /who:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': main}}\n")
+	cfg := writeFile(t, dir, "apigw.yaml", "admin_tls: {cert: admin.pem, key: admin-key.pem}\n")
+	g := start(t, "--spec", spec, "--config", cfg)
+	if !strings.HasPrefix(g.Admin, "https://") {
+		t.Fatalf("the admin listener answers plain HTTP at %s", g.Admin)
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{ForceAttemptHTTP2: true,
+		TLSClientConfig: &tls.Config{RootCAs: ca.pool, ServerName: "localhost"}}}
+	res, err := client.Get(g.Admin + "/healthz")
+	if err != nil {
+		t.Fatalf("the admin listener with our CA: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.TLS == nil || res.TLS.PeerCertificates[0].SerialNumber.Int64() != 30 || res.ProtoMajor != 2 {
+		t.Errorf("healthz: %d, %s, serial %v", res.StatusCode, res.Proto, res.TLS.PeerCertificates[0].SerialNumber)
+	}
+	// The API listener stays plain HTTP.
+	if status, _, body := get(t, g.URL+"/who"); status != 200 || body != "main" {
+		t.Errorf("API: %d %q", status, body)
+	}
+
+	bad := writeFile(t, dir, "bad.yaml", "admin_tls: {cert: admin.pem, key: missing-key.pem}\n")
+	if code, out, stderr := runCLI(t, "validate", "--spec", spec, "--config", bad); code != 1 || !strings.Contains(out+stderr, "bad.yaml: admin_tls.cert: open ") || !strings.Contains(out+stderr, "missing-key.pem") {
+		t.Errorf("a missing key file: exit %d, %q / %q", code, out, stderr)
 	}
 }

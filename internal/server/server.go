@@ -129,6 +129,14 @@ func loadBindings(opts Options) (*config.Bindings, yamlx.List) {
 // the domains' certificates.
 func build(opts Options, b *config.Bindings, deps *integration.Deps) (*gateway.Snapshot, yamlx.List) {
 	snap, errs := buildSpec(opts, b, deps)
+	if a := b.AdminTLS; a.Cert != "" {
+		// The admin listener reads them at start; checked here too, so
+		// that validate finds a missing or broken pair.
+		if _, err := tls.LoadX509KeyPair(a.Cert, a.Key); err != nil {
+			errs.Add(&yamlx.Error{File: b.File, Path: "admin_tls.cert", Msg: err.Error()})
+			return nil, errs
+		}
+	}
 	if len(b.Domains) == 0 && b.TLS.Cert == "" {
 		return snap, errs
 	}
