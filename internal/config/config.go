@@ -121,8 +121,8 @@ type Limits struct {
 	// first (default 50,000, about 5 MB).
 	MaxRateLimitBuckets int `yaml:"max_rate_limit_buckets"`
 	// MaxConnections caps the client connections of the API listeners
-	// (default: the open-file limit less a reserve for upstream calls,
-	// files and the admin listener; read at start).
+	// (default: half of the open-file limit less a reserve for files and
+	// the admin listener, as each may hold an upstream call; read at start).
 	MaxConnections int `yaml:"max_connections"`
 }
 

@@ -32,17 +32,20 @@ type Limits struct {
 
 // Defaults derives caps from the number of file descriptors the process
 // may open (0: unknown). A descriptor in eight, at least 256, is kept for
-// upstream calls, local files, function processes and the admin listener;
-// WebSockets may take three quarters of the client connections, and one
-// address a tenth of those (at least 100).
+// local files, function processes, Redis and the admin listener; of the
+// rest, each client connection may need a second one for its upstream call
+// (a proxied request, a function invocation), so client connections get
+// half: a stuck backend holding every client's call open can never leave
+// the process without a descriptor. WebSockets may take three quarters of
+// the client connections, and one address a tenth of those (at least 100).
 func Defaults(files uint64) Limits {
 	if files == 0 || files > 1<<24 {
 		files = 1 << 16 // unknown (or unbounded): a large but finite budget
 	}
 	reserve := max(256, files/8)
 	conns := 64
-	if files > reserve+64 {
-		conns = int(files - reserve)
+	if files > reserve+128 {
+		conns = int(files-reserve) / 2
 	}
 	return ForConnections(conns)
 }

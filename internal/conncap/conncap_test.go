@@ -14,10 +14,10 @@ func TestDefaults(t *testing.T) {
 		files uint64
 		want  Limits
 	}{
-		{1024, Limits{768, 576, 100}},
-		{1 << 20, Limits{917504, 688128, 68812}},
+		{1024, Limits{384, 288, 100}},
+		{1 << 20, Limits{458752, 344064, 34406}},
 		{300, Limits{64, 48, 100}},
-		{0, Limits{57344, 43008, 4300}},
+		{0, Limits{28672, 21504, 2150}},
 	} {
 		if got := Defaults(tt.files); got != tt.want {
 			t.Errorf("Defaults(%d) = %+v, want %+v", tt.files, got, tt.want)
