@@ -50,7 +50,13 @@ components:
 
 func plan(t *testing.T) []*Operation {
 	t.Helper()
-	doc, errs := spec.Load("api.yaml", []byte(planSpec), nil)
+	return planOf(t, planSpec, nil)
+}
+
+// planOf plans the operations of src that keep keeps (nil: all).
+func planOf(t *testing.T, src string, keep func(*Operation) bool) []*Operation {
+	t.Helper()
+	doc, errs := spec.Load("api.yaml", []byte(src), nil)
 	if errs.Err() != nil {
 		t.Fatal(errs)
 	}
@@ -58,7 +64,7 @@ func plan(t *testing.T) []*Operation {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ops, err := Plan(doc, kt, nil)
+	ops, err := Plan(doc, kt, keep)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,17 +177,9 @@ func TestRunnerRateLimitAndRefusedCredential(t *testing.T) {
 // value: the request reaches the route instead of asking for "{id}".
 func TestUndeclaredTemplateParameter(t *testing.T) {
 	src := "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /a/{id}/b/{rest+}:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}\n      responses: {'200': {description: ok}}\n"
-	doc, errs := spec.Load("api.yaml", []byte(src), nil)
-	if errs.Err() != nil {
-		t.Fatal(errs)
-	}
-	kt, err := validate.Load(doc.Root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops, err := Plan(doc, kt, nil)
-	if err != nil || len(ops) != 1 {
-		t.Fatalf("%d operations, %v", len(ops), err)
+	ops := planOf(t, src, nil)
+	if len(ops) != 1 {
+		t.Fatalf("%d operations", len(ops))
 	}
 	if p := ops[0].Cases(1, 1)[0].Path; p != "/a/value/b/value" {
 		t.Errorf("path %q", p)
@@ -205,14 +203,6 @@ paths:
     post:
       x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ok}}
 `
-	doc, errs := spec.Load("api.yaml", []byte(src), nil)
-	if errs.Err() != nil {
-		t.Fatal(errs)
-	}
-	kt, err := validate.Load(doc.Root)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range []struct {
 		filter string
 		want   []string // the kept operations' names
@@ -224,16 +214,15 @@ paths:
 		{"ANY /b", nil},
 		{"nope", nil},
 	} {
-		ops, err := Plan(doc, kt, func(o *Operation) bool { return o.Matches(c.filter) })
 		var got []string
-		for _, o := range ops {
+		for _, o := range planOf(t, src, func(o *Operation) bool { return o.Matches(c.filter) }) {
 			got = append(got, o.Name())
 		}
-		if err != nil || fmt.Sprint(got) != fmt.Sprint(c.want) {
-			t.Errorf("%q: %v %v, want %v", c.filter, got, err, c.want)
+		if fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%q: %v, want %v", c.filter, got, c.want)
 		}
 	}
-	if all, _ := Plan(doc, kt, nil); len(all) != 3 {
+	if all := planOf(t, src, nil); len(all) != 3 {
 		t.Errorf("nil keeps all: %d", len(all))
 	}
 }
