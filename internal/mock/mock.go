@@ -26,6 +26,7 @@ import (
 	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/policy/validate"
+	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/yamlx"
 )
 
@@ -43,6 +44,7 @@ type Responder struct {
 
 type response struct {
 	key     string // as declared: "200", "4XX", "default"
+	many    bool   // a range or default: Prefer: code=N answers N
 	status  int    // what the answer carries
 	media   []media
 	headers [][2]string
@@ -106,15 +108,14 @@ func New(op *openapi3.Operation, method string, t Target, root, node *yaml.Node,
 }
 
 // rank orders response keys: 2xx first, then 1xx, 3xx, 4xx, 5xx, ranges
-// after their codes, default last.
+// after their codes, default (and keys OpenAPI does not define) last.
 func rank(key string) int {
-	code, err := strconv.Atoi(key)
+	code, ok := spec.ResponseKey(key)
 	switch {
-	case err == nil:
-	case len(key) == 3 && key[0] >= '1' && key[0] <= '5' && key[1:] == "XX":
-		code = int(key[0]-'0')*100 + 99
-	default: // "default", or a key OpenAPI does not define
+	case !ok || code == 0:
 		return 10000
+	case code < 10: // a range
+		code = code*100 + 99
 	}
 	if code >= 200 && code < 300 {
 		return code - 1000
@@ -122,19 +123,22 @@ func rank(key string) int {
 	return code
 }
 
-// statusOf is the status an answer of a response key carries.
+// statusOf is the status an answer of a response key carries: its own, a
+// range's first (400 for 4XX), 200 for default.
 func statusOf(key string) int {
-	if code, err := strconv.Atoi(key); err == nil {
-		return code
+	code, ok := spec.ResponseKey(key)
+	switch {
+	case !ok || code == 0:
+		return http.StatusOK
+	case code < 10:
+		return code * 100
 	}
-	if len(key) == 3 && key[0] >= '1' && key[0] <= '5' {
-		return int(key[0]-'0') * 100
-	}
-	return http.StatusOK // default
+	return code
 }
 
 func buildResponse(key string, r *openapi3.Response, root, node *yaml.Node, path string, errs *yamlx.List) response {
-	out := response{key: key, status: statusOf(key)}
+	code, ok := spec.ResponseKey(key)
+	out := response{key: key, status: statusOf(key), many: ok && code < 100}
 	names := make([]string, 0, len(r.Content))
 	for name := range r.Content {
 		names = append(names, name)
@@ -363,7 +367,7 @@ func (m *Responder) Serve(w http.ResponseWriter, r *http.Request, c *integration
 		applied = append(applied, "code="+pref.Code)
 	}
 	status := resp.status
-	if resp.key == "default" || strings.HasSuffix(resp.key, "XX") {
+	if resp.many {
 		if code, err := strconv.Atoi(pref.Code); err == nil {
 			status = code
 		}
@@ -421,15 +425,13 @@ func (m *Responder) byCode(code string) *response {
 			return &m.responses[i]
 		}
 	}
-	if n, err := strconv.Atoi(code); err == nil && n >= 100 && n <= 599 {
-		for i := range m.responses {
-			if k := m.responses[i].key; strings.HasSuffix(k, "XX") && k[0] == code[0] {
-				return &m.responses[i]
-			}
-		}
-		for i := range m.responses {
-			if m.responses[i].key == "default" {
-				return &m.responses[i]
+	if n, ok := spec.ResponseKey(code); ok && n >= 100 {
+		// Its range's response, else default's (OpenAPI's precedence).
+		for _, want := range []int{n / 100, 0} {
+			for i := range m.responses {
+				if k, ok := spec.ResponseKey(m.responses[i].key); ok && k == want {
+					return &m.responses[i]
+				}
 			}
 		}
 	}
