@@ -121,7 +121,7 @@ func bindings() ([]byte, error) {
 	if err := json.Unmarshal(bindingsDocs, &docs); err != nil {
 		return nil, fmt.Errorf("bindings-docs.json: %w", err)
 	}
-	describe(root, "", docs)
+	describe(root, docs)
 	b, err := json.Marshal(root)
 	if err != nil {
 		return nil, err
@@ -129,10 +129,24 @@ func bindings() ([]byte, error) {
 	return indent(b)
 }
 
-// describe sets each key's description from docs, walking the schema as
-// the keys nest: a struct's properties by name, a map's entries as "*".
-// A type's own description (a duration, a size) follows the key's.
-func describe(s map[string]any, path string, docs map[string]string) {
+// describe sets each key's description from docs; a type's own
+// description (a duration, a size) follows the key's.
+func describe(root map[string]any, docs map[string]string) {
+	eachKey(root, "", func(p string, ps map[string]any) {
+		if d := docs[p]; d != "" {
+			if own, ok := ps["description"].(string); ok {
+				d += ". " + own
+			}
+			ps["description"] = d
+		}
+	})
+}
+
+// eachKey calls fn with each key of a schema made by typeSchema and the
+// key's schema, by path as the keys nest: a struct's properties by name,
+// a map's entries as "*", a list's items at the list's own path
+// ("domains.hosts").
+func eachKey(s map[string]any, path string, fn func(path string, s map[string]any)) {
 	if props, ok := s["properties"].(map[string]any); ok {
 		for k, v := range props {
 			p := k
@@ -140,25 +154,20 @@ func describe(s map[string]any, path string, docs map[string]string) {
 				p = path + "." + k
 			}
 			ps := v.(map[string]any)
-			if d := docs[p]; d != "" {
-				if own, ok := ps["description"].(string); ok {
-					d += ". " + own
-				}
-				ps["description"] = d
-			}
-			describe(ps, p, docs)
+			fn(p, ps)
+			eachKey(ps, p, fn)
 		}
 	}
 	if entry, ok := s["additionalProperties"].(map[string]any); ok {
-		describe(entry, path+".*", docs)
+		eachKey(entry, path+".*", fn)
 	}
 	if alts, ok := s["anyOf"].([]any); ok {
 		for _, a := range alts {
-			describe(a.(map[string]any), path, docs)
+			eachKey(a.(map[string]any), path, fn)
 		}
 	}
 	if items, ok := s["items"].(map[string]any); ok {
-		describe(items, path, docs)
+		eachKey(items, path, fn)
 	}
 }
 
