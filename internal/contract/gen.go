@@ -54,6 +54,14 @@ const (
 // Limits keep generated values small whatever the schema allows.
 const (
 	maxDepth      = 8  // nesting; deeper, only what is required
+	// hardDepth stops even what is required: a property that requires
+	// itself (through $ref, allOf, oneOf or anyOf) has no finite value.
+	hardDepth = 32
+	// budget bounds one generated value, whatever its shape: each value
+	// costs 16 and a string its length besides (about a quarter of a
+	// megabyte of JSON at most). Nested minItems multiply (three nested
+	// 4,096s are 68 billion items); the budget stops them.
+	budget = 256 << 10
 	maxStringLen  = 64 // a Maximal string without maxLength, or a longer one, is cut here
 	maxArrayItems = 3
 	// maxLower caps a schema's own lower bounds (minLength, minItems): a
@@ -68,6 +76,10 @@ const (
 type Generator struct {
 	r   *rand.Rand
 	dir Direction
+	// left is what remains of the budget of the value being made; cut is
+	// set when the value was cut short (too deep, or over budget).
+	left int
+	cut  bool
 }
 
 // NewGenerator returns a generator for one side of an exchange.
@@ -75,15 +87,42 @@ func NewGenerator(seed uint64, dir Direction) *Generator {
 	return &Generator{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), dir: dir}
 }
 
-// Value returns a value for s in mode m (nil for a nil schema).
+// Value returns a value for s in mode m (nil for a nil schema). A schema
+// too deep or too large to make in full gets a value cut short, which it
+// may not accept; Cut then says so.
 func (g *Generator) Value(s *openapi3.SchemaRef, m Mode) any {
+	g.left = budget
+	return g.sub(s, m, 0)
+}
+
+// Cut reports whether a value this generator made was cut short: its
+// schema nests deeper than hardDepth (a required property that requires
+// itself), or the value would be larger than the budget.
+func (g *Generator) Cut() bool { return g.cut }
+
+// sub is the value of a schema nested in another (a combinator's part).
+func (g *Generator) sub(s *openapi3.SchemaRef, m Mode, depth int) any {
 	if s == nil || s.Value == nil {
 		return nil
 	}
-	return g.value(s.Value, m, 0)
+	return g.value(s.Value, m, depth)
+}
+
+// spend takes n from the budget and reports whether anything was left.
+func (g *Generator) spend(n int) bool {
+	if g.left <= 0 {
+		g.cut = true
+		return false
+	}
+	g.left -= n
+	return true
 }
 
 func (g *Generator) value(s *openapi3.Schema, m Mode, depth int) any {
+	if depth > hardDepth || !g.spend(16) {
+		g.cut = true
+		return nil
+	}
 	if m == Typical || m == Random && g.r.IntN(4) == 0 {
 		if s.Example != nil {
 			return s.Example
@@ -112,7 +151,7 @@ func (g *Generator) value(s *openapi3.Schema, m Mode, depth int) any {
 		if m == Random {
 			i = g.r.IntN(len(alts))
 		}
-		v := g.Value(alts[i], m)
+		v := g.sub(alts[i], m, depth+1)
 		if obj, ok := v.(map[string]any); ok && len(s.Properties) > 0 {
 			for k, pv := range g.object(s, m, depth) {
 				obj[k] = pv
@@ -135,7 +174,9 @@ func (g *Generator) value(s *openapi3.Schema, m Mode, depth int) any {
 	case "boolean":
 		return m != Minimal && (m != Random || g.r.IntN(2) == 0)
 	case "string":
-		return g.str(s, m)
+		v := g.str(s, m)
+		g.spend(len(v))
+		return v
 	}
 	return "value"
 }
@@ -164,7 +205,7 @@ func (g *Generator) allOf(s *openapi3.Schema, m Mode, depth int) any {
 	var merged map[string]any
 	var other any
 	for _, part := range s.AllOf {
-		v := g.Value(part, m)
+		v := g.sub(part, m, depth+1)
 		obj, ok := v.(map[string]any)
 		if !ok {
 			if other == nil {
@@ -213,8 +254,19 @@ func (g *Generator) object(s *openapi3.Schema, m Mode, depth int) map[string]any
 		if p == nil || p.Value == nil {
 			continue
 		}
+		if g.skip(p.Value) {
+			// Not sent this way, even when required: a request leaves
+			// out readOnly properties, a response writeOnly ones (the
+			// validator asks for neither, and refuses both).
+			required[name] = false
+			continue
+		}
+		if g.left <= 0 {
+			g.cut = true
+			break
+		}
 		want := required[name]
-		if !want && depth < maxDepth && !g.skip(p.Value) {
+		if !want && depth < maxDepth {
 			switch m {
 			case Maximal:
 				want = true
@@ -230,7 +282,7 @@ func (g *Generator) object(s *openapi3.Schema, m Mode, depth int) map[string]any
 	}
 	// A required name that no property describes still has to be there.
 	for _, name := range s.Required {
-		if _, ok := out[name]; !ok {
+		if _, ok := out[name]; !ok && required[name] {
 			if ap := s.AdditionalProperties.Schema; ap != nil && ap.Value != nil {
 				out[name] = g.value(ap.Value, m, depth+1)
 			} else {
@@ -243,11 +295,13 @@ func (g *Generator) object(s *openapi3.Schema, m Mode, depth int) map[string]any
 		if len(out) >= int(s.MinProps) {
 			break
 		}
-		if _, ok := out[name]; !ok && s.Properties[name].Value != nil {
-			out[name] = g.value(s.Properties[name].Value, Minimal, depth+1)
+		if p := s.Properties[name]; p != nil && p.Value != nil && !g.skip(p.Value) {
+			if _, ok := out[name]; !ok {
+				out[name] = g.value(p.Value, Minimal, depth+1)
+			}
 		}
 	}
-	for i := 0; len(out) < int(s.MinProps) && i < 64; i++ {
+	for i := 0; len(out) < int(s.MinProps) && i < 64 && g.left > 0; i++ {
 		var v any = "value"
 		if ap := s.AdditionalProperties.Schema; ap != nil && ap.Value != nil {
 			v = g.value(ap.Value, Minimal, depth+1)
@@ -279,12 +333,19 @@ func (g *Generator) array(s *openapi3.Schema, m Mode, depth int) []any {
 	out := make([]any, 0, n)
 	if s.Items == nil || s.Items.Value == nil {
 		for i := range n {
+			if !g.spend(16) {
+				break
+			}
 			out = append(out, fmt.Sprintf("item%d", i))
 		}
 		return out
 	}
 	seen := map[string]bool{}
 	for i := 0; len(out) < n && i < n*8; i++ {
+		if g.left <= 0 {
+			g.cut = true
+			break
+		}
 		im := m
 		if i > 0 && m != Random {
 			im = Random // later items differ from the first

@@ -197,3 +197,76 @@ func TestHugeLowerBoundsAreCapped(t *testing.T) {
 		}
 	}
 }
+
+// A schema that requires itself, through $ref and each combinator, has no
+// finite value: the generator stops at hardDepth and says so, where it
+// used to overflow the stack and kill the process (allOf, oneOf and anyOf
+// restarted its depth).
+func TestSelfRequiringSchemasStop(t *testing.T) {
+	for _, part := range []string{
+		`{"allOf":[{"$ref":"#/components/schemas/S"}],"description":"the parent"}`,
+		`{"oneOf":[{"$ref":"#/components/schemas/S"}]}`,
+		`{"anyOf":[{"$ref":"#/components/schemas/S"}]}`,
+		`{"$ref":"#/components/schemas/S"}`,
+	} {
+		src := `{"type":"object","required":["name","parent"],"properties":{"name":{"type":"string"},"parent":` + part + `}}`
+		s := schemaOfJSON(t, src)
+		for _, m := range []Mode{Typical, Minimal, Maximal, Random} {
+			g := NewGenerator(1, Response)
+			v := g.Value(s, m)
+			if !g.Cut() {
+				t.Errorf("%s, %s: not reported as cut", part, m)
+			}
+			if b, _ := json.Marshal(v); len(b) > 64<<10 {
+				t.Errorf("%s, %s: %d bytes", part, m, len(b))
+			}
+		}
+	}
+	// An optional recursion is not cut: it stops at maxDepth by itself.
+	g := NewGenerator(1, Response)
+	g.Value(schemaOfJSON(t, `{"$ref":"#/components/schemas/Pet"}`), Maximal)
+	if g.Cut() {
+		t.Error("Pet (optional friends) reported as cut")
+	}
+}
+
+// Lower bounds multiply through nesting: three nested minItems of 4,096
+// asked for 68 billion items (out of memory at start). One budget bounds
+// the whole value.
+func TestNestedLowerBoundsShareOneBudget(t *testing.T) {
+	src := `{"type":"array","minItems":4096,"items":{"type":"array","minItems":4096,"items":{"type":"array","minItems":4096,"items":{"type":"string","minLength":4096}}}}`
+	g := NewGenerator(1, Response)
+	v := g.Value(schemaOfJSON(t, src), Typical)
+	b, _ := json.Marshal(v)
+	if len(b) > 1<<20 {
+		t.Errorf("%d bytes", len(b))
+	}
+	if !g.Cut() {
+		t.Error("not reported as cut")
+	}
+	// Each Value has the whole budget again.
+	if v := g.Value(schemaOfJSON(t, `{"type":"string"}`), Typical); v != "example" {
+		t.Errorf("the next value: %v", v)
+	}
+}
+
+// A required property that the direction leaves out is left out: the
+// validator refuses a writeOnly one in a response and a readOnly one in a
+// request, so generating them made the gateway refuse its own mocks.
+func TestRequiredReadOnlyAndWriteOnlyAreLeftOut(t *testing.T) {
+	s := schemaOfJSON(t, `{"type":"object","required":["id","password","name"],"properties":{"id":{"type":"integer","readOnly":true},"password":{"type":"string","writeOnly":true},"name":{"type":"string"}}}`)
+	for _, m := range []Mode{Typical, Minimal, Maximal, Random} {
+		for _, tc := range []struct {
+			dir    Direction
+			absent string
+		}{{Request, "id"}, {Response, "password"}} {
+			v := NewGenerator(3, tc.dir).Value(s, m).(map[string]any)
+			if _, ok := v[tc.absent]; ok {
+				t.Errorf("%s, direction %d: has %s: %v", m, tc.dir, tc.absent, v)
+			}
+			if probs := validate.Check(s.Value, v, tc.dir == Response); len(probs) > 0 {
+				t.Errorf("%s, direction %d: %v refused: %+v", m, tc.dir, v, probs)
+			}
+		}
+	}
+}

@@ -156,6 +156,10 @@ type Case struct {
 	Header  http.Header
 	Body    []byte
 	Invalid bool // the validator must refuse it with 400
+	// Cut: the generator gave up on a value of this request (a schema
+	// that nests without end, or whose smallest value is too large), so
+	// the request may not be what the spec describes.
+	Cut bool
 }
 
 // Cases generates an operation's requests: valid ones (examples first,
@@ -266,6 +270,7 @@ func (o *Operation) build(g *Generator, m Mode, name string, tw *tweak) Case {
 		}
 	}
 	o.credentials(&c)
+	c.Cut = g.Cut()
 	return c
 }
 

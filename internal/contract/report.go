@@ -69,12 +69,18 @@ func WriteText(w io.Writer, base string, results []Result, verbose bool) {
 			}
 			fmt.Fprintf(w, "FAIL %s [%s] %s (%d)\n", r.Op.Name(), r.Case.Name, c.Name, r.Status)
 			fmt.Fprintf(w, "     %s\n", r.Curl(base))
+			if r.Case.Cut {
+				fmt.Fprintf(w, "     %s\n", CutNote)
+			}
 			for _, p := range c.Problems {
 				fmt.Fprintf(w, "     %s\n", problemText(p))
 			}
 		}
 	}
 }
+
+// CutNote explains a request whose generation was cut short.
+const CutNote = "note: apigw gave up generating part of this request (the schema nests without end, or its smallest value is too large): give the operation an example"
 
 // problemText names a problem's place: the body's JSON path, a header.
 func problemText(p validate.Problem) string {
