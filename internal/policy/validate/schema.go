@@ -245,6 +245,8 @@ type walk struct {
 	// quiet walks (inside anyOf, oneOf, not) only count failures.
 	quiet    bool
 	failures int
+	// more counts the problems past MaxProblems, which are not listed.
+	more int
 }
 
 type step struct {
@@ -256,6 +258,10 @@ type step struct {
 func (w *walk) problem(child, msg string) {
 	w.failures++
 	if w.quiet {
+		return
+	}
+	if len(w.out) >= MaxProblems {
+		w.more++
 		return
 	}
 	field := pointer(w.path)
@@ -506,6 +512,9 @@ func (c *schema) validate(body []byte, dir direction) ([]Problem, error) {
 	w := walk{t: t, dir: dir, path: t.path[:0]}
 	c.check(&w, 0)
 	t.path = w.path[:0]
+	if w.more > 0 {
+		w.out = append(w.out, moreProblems("body", w.more))
+	}
 	return w.out, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -224,6 +225,44 @@ func IsJSON(mediaType string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
+// MaxProblems is how many problems a validation lists: a body of 200,000
+// bad items made 200,000 findings (24 MB kept by the console, a 14 MB
+// answer to the client). The rest are counted in one last problem.
+const MaxProblems = 100
+
+func moreProblems(in string, n int) Problem {
+	return Problem{In: in, Message: fmt.Sprintf("and %d more problems (apigw lists the first %d)", n, MaxProblems)}
+}
+
+// capped keeps the first MaxProblems of a list, and counts the rest; no
+// field or message is longer than maxProblemText.
+func capped(out []Problem) []Problem {
+	if len(out) > MaxProblems+1 { // the compiled walk's own count may end it
+		out = append(out[:MaxProblems:MaxProblems], moreProblems(out[MaxProblems].In, len(out)-MaxProblems))
+	}
+	for i := range out {
+		out[i].Name, out[i].Field, out[i].Message = clip(out[i].Name), clip(out[i].Field), clip(out[i].Message)
+	}
+	return out
+}
+
+// maxProblemText bounds a problem's field, name and message: a body
+// nested 10,000 deep has 20 KB pointers, and a property's name may be a
+// megabyte long.
+const maxProblemText = 512
+
+// clip cuts s to maxProblemText bytes (on a character boundary), marked.
+func clip(s string) string {
+	if len(s) <= maxProblemText {
+		return s
+	}
+	cut := maxProblemText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
 // Problem is one validation failure a developer can act on.
 type Problem struct {
 	In      string `json:"in"`              // path, query, header, cookie, body
@@ -262,7 +301,7 @@ func (v *Validator) Request(ctx context.Context, r *http.Request, pathParams map
 	}
 	if rb := v.route.Operation.RequestBody; v.s.RequestBody && rb != nil && rb.Value != nil {
 		if probs, done := v.fastBody(rb.Value, r.Header.Get("Content-Type"), body); done {
-			return append(out, probs...)
+			return capped(append(out, probs...))
 		}
 		saved := r.Body
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -272,7 +311,7 @@ func (v *Validator) Request(ctx context.Context, r *http.Request, pathParams map
 		out = append(out, problems(openapi3filter.ValidateRequestBody(ctx, input(), rb.Value))...)
 		r.Body = saved
 	}
-	return out
+	return capped(out)
 }
 
 // fastBody checks a JSON request body with the compiled schema; done is
@@ -374,13 +413,15 @@ func (v *Validator) Response(status int, header http.Header, body []byte) []Prob
 		return nil // an undocumented status is not checked, as in OpenAPI tooling
 	}
 	var out []Problem
-	if v.s.ResponseBody && len(resp.Value.Content) > 0 {
+	// 1xx, 204 and 304 answers have no body in HTTP, whatever content
+	// the spec declares for them.
+	if v.s.ResponseBody && len(resp.Value.Content) > 0 && status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified {
 		out = append(out, v.responseBody(resp.Value, header.Get("Content-Type"), body)...)
 	}
 	if v.s.ResponseHeaders != "" {
 		out = append(out, v.responseHeaders(resp.Value, header)...)
 	}
-	return out
+	return capped(out)
 }
 
 func (v *Validator) responseBody(resp *openapi3.Response, contentType string, body []byte) []Problem {
@@ -544,7 +585,7 @@ func (v *Validator) Contract(status int, header http.Header, body []byte) []Prob
 			}
 		}
 	}
-	return out
+	return capped(out)
 }
 
 // Check checks a value (an example of the spec) against a schema, with
