@@ -2,8 +2,10 @@ package console
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -46,7 +48,8 @@ func TestNewBody(t *testing.T) {
 		text, hex   string
 		json, trunc bool
 	}{
-		{`{"a":1}`, 7, "application/json", "{\n  \"a\": 1\n}", "", true, false},
+		{`{"a":1}`, 7, "application/json", `{"a":1}`, "", true, false}, // pretty would pass the cap
+		{`[]`, 2, "application/json", `[]`, "", true, false},
 		{"plain", 5, "text/plain", "plain", "", false, false},
 		{"cut text", 100, "text/plain", "cut text", "", false, true},
 		{"h\xc3\xa9llo", 100, "", "h\xc3\xa9llo", "", false, true},
@@ -56,6 +59,55 @@ func TestNewBody(t *testing.T) {
 		if b.Text != tt.text || b.HexHead != tt.hex || b.JSON != tt.json || b.Truncated != tt.trunc || b.Size != tt.size {
 			t.Errorf("NewBody(%q) = %+v", tt.data, b)
 		}
+	}
+}
+
+// JSON is pretty-printed as json.Indent does, but never past the cap:
+// indentation grows with depth, and a 20 KB body nested 10,000 deep was
+// kept as 100 MB (a 60 KB one as 599 MB).
+func TestNewBodyPrettyPrintsWithinTheCap(t *testing.T) {
+	r := NewRecorder(Options{MaxBody: 64 << 10})
+	for _, src := range []string{`{"a":1}`, `{"a": [1, 2, {"b": "c\"]{,:"}], "d": {}, "e": [ ], "f": null}`, ` [ true , false ] `, `"just a string"`, `{"ü":"\u00fc\\"}`} {
+		var want bytes.Buffer
+		if err := json.Indent(&want, []byte(src), "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		b := r.NewBody([]byte(src), int64(len(src)), "application/json")
+		if !b.JSON || b.Text != strings.TrimSpace(want.String()) {
+			t.Errorf("%s: %q, want %q", src, b.Text, want.String())
+		}
+	}
+	for _, src := range []string{
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000), // 20 KB, 100 MB pretty
+		"[" + strings.Repeat("1,", 30000) + "1]",                  // 60 KB, 2.5 times that pretty
+	} {
+		b := r.NewBody([]byte(src), int64(len(src)), "application/json")
+		if !b.JSON || len(b.Text) > 64<<10 || b.Text != src {
+			t.Errorf("a %d-byte body kept as %d bytes (JSON %v)", len(src), len(b.Text), b.JSON)
+		}
+	}
+}
+
+// Headers past MaxHeaders are cut, and the record says so.
+func TestViewCutsLargeHeaders(t *testing.T) {
+	r := NewRecorder(Options{})
+	h := http.Header{"Authorization": {"Bearer abc"}}
+	for i := range 100 {
+		h.Set(fmt.Sprintf("X-Big-%03d", i), strings.Repeat("v", 4096))
+	}
+	v := r.View(h)
+	size := 0
+	for k, vs := range v {
+		for _, x := range vs {
+			size += len(k) + len(x)
+		}
+	}
+	if size > MaxHeaders+100 || v.Get(CutHeader) == "" || v.Get("Authorization") != "Bearer "+Masked || v.Get("X-Big-000") == "" {
+		t.Errorf("kept %d bytes: cut %q, Authorization %q", size, v.Get(CutHeader), v.Get("Authorization"))
+	}
+	small := http.Header{"Accept": {"x"}}
+	if v := r.View(small); v.Get(CutHeader) != "" || len(v) != 1 {
+		t.Errorf("a small header map: %v", v)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -174,16 +175,54 @@ func NewRecorder(o Options) *Recorder {
 func (r *Recorder) MaxBody() int { return r.opts.MaxBody }
 
 // View is h as the console may keep it: h itself when it holds no secret
-// (the caller promises nobody writes to h any more), else a masked copy.
+// and fits MaxHeaders (the caller promises nobody writes to h any more),
+// else a masked or cut copy.
 func (r *Recorder) View(h http.Header) http.Header {
-	if !r.opts.ShowSecrets {
-		for k := range h {
-			if r.secret(k) {
-				return r.Mask(h)
-			}
+	size, secret := 0, false
+	for k, vs := range h {
+		secret = secret || !r.opts.ShowSecrets && r.secret(k)
+		size += len(k)
+		for _, v := range vs {
+			size += len(v)
 		}
 	}
+	switch {
+	case size > MaxHeaders:
+		return clipHeaders(r.Mask(h))
+	case secret:
+		return r.Mask(h)
+	}
 	return h
+}
+
+// MaxHeaders bounds the header bytes a record keeps of a request or an
+// answer: the API listener reads 64 KB of request headers, but a
+// backend's or a function's answer may carry more.
+const MaxHeaders = 64 << 10
+
+// CutHeader, in a kept header map, says that headers were left out.
+const CutHeader = "X-Apigw-Console-Cut"
+
+// clipHeaders keeps h's headers, in name order, up to MaxHeaders bytes.
+func clipHeaders(h http.Header) http.Header {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make(http.Header, len(keys))
+	left := MaxHeaders
+	for _, k := range keys {
+		for _, v := range h[k] {
+			if len(k)+len(v) > left {
+				out[CutHeader] = []string{"the headers past 64 KB are not kept"}
+				return out
+			}
+			left -= len(k) + len(v)
+			out[k] = append(out[k], v)
+		}
+	}
+	return out
 }
 
 // Mask returns a copy of h with the secret headers' values masked (unless
@@ -280,17 +319,94 @@ func (r *Recorder) NewBody(data []byte, size int64, contentType string) Body {
 		b.Binary, b.HexHead = true, hexDump(data[:n])
 		return b
 	}
-	// JSON is pretty-printed; json.Valid is asked only of what looks like
-	// it (on other text it allocates an error).
+	// JSON is pretty-printed when that fits the cap; json.Valid is asked
+	// only of what looks like it (on other text it allocates an error).
 	if !b.Truncated && (strings.Contains(contentType, "json") || looksJSON(text)) && json.Valid(text) {
-		var pretty bytes.Buffer
-		if json.Indent(&pretty, text, "", "  ") == nil {
-			b.JSON, b.Text = true, pretty.String()
+		b.JSON = true
+		if pretty, ok := indent(text, r.opts.MaxBody); ok {
+			b.Text = pretty
 			return b
 		}
 	}
 	b.Text = string(text)
 	return b
+}
+
+// indent pretty-prints valid JSON with two spaces, as json.Indent does,
+// unless the result would be longer than limit (ok false). Indentation
+// grows with depth, so a 20 KB body nested 10,000 deep is 100 MB pretty
+// and a flat array of numbers 2.5 times its size: the cap is checked as
+// the text grows, never after.
+func indent(src []byte, limit int) (string, bool) {
+	out := make([]byte, 0, min(limit, 2*len(src)))
+	depth := 0
+	inString, escaped := false, false
+	newline := func() bool {
+		if len(out)+1+2*depth > limit {
+			return false
+		}
+		out = append(out, '\n')
+		for range depth {
+			out = append(out, ' ', ' ')
+		}
+		return true
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if inString {
+			out = append(out, c)
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '"':
+			inString = true
+			out = append(out, c)
+		case '{', '[':
+			out = append(out, c)
+			j := i + 1
+			for j < len(src) && (src[j] == ' ' || src[j] == '\t' || src[j] == '\r' || src[j] == '\n') {
+				j++
+			}
+			if j < len(src) && (src[j] == '}' || src[j] == ']') { // empty: {} or []
+				out = append(out, src[j])
+				i = j
+				continue
+			}
+			depth++
+			if !newline() {
+				return "", false
+			}
+		case '}', ']':
+			depth--
+			if !newline() {
+				return "", false
+			}
+			out = append(out, c)
+		case ',':
+			out = append(out, c)
+			if !newline() {
+				return "", false
+			}
+		case ':':
+			out = append(out, ':', ' ')
+		default:
+			out = append(out, c)
+		}
+		if len(out) > limit {
+			return "", false
+		}
+	}
+	return string(out), len(out) <= limit
 }
 
 func looksJSON(b []byte) bool {
