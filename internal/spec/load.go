@@ -627,7 +627,10 @@ func nonEmptySeq(n *yaml.Node) bool {
 // duplicateKeys warns of a key written twice in one mapping: YAML
 // forbids it, yet parsers differ in which one they keep (apigw reads the
 // first), so a spec that relies on it may not mean the same in the cloud.
-// Usually it is an operation or a parameter pasted twice.
+// Usually it is an operation or a parameter pasted twice. The later ones
+// are dropped from the tree, so that everything built from it (the
+// validator's and the mocks' kin-openapi model, which refuses a duplicate
+// key) reads what the loader read.
 func duplicateKeys(n *yaml.Node, path string, depth int, errs *yamlx.List) {
 	if n == nil || depth > 64 {
 		return
@@ -635,20 +638,23 @@ func duplicateKeys(n *yaml.Node, path string, depth int, errs *yamlx.List) {
 	switch n.Kind {
 	case yaml.MappingNode:
 		var seen map[string]*yaml.Node
+		kept := n.Content[:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
 			if k.Kind == yaml.ScalarNode {
 				if first, dup := seen[k.Value]; dup {
 					errs.Warnf(k, yamlx.Join(path, k.Value), "duplicate key %q (first at line %d): apigw reads the first; YAML parsers differ in which they keep", k.Value, first.Line)
-				} else {
-					if seen == nil {
-						seen = map[string]*yaml.Node{}
-					}
-					seen[k.Value] = k
+					continue
 				}
+				if seen == nil {
+					seen = map[string]*yaml.Node{}
+				}
+				seen[k.Value] = k
 			}
 			duplicateKeys(n.Content[i+1], yamlx.Join(path, k.Value), depth+1, errs)
+			kept = append(kept, k, n.Content[i+1])
 		}
+		n.Content = kept
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
 			duplicateKeys(c, path+"["+strconv.Itoa(i)+"]", depth+1, errs)
