@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"net/http"
 	"strings"
 	"testing"
@@ -280,6 +281,144 @@ paths:
 	srv := serve(t, src, "functions:\n  fn: {mock: true}\n")
 	res := do(t, "GET", srv.URL+"/m", nil, nil)
 	if res.status != 200 || res.body != `{"wrapped":"as declared"}` {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+}
+
+// The mock agrees with the gateway's own validator: a required writeOnly
+// property is left out of a mocked answer (the response validator refused
+// its own mock with 502), a schema that requires itself is cut with a
+// warning instead of overflowing the stack (dynamic answers included), an
+// XML media type answers XML, and a 204 declared with content answers
+// without a body.
+func TestMockAgreesWithItsValidator(t *testing.T) {
+	src := `openapi: 3.0.0
+info: {title: t, version: '1'}
+x-yc-apigateway:
+  validator: {validateRequestBody: true, validateResponseBody: true}
+paths:
+  /users:
+    post:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn}
+      requestBody:
+        required: true
+        content:
+          application/json: {schema: {$ref: '#/components/schemas/User'}}
+      responses:
+        '201':
+          description: made
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/User'}}
+  /tree:
+    get:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn}
+      responses:
+        '200':
+          description: ok
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/Node'}}
+  /pets/{id}:
+    get:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn}
+      parameters: [{name: id, in: path, required: true, schema: {type: integer}}]
+      responses:
+        '200':
+          description: ok
+          content:
+            application/xml:
+              schema:
+                $ref: '#/components/schemas/Pet'
+  /empty:
+    delete:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn}
+      responses:
+        '204':
+          description: gone
+          content:
+            application/json: {schema: {type: object}}
+components:
+  schemas:
+    User:
+      type: object
+      required: [id, name, password]
+      properties:
+        id: {type: integer, readOnly: true}
+        name: {type: string}
+        password: {type: string, writeOnly: true}
+    Node:
+      type: object
+      required: [name, parent]
+      properties:
+        name: {type: string}
+        parent:
+          description: the parent
+          allOf: [{$ref: '#/components/schemas/Node'}]
+    Pet:
+      type: object
+      xml: {name: pet}
+      required: [id, name]
+      properties:
+        id: {type: integer, xml: {attribute: true}}
+        name: {type: string}
+        tags:
+          type: array
+          xml: {wrapped: true}
+          items: {type: string, xml: {name: tag}}
+`
+	b, _ := config.Parse([]byte("mock: true\n"))
+	doc, errs := spec.Load("api.yaml", []byte(src), nil)
+	if errs.Err() != nil {
+		t.Fatal(errs)
+	}
+	snap, errs := Build(doc, b, integration.NewDeps())
+	if snap == nil {
+		t.Fatal(errs)
+	}
+	w := errs.Warnings().Error()
+	for _, want := range []string{"/tree.get.responses.200.content.application/json: warning: apigw gave up generating mock data", "204 answer has no body"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings lack %q:\n%s", want, w)
+		}
+	}
+	srv := serve(t, src, "mock: true\n")
+	res := do(t, "POST", srv.URL+"/users", map[string]string{"Content-Type": "application/json"}, strings.NewReader(`{"name":"ann","password":"x"}`))
+	if res.status != 201 || strings.Contains(res.body, "password") || !strings.Contains(res.body, `"id"`) {
+		t.Errorf("users: %d %s", res.status, res.body)
+	}
+	for _, h := range []map[string]string{nil, {"Prefer": "dynamic=true"}} {
+		if res := do(t, "GET", srv.URL+"/tree", h, nil); res.status != 502 || !strings.Contains(res.body, "parent") {
+			// The cut value does not match its schema: the response
+			// validator says so, and the gateway lives on.
+			t.Errorf("tree %v: %d %s", h, res.status, res.body)
+		}
+	}
+	res = do(t, "GET", srv.URL+"/pets/1", nil, nil)
+	if res.status != 200 || res.header.Get("Content-Type") != "application/xml" ||
+		!strings.Contains(res.body, `<pet id="1"><name>example</name></pet>`) {
+		t.Errorf("xml: %d %s %s", res.status, res.header.Get("Content-Type"), res.body)
+	}
+	res = do(t, "GET", srv.URL+"/pets/1", map[string]string{"Prefer": "dynamic=true"}, nil)
+	var x struct {
+		XMLName xml.Name
+		ID      string `xml:"id,attr"`
+	}
+	if xml.Unmarshal([]byte(res.body), &x) != nil || x.XMLName.Local != "pet" || x.ID == "" {
+		t.Errorf("dynamic xml: %s", res.body)
+	}
+	res = do(t, "DELETE", srv.URL+"/empty", nil, nil)
+	if res.status != 204 || res.body != "" || res.header.Get("Content-Type") != "" {
+		t.Errorf("204: %d %q %q", res.status, res.header.Get("Content-Type"), res.body)
+	}
+}
+
+// A key written twice is read as the loader reads it (the first), by the
+// validator and the mocks too: one duplicate anywhere emptied every mocked
+// operation and, with a validator, refused the spec.
+func TestDuplicateKeysDoNotEmptyTheMocks(t *testing.T) {
+	src := strings.Replace(mockSpec, "info: {title: t, version: '1'}", "info: {title: t, version: '1', title: again}", 1)
+	srv := serve(t, src, "mock: true\n")
+	res := do(t, "GET", srv.URL+"/items/1", nil, nil)
+	if res.status != 200 || res.body != `{"id":1,"name":"one"}` {
 		t.Fatalf("%d %s", res.status, res.body)
 	}
 }

@@ -54,7 +54,9 @@ type media struct {
 	name     string // the declared media type
 	ctype    string // the Content-Type sent
 	schema   *openapi3.Schema
+	ref      *openapi3.SchemaRef // the schema as declared (XML names its root after it)
 	json     bool
+	xml      bool
 	body     []byte   // the static answer: example, first of examples, else generated
 	examples []string // names of examples, in the spec's order
 	named    map[string][]byte
@@ -153,6 +155,9 @@ func buildResponse(key string, r *openapi3.Response, root, node *yaml.Node, path
 		}
 		return order[names[i]] < order[names[j]]
 	})
+	if len(names) > 0 && !out.many && !bodyAllowed(out.status) {
+		errs.Warnf(content, yamlx.Join(path, "content"), "a %d answer has no body in HTTP: the content declared here is never sent (mocks answer without it)", out.status)
+	}
 	for _, name := range names {
 		mt := r.Content[name]
 		if mt == nil {
@@ -205,7 +210,7 @@ func sortedExamples(m openapi3.Examples) []any {
 }
 
 func buildMedia(name string, mt *openapi3.MediaType, root, node *yaml.Node, path string, errs *yamlx.List) media {
-	md := media{name: name, ctype: contentType(name), json: isJSON(name), named: map[string][]byte{}}
+	md := media{name: name, ctype: contentType(name), json: isJSON(name), xml: contract.IsXMLMedia(name), named: map[string][]byte{}, ref: mt.Schema}
 	if mt.Schema != nil {
 		md.schema = mt.Schema.Value
 	}
@@ -242,24 +247,37 @@ func buildMedia(name string, mt *openapi3.MediaType, root, node *yaml.Node, path
 			at = v
 		}
 		check(ex.Value.Value, at, yamlx.Join(yamlx.Join(path, "examples"), n))
-		md.named[n] = contract.Encode(ex.Value.Value, md.json)
+		md.named[n] = md.encode(ex.Value.Value)
 	}
 	switch {
 	case mt.Example != nil:
 		check(mt.Example, yamlx.Get(node, "example"), yamlx.Join(path, "example"))
-		md.body = contract.Encode(mt.Example, md.json)
+		md.body = md.encode(mt.Example)
 	case len(md.examples) > 0:
 		md.body = md.named[md.examples[0]]
 	case md.schema != nil:
-		v := contract.NewGenerator(0, contract.Response).Value(mt.Schema, contract.Typical)
-		if md.json {
+		g := contract.NewGenerator(0, contract.Response)
+		v := g.Value(mt.Schema, contract.Typical)
+		switch {
+		case g.Cut():
+			errs.Warnf(node, path, "apigw gave up generating mock data for this schema: it nests deeper than its required properties can end (a property that requires itself), or its smallest value is too large (nested minItems); the mock answers a value cut short: give the media type an example")
+		case md.json:
 			if probs := validate.Check(md.schema, v, true); len(probs) > 0 {
 				errs.Warnf(node, path, "apigw could not generate mock data that matches this schema (%s): give the media type an example", probs[0].Message)
 			}
 		}
-		md.body = contract.Encode(v, md.json)
+		md.body = md.encode(v)
 	}
 	return md
+}
+
+// encode writes a value as a body of md's media type: JSON, XML (the
+// schema's element names), else a string as it is.
+func (md *media) encode(v any) []byte {
+	if md.xml {
+		return contract.EncodeXML(v, md.ref)
+	}
+	return contract.Encode(v, md.json)
 }
 
 func isJSON(mediaType string) bool { return contract.IsJSONMedia(mediaType) }
@@ -388,8 +406,8 @@ func (m *Responder) Serve(w http.ResponseWriter, r *http.Request, c *integration
 			body = ex
 			applied = append(applied, "example="+pref.Example)
 		case pref.Dynamic && md.schema != nil:
-			v := contract.NewGenerator(dynamicSeed(r), contract.Response).Value(&openapi3.SchemaRef{Value: md.schema}, contract.Random)
-			body = contract.Encode(v, md.json)
+			v := contract.NewGenerator(dynamicSeed(r), contract.Response).Value(md.ref, contract.Random)
+			body = md.encode(v)
 			applied = append(applied, "dynamic=true")
 		}
 		h.Set("Content-Type", md.ctype)
@@ -400,10 +418,22 @@ func (m *Responder) Serve(w http.ResponseWriter, r *http.Request, c *integration
 	if len(applied) > 0 {
 		h.Set("Preference-Applied", strings.Join(applied, ", "))
 	}
+	if !bodyAllowed(status) {
+		// HTTP has no body here (the load warned of declared content).
+		h.Del("Content-Type")
+		w.WriteHeader(status)
+		return nil
+	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, err := w.Write(body)
 	return err
+}
+
+// bodyAllowed reports whether an answer with this status may carry a
+// body (not 1xx, 204 or 304).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 var (
