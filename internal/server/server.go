@@ -96,7 +96,15 @@ type Server struct {
 
 // Load reads the bindings and the spec with the command-line overrides applied
 // and builds a snapshot. It is shared by serve, validate and routes.
-func Load(opts Options, deps *integration.Deps) (*gateway.Snapshot, yamlx.List) {
+func Load(opts Options, deps *integration.Deps) (snap *gateway.Snapshot, errs yamlx.List) {
+	// A bug that panics in a build must not take the serving snapshot
+	// with it: the reload fails, with the panic as its error.
+	defer func() {
+		if p := recover(); p != nil {
+			snap = nil
+			errs.Errorf(nil, "", "apigw failed building this spec (a bug; please report it with the spec): %v", p)
+		}
+	}()
 	b, errs := loadBindings(opts)
 	if errs.Err() != nil {
 		return nil, errs
