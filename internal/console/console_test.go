@@ -79,7 +79,7 @@ func TestNewBodyPrettyPrintsWithinTheCap(t *testing.T) {
 	}
 	for _, src := range []string{
 		strings.Repeat("[", 10000) + strings.Repeat("]", 10000), // 20 KB, 100 MB pretty
-		"[" + strings.Repeat("1,", 30000) + "1]",                  // 60 KB, 2.5 times that pretty
+		"[" + strings.Repeat("1,", 30000) + "1]",                // 60 KB, 2.5 times that pretty
 	} {
 		b := r.NewBody([]byte(src), int64(len(src)), "application/json")
 		if !b.JSON || len(b.Text) > 64<<10 || b.Text != src {

@@ -53,7 +53,7 @@ const (
 
 // Limits keep generated values small whatever the schema allows.
 const (
-	maxDepth      = 8  // nesting; deeper, only what is required
+	maxDepth = 8 // nesting; deeper, only what is required
 	// hardDepth stops even what is required: a property that requires
 	// itself (through $ref, allOf, oneOf or anyOf) has no finite value.
 	hardDepth = 32
@@ -61,7 +61,7 @@ const (
 	// costs 16 and a string its length besides (about a quarter of a
 	// megabyte of JSON at most). Nested minItems multiply (three nested
 	// 4,096s are 68 billion items); the budget stops them.
-	budget = 256 << 10
+	budget        = 256 << 10
 	maxStringLen  = 64 // a Maximal string without maxLength, or a longer one, is cut here
 	maxArrayItems = 3
 	// maxLower caps a schema's own lower bounds (minLength, minItems): a
