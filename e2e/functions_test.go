@@ -106,6 +106,66 @@ paths:
 	}
 }
 
+// TestFunctionOutputAndHangs: a handler that prints its event keeps
+// answering whatever the event's size (a 1 MB line wedged it for good:
+// the gateway stopped reading its output, and its next print blocked); a
+// handler that never answers gets a 504 and its process is restarted, so
+// the next call is served (it waited behind the hung one until its own
+// timeout, every time).
+func TestFunctionOutputAndHangs(t *testing.T) {
+	dir := t.TempDir()
+	var cfg strings.Builder
+	cfg.WriteString("functions:\n")
+	runtimes := map[string]string{"py": "python", "js": "nodejs"}
+	for ext, rt := range runtimes {
+		needInterpreter(t, map[string]string{"python": "python3", "nodejs": "node"}[rt])
+		abs, _ := filepath.Abs("testdata/crash")
+		fmt.Fprintf(&cfg, "  fn-%s: {runtime: %s, handler: crash.handler, dir: %q, timeout: 2s}\n", ext, rt, abs)
+	}
+	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
+paths:
+  /py:
+    x-yc-apigateway-any-method:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-py}
+  /js:
+    x-yc-apigateway-any-method:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-js}
+`)
+	g := start(t, "--spec", spec, "--config", writeFile(t, dir, "apigw.yaml", cfg.String()))
+	big := strings.Repeat("x", 3<<20/2) // 1.5 MB, printed as one line of the event
+	for ext := range runtimes {
+		t.Run(ext, func(t *testing.T) {
+			status, _, first := get(t, g.URL+"/"+ext)
+			if status != 200 {
+				t.Fatalf("first call: %d %s", status, first)
+			}
+			for i := range 3 {
+				res, body := post(t, g.URL+"/"+ext+"?print=1", "text/plain", big)
+				if res.StatusCode != 200 || body != first {
+					t.Fatalf("print %d: %d %.200s", i, res.StatusCode, body)
+				}
+			}
+			if !g.waitLog(`"function_id":"fn-`+ext+`","pid":`+first+`,"stream":"stdout","line":"printed `, 5*time.Second) {
+				t.Errorf("the line after the event is not in the log")
+			}
+			start := time.Now()
+			if status, _, body := get(t, g.URL+"/"+ext+"?hang=1"); status != 504 {
+				t.Fatalf("a hung handler: %d %s", status, body)
+			}
+			status, _, pid := get(t, g.URL+"/"+ext)
+			if status != 200 || pid == first {
+				t.Errorf("after the hang: %d, pid %s (was %s): want a new process", status, pid, first)
+			}
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("the hang and the next call took %s", d)
+			}
+		})
+	}
+	if !g.waitLog("its process is restarted", time.Second) {
+		t.Errorf("the restart is not in the log")
+	}
+}
+
 func post(t *testing.T, url, contentType, body string) (*http.Response, string) {
 	t.Helper()
 	res, err := http.Post(url, contentType, strings.NewReader(body))

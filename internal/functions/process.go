@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Process runs a function's adapter (the shipped Python or Node.js one, or
@@ -53,6 +54,25 @@ type running struct {
 	err    error         // why it exited (set before exited closes)
 	inv    *URLInvoker
 	tail   *tailBuffer
+	// abandoned: stopped for not answering; the next invocation starts
+	// another without waiting for this one to be gone.
+	abandoned atomic.Bool
+}
+
+// abandon stops a process that does not answer: SIGTERM to its group,
+// SIGKILL if it is still there 3 seconds later.
+func (p *Process) abandon(r *running) {
+	if r.abandoned.Swap(true) {
+		return
+	}
+	terminate(r.cmd)
+	go func() {
+		select {
+		case <-r.exited:
+		case <-time.After(3 * time.Second):
+			kill(r.cmd)
+		}
+	}()
 }
 
 var defaultClient = &http.Client{Transport: &http.Transport{
@@ -86,6 +106,15 @@ func (p *Process) Invoke(ctx context.Context, inv *Invocation) ([]byte, error) {
 		return nil, err
 	}
 	out, err := r.inv.Invoke(ctx, inv)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// It did not answer in time. The adapter serves one invocation
+		// at a time, so a handler that never returns would hold every
+		// later call until its deadline: the cloud ends such an instance,
+		// and so does apigw (the next invocation starts a fresh one).
+		p.Log.Warn("function did not answer within its deadline; its process is restarted", "function_id", p.FunctionID, "pid", r.cmd.Process.Pid)
+		p.abandon(r)
+		return nil, err
+	}
 	if err != nil {
 		var fe *FunctionError
 		if !errors.As(err, &fe) && ctx.Err() == nil {
@@ -121,6 +150,9 @@ func (p *Process) ensure(ctx context.Context) (*running, error) {
 		case <-r.exited:
 			r = nil
 		default:
+			if r.abandoned.Load() {
+				r = nil
+			}
 		}
 	}
 	if r == nil {
@@ -276,19 +308,44 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// maxLogLine is the longest line logged as one: a longer one is logged
+// in pieces of this size.
+const maxLogLine = 64 << 10
+
 // pipeLog logs each line a function writes, as the cloud's function logs
-// do, and keeps the last lines of stderr for error messages.
+// do, and keeps the last lines of stderr for error messages. It reads to
+// the end whatever the lines' length: a reader that stopped at a long
+// line (a handler printing its event of a megabyte) left the pipe full,
+// the handler blocked on its next print, and the function answered
+// nothing ever again.
 func pipeLog(r io.Reader, log *slog.Logger, stream string, tail *tailBuffer, out *outputRing) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		log.Info("function output", "stream", stream, "line", line)
-		out.add(stream, line)
-		if tail != nil {
-			tail.add(line)
+	br := bufio.NewReaderSize(r, maxLogLine)
+	for {
+		piece, err := br.ReadSlice('\n')
+		if len(piece) > 0 {
+			line := strings.TrimRight(string(piece), "\r\n")
+			log.Info("function output", "stream", stream, "line", line)
+			out.add(stream, line)
+			if tail != nil {
+				tail.add(line)
+			}
+		}
+		if err != nil && err != bufio.ErrBufferFull { // EOF: the process closed it
+			return
 		}
 	}
+}
+
+// clip returns the first n bytes of s (cut at a character's start) as a
+// string of its own: a slice of a long line would keep all of it.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strings.Clone(s[:n])
 }
 
 // tailBuffer keeps the last few lines written.
@@ -300,7 +357,7 @@ type tailBuffer struct {
 func (t *tailBuffer) add(line string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.lines = append(t.lines, line)
+	t.lines = append(t.lines, clip(line, 512))
 	if len(t.lines) > 8 {
 		t.lines = t.lines[len(t.lines)-8:]
 	}
@@ -341,10 +398,11 @@ type OutputLine struct {
 	Text   string    `json:"text"`
 }
 
-// outputRing keeps the last lines a process printed (over its restarts).
+// outputRing keeps the last lines a process printed (over its restarts):
+// at most maxOutputLines of maxOutputLine bytes, about 2 MB a process.
 type outputRing struct {
 	mu    sync.Mutex
-	lines []OutputLine
+	lines [maxOutputLines]OutputLine // line seq is at (seq-1) % maxOutputLines
 	seq   int64
 }
 
@@ -356,26 +414,20 @@ const (
 )
 
 func (o *outputRing) add(stream, text string) {
-	if len(text) > maxOutputLine {
-		text = text[:maxOutputLine]
-	}
+	text = clip(text, maxOutputLine)
 	o.mu.Lock()
 	o.seq++
-	o.lines = append(o.lines, OutputLine{Seq: o.seq, Time: time.Now(), Stream: stream, Text: text})
-	if len(o.lines) > maxOutputLines {
-		o.lines = append(o.lines[:0:0], o.lines[len(o.lines)-maxOutputLines:]...)
-	}
+	o.lines[(o.seq-1)%maxOutputLines] = OutputLine{Seq: o.seq, Time: time.Now(), Stream: stream, Text: text}
 	o.mu.Unlock()
 }
 
+// since returns the kept lines after seq, oldest first.
 func (o *outputRing) since(seq int64) []OutputLine {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	out := []OutputLine{}
-	for _, l := range o.lines {
-		if l.Seq > seq {
-			out = append(out, l)
-		}
+	for n := max(seq, o.seq-maxOutputLines) + 1; n <= o.seq; n++ {
+		out = append(out, o.lines[(n-1)%maxOutputLines])
 	}
 	return out
 }
