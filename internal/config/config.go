@@ -26,6 +26,7 @@ const (
 	DefaultExecutionTimeout = 300 * time.Second
 	DefaultShutdownTimeout  = 30 * time.Second
 	DefaultDrainDelay       = 5 * time.Second
+	DefaultMappingTimeout   = time.Second
 	DefaultGatewayID        = "apigw"
 )
 
@@ -120,6 +121,9 @@ type Limits struct {
 	// client of a security profile's limit): the least recently used go
 	// first (default 50,000, about 5 MB).
 	MaxRateLimitBuckets int `yaml:"max_rate_limit_buckets"`
+	// MappingTimeout bounds the jq programs of one schema mapping of one
+	// body (default 1s); past it the mapping fails with a 500.
+	MappingTimeout *Duration `yaml:"mapping_timeout"`
 	// MaxConnections caps the client connections of the API listeners
 	// (default: half of the open-file limit less a reserve for files and
 	// the admin listener, as each may hold an upstream call; read at start).
@@ -308,6 +312,10 @@ func (b *Bindings) applyDefaults() {
 	if b.Limits.ExecutionTimeout == nil {
 		d := Duration(DefaultExecutionTimeout)
 		b.Limits.ExecutionTimeout = &d
+	}
+	if b.Limits.MappingTimeout == nil {
+		d := Duration(DefaultMappingTimeout)
+		b.Limits.MappingTimeout = &d
 	}
 	if b.Limits.DrainDelay == nil {
 		d := Duration(DefaultDrainDelay)

@@ -308,7 +308,7 @@ func buildOperation(doc *spec.Document, kd *kinDoc, b *config.Bindings, deps *in
 	}
 	_, timed := h.(integration.Timed)
 	_, ignoresBody := h.(integration.IgnoresBody)
-	reqMap, respMap := compileMappings(op, errs)
+	reqMap, respMap := compileMappings(op, b.Limits.MappingTimeout.D(), errs)
 	statusMap := op.StatusMapping
 	if _, mocked := h.(*mock.Responder); mocked {
 		// A mock answers what the client gets: the declared response,

@@ -64,13 +64,14 @@ func (m mappings) forResponse(code int, contentType string) *schemamap.Template 
 }
 
 // compileMappings compiles an operation's x-yc-schema-mapping objects.
-func compileMappings(op *spec.Operation, errs *yamlx.List) (bodyMap, mappings) {
+func compileMappings(op *spec.Operation, budget time.Duration, errs *yamlx.List) (bodyMap, mappings) {
 	body := func(src map[string]spec.Mapping) bodyMap {
 		var out bodyMap
 		for mt, m := range src {
 			tpl, e := schemamap.Compile(m.Node, m.Path)
 			errs.Add(e...)
 			if tpl != nil {
+				tpl.Budget = budget
 				if out == nil {
 					out = bodyMap{}
 				}
@@ -141,6 +142,8 @@ func applyMapping(ctx context.Context, tpl *schemamap.Template, body []byte, dea
 func mappingError(err error, side string, notJSON int) error {
 	var ee *schemamap.EvalError
 	switch {
+	case errors.Is(err, schemamap.ErrBudget) && errors.As(err, &ee):
+		return httperr.Wrap(http.StatusInternalServerError, "the "+side+" body could not be mapped: x-yc-schema-mapping expression ${"+ee.Expr+"} ran past its time budget (limits.mapping_timeout)", err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return httperr.Wrap(http.StatusGatewayTimeout, "execution timeout expired while mapping the "+side+" body", err)
 	case errors.As(err, &ee):

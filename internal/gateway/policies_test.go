@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/integration"
@@ -438,6 +439,61 @@ paths:
 	res = do(t, "POST", srv.URL+"/strict", map[string]string{"Content-Type": "application/json"}, strings.NewReader(`{"n": "secret-text", "who": "x"}`))
 	if res.status != 500 || !strings.Contains(res.body, `${.n + 1} failed"`) || strings.Contains(res.body, "secret-text") {
 		t.Errorf("a type error: %d %q (the body's data must stay in the log)", res.status, res.body)
+	}
+}
+
+// A mapping is bounded whatever the body: the regular expression
+// builtins stay linear (a 2.4 MB body through gsub burned a core for
+// minutes after the client left), and a program that loops is stopped at
+// limits.mapping_timeout with a 500 that says so.
+func TestJQMappingHasABudget(t *testing.T) {
+	var got atomic.Value
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got.Store(len(b))
+	}))
+	t.Cleanup(backend.Close)
+	src := `openapi: "3.0.0"
+info: {version: 1.0.0, title: Test API}
+paths:
+  /names:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {x-yc-schema-mapping: {type: static, template: {name: '${.name | gsub(" "; "_")}'}}}
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/'}
+  /loop:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {x-yc-schema-mapping: {type: static, template: {n: '${[range(1e9)] | length}'}}}
+      x-yc-apigateway-integration: {type: http, url: '` + backend.URL + `/'}
+`
+	srv := serve(t, src, "limits: {mapping_timeout: 30s}\n")
+	short := serve(t, src, "limits: {mapping_timeout: 200ms}\n")
+	for _, tc := range []struct {
+		name, path, body string
+		status           int
+		says             string
+		srv              *httptest.Server
+	}{
+		{"20,000 spaces", "/names", `{"name":"` + strings.Repeat("ab ", 20_000) + `"}`, 200, "", srv},
+		{"800,000 spaces", "/names", `{"name":"` + strings.Repeat("ab ", 800_000) + `"}`, 500, "failed", srv},
+		{"a loop", "/loop", `{}`, 500, "ran past its time budget (limits.mapping_timeout)", short},
+	} {
+		start := time.Now()
+		res := do(t, "POST", tc.srv.URL+tc.path, map[string]string{"Content-Type": "application/json"}, strings.NewReader(tc.body))
+		if res.status != tc.status || !strings.Contains(res.body, tc.says) {
+			t.Errorf("%s: %d %.300s", tc.name, res.status, res.body)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("%s: answered after %s", tc.name, d)
+		}
+	}
+	if n, _ := got.Load().(int); n < 60_000 {
+		t.Errorf("the mapped body reached the backend with %d bytes", n)
 	}
 }
 

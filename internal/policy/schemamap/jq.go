@@ -54,7 +54,7 @@ func compileJQ(src string) (*jqExpr, error) {
 	if name, what := readsOutside(q); name != "" {
 		return nil, fmt.Errorf("%s is not allowed in a mapping: it reads %s, not the body", name, what)
 	}
-	code, err := gojq.Compile(q)
+	code, err := gojq.Compile(withPrelude(q), options...)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +109,9 @@ func (j *jqExpr) value(ctx context.Context, in any) (any, error) {
 			var halt *gojq.HaltError
 			if errors.As(err, &halt) && halt.Value() == nil {
 				break // halt: stop without an error
+			}
+			if ctx.Err() != nil && errors.Is(context.Cause(ctx), ErrBudget) {
+				err = ErrBudget
 			}
 			return nil, &EvalError{Expr: j.src, Err: err}
 		}

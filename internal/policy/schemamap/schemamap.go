@@ -30,7 +30,17 @@ import (
 type Template struct {
 	root node
 	jq   bool // some expression runs on gojq
+	// Budget bounds the jq programs of one Apply (0: only the caller's
+	// context does): a mapping is the spec's code run on a client's body,
+	// and must not take a core for as long as a request may last.
+	Budget time.Duration
 }
+
+// DefaultBudget is Budget's default (limits.mapping_timeout).
+const DefaultBudget = time.Second
+
+// ErrBudget is the cause of a jq program stopped at its Budget.
+var ErrBudget = errors.New("the mapping ran past its time budget (limits.mapping_timeout)")
 
 // UsesJQ reports whether an expression of the template is a jq program
 // (which a context bounds), not only plain paths.
@@ -300,6 +310,11 @@ func (t *Template) Apply(ctx context.Context, body []byte) ([]byte, error) {
 	}()
 	if err := jsontree.Parse(body, a.t); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotJSON, err)
+	}
+	if t.jq && t.Budget > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, t.Budget, ErrBudget)
+		defer cancel()
 	}
 	a.ctx = ctx
 	// Room for the body and its escapes, should it be quoted whole.
