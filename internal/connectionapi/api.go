@@ -13,9 +13,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -141,8 +143,18 @@ func (a *API) count(form, call string, st *Status) {
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if IsGRPC(r) {
-		// The gRPC server applies the rule itself (see authorize), on
-		// this path and on its own transport alike.
+		// The rule first, from the headers: a caller without the token
+		// gets its status before anything of the call is read.
+		if a.Authorize != nil {
+			if st := a.Authorize(Caller{Addr: r.RemoteAddr, Authorization: r.Header.Get("Authorization")}); st != nil {
+				h := w.Header()
+				h.Set("Content-Type", "application/grpc")
+				h.Set("Grpc-Status", strconv.Itoa(int(st.Code)))
+				h.Set("Grpc-Message", encodeGRPCMessage(st.Message))
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+		}
 		a.GRPC().ServeHTTP(w, r)
 		return
 	}
@@ -332,4 +344,19 @@ func (a *API) serveREST(w http.ResponseWriter, r *http.Request) {
 	}
 	a.count("rest", call, st)
 	writeStatus(w, st)
+}
+
+// encodeGRPCMessage percent-encodes a grpc-message header value as the
+// gRPC protocol asks (anything outside printable ASCII, and '%').
+func encodeGRPCMessage(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); i++ {
+		c := msg[i]
+		if c >= ' ' && c <= '~' && c != '%' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -26,14 +27,39 @@ const maxGRPCMessage = 1 << 20
 // SplitH2C), which costs half as much per call.
 func (a *API) GRPC() *grpc.Server {
 	a.once.Do(func() {
-		a.rpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxGRPCMessage), grpc.UnaryInterceptor(a.authorize))
+		a.rpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxGRPCMessage), grpc.MaxConcurrentStreams(MaxStreams),
+			grpc.InTapHandle(a.tap), grpc.UnaryInterceptor(a.authorize))
 		pb.RegisterConnectionServiceServer(a.rpc, service{a: a})
 	})
 	return a.rpc
 }
 
+// MaxStreams bounds the calls one HTTP/2 connection has in flight: one
+// connection opened 33,000 streams (39 to 278 MB) before any was refused.
+const MaxStreams = 100
+
+// tap applies the API's rule when a stream opens on gRPC's own transport
+// (h2c), from its headers, before its message is read.
+func (a *API) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if a.Authorize == nil {
+		return ctx, nil
+	}
+	c := Caller{}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		c.Addr = p.Addr.String()
+	}
+	if v := info.Header.Get("authorization"); len(v) > 0 {
+		c.Authorization = v[0]
+	}
+	if st := a.Authorize(c); st != nil {
+		return nil, asError(st)
+	}
+	return ctx, nil
+}
+
 // authorize applies the API's rule to a gRPC call: the peer's address and
-// the authorization metadata.
+// the authorization metadata. On gRPC's own transport tap has applied it
+// already; ServeHTTP applies it before the call is read.
 func (a *API) authorize(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
 	if a.Authorize != nil {
 		var c Caller

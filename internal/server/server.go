@@ -363,6 +363,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return fmt.Errorf("admin_tls: %w", err)
 		}
 		admin.Protocols.SetHTTP2(true)
+		admin.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: connectionapi.MaxStreams}
 		admin.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*cert}}
 		go func() { serveErr <- admin.ServeTLS(adminLn, "", "") }()
 	} else {
