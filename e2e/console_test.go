@@ -136,6 +136,14 @@ return r.textContent;`)
 	// Mended, the errors go.
 	os.WriteFile(specFile, []byte(spec), 0o644)
 	p.eval(waitScript + `await wait("the spec to load again", () => document.getElementById("spec-ok"), 8000);`)
+
+	// Ten loads in one tab: each one's stream is live. A page kept in the
+	// back/forward cache held its stream open, and the seventh load waited
+	// for a connection forever.
+	for i := range 10 {
+		p.navigate(g.Admin + []string{"/console/", "/console/routes"}[i%2] + "?load=" + fmt.Sprint(i))
+		p.eval(waitScript + `await wait("the live stream of load ` + fmt.Sprint(i) + `", () => document.getElementById("live").classList.contains("on"), 5000);`)
+	}
 	t.Logf("screenshots in %s", shots)
 
 }

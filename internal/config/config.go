@@ -48,6 +48,10 @@ type Bindings struct {
 	Admin  string          `yaml:"admin"`
 	// AdminTLS serves the admin listener over HTTPS.
 	AdminTLS AdminTLS `yaml:"admin_tls"`
+	// AdminHosts are host names the admin listener answers to without a
+	// token, besides loopback names and IP addresses (a name others can
+	// point at 127.0.0.1 is refused: DNS rebinding).
+	AdminHosts []string `yaml:"admin_hosts"`
 	// Console is the developer console on the admin listener.
 	Console   Console `yaml:"console"`
 	GatewayID string  `yaml:"gateway_id"`

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -54,7 +55,9 @@ type Exchange struct {
 
 	// secrets are the values the masks hide, kept in memory only so that
 	// a replay can send the request as it was; never shown nor served.
-	secrets http.Header
+	// rawQuery is the query as it came, when Query masks part of it.
+	secrets  http.Header
+	rawQuery string
 	// phaseBuf holds a kept record's phases (Phases is set on a copy).
 	phaseBuf [8]Phase
 	nPhases  int
@@ -81,19 +84,90 @@ func (e *Exchange) Summary() Summary {
 		Integration: e.Integration, Status: e.Status, DurationMS: e.DurationMS, Bytes: e.Bytes, ReplayOf: e.ReplayOf}
 }
 
-// KeepSecrets remembers the values of h's masked headers for a replay.
-func (r *Recorder) KeepSecrets(e *Exchange, h http.Header) {
-	if r.opts.ShowSecrets {
-		return
+// Secrets are what the serving spec says are credentials, besides the
+// headers every record masks (Authorization, Cookie, ...): the names of
+// its apiKey schemes and the identity sources of its JWT authorizers.
+// Built with the snapshot; nil is none.
+type Secrets struct {
+	Headers map[string]bool   // canonical header names
+	Query   map[string]bool   // query parameter names
+	Params  map[string]string // declared parameters, by name: where they are ("header", "query", "cookie")
+}
+
+// masks is the recorder's rules with a spec's secrets.
+type masks struct {
+	r *Recorder
+	s *Secrets
+}
+
+func (r *Recorder) with(s *Secrets) masks { return masks{r, s} }
+
+func (m masks) header(k string) bool {
+	if m.r.opts.ShowSecrets {
+		return false
 	}
+	return m.r.secret(k) || m.s != nil && m.s.Headers[http.CanonicalHeaderKey(k)]
+}
+
+func (m masks) query(name string) bool {
+	return !m.r.opts.ShowSecrets && m.s != nil && m.s.Query[name]
+}
+
+// param reports whether a declared parameter's value is a credential: a
+// cookie's (the Cookie header is masked), a secret header's, a secret
+// query parameter's.
+func (m masks) param(name string) bool {
+	if m.r.opts.ShowSecrets || m.s == nil {
+		return false
+	}
+	switch m.s.Params[name] {
+	case "cookie":
+		return true
+	case "header":
+		return m.header(name)
+	case "query":
+		return m.query(name)
+	}
+	return false
+}
+
+// KeepSecrets remembers the values that the masks of h and of the query
+// hide, for a replay, and returns the query as the record shows it.
+func (r *Recorder) KeepSecrets(e *Exchange, h http.Header, rawQuery string, s *Secrets) string {
+	m := r.with(s)
 	for k, vs := range h {
-		if r.secret(k) {
+		if m.header(k) {
 			if e.secrets == nil {
 				e.secrets = http.Header{}
 			}
 			e.secrets[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
 		}
 	}
+	shown := m.maskQuery(rawQuery)
+	if shown != rawQuery {
+		e.rawQuery = rawQuery
+	}
+	return shown
+}
+
+// maskQuery masks the values of secret parameters in a raw query,
+// keeping the rest as it was written.
+func (m masks) maskQuery(raw string) string {
+	if raw == "" || m.s == nil || len(m.s.Query) == 0 || m.r.opts.ShowSecrets {
+		return raw
+	}
+	parts := strings.Split(raw, "&")
+	changed := false
+	for i, p := range parts {
+		k, _, _ := strings.Cut(p, "=")
+		if name, err := url.QueryUnescape(k); err == nil && m.query(name) {
+			parts[i], changed = k+"="+url.QueryEscape(Masked), true
+		}
+	}
+	if !changed {
+		return raw
+	}
+	return strings.Join(parts, "&")
 }
 
 // Message is a request's or a response's headers and body.
@@ -177,10 +251,11 @@ func (r *Recorder) MaxBody() int { return r.opts.MaxBody }
 // View is h as the console may keep it: h itself when it holds no secret
 // and fits MaxHeaders (the caller promises nobody writes to h any more),
 // else a masked or cut copy.
-func (r *Recorder) View(h http.Header) http.Header {
+func (r *Recorder) View(h http.Header, s *Secrets) http.Header {
+	m := r.with(s)
 	size, secret := 0, false
 	for k, vs := range h {
-		secret = secret || !r.opts.ShowSecrets && r.secret(k)
+		secret = secret || m.header(k)
 		size += len(k)
 		for _, v := range vs {
 			size += len(v)
@@ -188,9 +263,9 @@ func (r *Recorder) View(h http.Header) http.Header {
 	}
 	switch {
 	case size > MaxHeaders:
-		return clipHeaders(r.Mask(h))
+		return clipHeaders(r.Mask(h, s))
 	case secret:
-		return r.Mask(h)
+		return r.Mask(h, s)
 	}
 	return h
 }
@@ -227,13 +302,11 @@ func clipHeaders(h http.Header) http.Header {
 
 // Mask returns a copy of h with the secret headers' values masked (unless
 // the console shows secrets). A bearer or basic value keeps its scheme.
-func (r *Recorder) Mask(h http.Header) http.Header {
+func (r *Recorder) Mask(h http.Header, s *Secrets) http.Header {
 	out := h.Clone() // one allocation for every value
-	if r.opts.ShowSecrets {
-		return out
-	}
+	m := r.with(s)
 	for k, vs := range out {
-		if r.secret(k) {
+		if m.header(k) {
 			for i, v := range vs {
 				vs[i] = maskValue(v)
 			}
@@ -261,9 +334,14 @@ func maskValue(v string) string {
 	return Masked
 }
 
-// MaskEvent masks the secret headers inside a function event (its headers
-// and multiValueHeaders), when it is JSON of that shape.
-func (r *Recorder) MaskEvent(event []byte) []byte {
+// MaskEvent masks the credentials inside a function event: the secret
+// headers (headers, multiValueHeaders), the secret query parameters
+// (queryStringParameters, multiValueQueryStringParameters, and the query
+// of 0.1's url), and the declared parameters that carry one (params,
+// multiValueParams, parameters, multiValueParameters), when the event is
+// JSON of that shape. A function's answer (headers with Set-Cookie) takes
+// the same.
+func (r *Recorder) MaskEvent(event []byte, s *Secrets) []byte {
 	if r.opts.ShowSecrets {
 		return event
 	}
@@ -271,26 +349,39 @@ func (r *Recorder) MaskEvent(event []byte) []byte {
 	if json.Unmarshal(event, &ev) != nil {
 		return event
 	}
+	m := r.with(s)
 	changed := false
-	for _, key := range []string{"headers", "multiValueHeaders"} {
-		hs, ok := ev[key].(map[string]any)
-		if !ok {
-			continue
-		}
-		for k, v := range hs {
-			if !r.secret(k) {
+	mask := func(keys []string, secret func(string) bool) {
+		for _, key := range keys {
+			vs, ok := ev[key].(map[string]any)
+			if !ok {
 				continue
 			}
-			changed = true
-			switch v := v.(type) {
-			case string:
-				hs[k] = maskValue(v)
-			case []any:
-				for i := range v {
-					if s, ok := v[i].(string); ok {
-						v[i] = maskValue(s)
+			for k, v := range vs {
+				if !secret(k) {
+					continue
+				}
+				changed = true
+				switch v := v.(type) {
+				case string:
+					vs[k] = maskValue(v)
+				case []any:
+					for i := range v {
+						if s, ok := v[i].(string); ok {
+							v[i] = maskValue(s)
+						}
 					}
 				}
+			}
+		}
+	}
+	mask([]string{"headers", "multiValueHeaders"}, m.header)
+	mask([]string{"queryStringParameters", "multiValueQueryStringParameters"}, m.query)
+	mask([]string{"params", "multiValueParams", "parameters", "multiValueParameters"}, m.param)
+	if u, ok := ev["url"].(string); ok {
+		if path, q, found := strings.Cut(u, "?"); found {
+			if masked := m.maskQuery(q); masked != q {
+				ev["url"], changed = path+"?"+masked, true
 			}
 		}
 	}

@@ -21,7 +21,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/websocket"
 )
 
@@ -70,11 +69,10 @@ const cookieName = "apigw_console"
 // exchange it repeats, which the gateway records as ReplayOf.
 const ReplayHeader = "X-Apigw-Replay-Of"
 
+// ServeHTTP serves the console. The admin listener's rules
+// (internal/adminguard: no rebound host names without a token, nothing
+// from other sites but navigations, changes as JSON) apply before it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if msg := s.foreign(r); msg != "" {
-		writeError(w, http.StatusForbidden, msg)
-		return
-	}
 	path := strings.TrimPrefix(r.URL.Path, "/console")
 	if rest, ok := strings.CutPrefix(path, "/api/"); ok {
 		if rest == "login" && r.Method == http.MethodPost {
@@ -99,35 +97,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		page, _ := ui.ReadFile("ui/index.html")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 		w.Write(page)
 	default:
 		http.NotFound(w, r)
 	}
-}
-
-// foreign refuses what a web page elsewhere could make a browser send:
-// without a token, a Host that is not a loopback name (DNS rebinding: a
-// site whose name resolves to 127.0.0.1 would be same-origin with the
-// console); and, token or not, a state-changing call from another origin
-// (replay, send, disconnect, clear), which a form or a no-cors fetch could
-// fire without reading the answer.
-func (s *Server) foreign(r *http.Request) string {
-	if s.token() == "" && !config.LoopbackOnly(r.Host) {
-		return "without a token the console answers only at a loopback address (localhost, 127.0.0.1, [::1]), not " + r.Host
-	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		if origin := r.Header.Get("Origin"); origin != "" {
-			u, err := url.Parse(origin)
-			if err != nil || u.Host != r.Host {
-				return "the console takes changes only from its own page, not from " + origin
-			}
-		}
-		if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
-			return "the console takes changes only from its own page"
-		}
-	}
-	return ""
 }
 
 func (s *Server) asset(w http.ResponseWriter, r *http.Request, name string) {
@@ -300,7 +274,10 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, e *Exchange) {
 		}
 	}
 	method, target := e.Method, e.Path
-	if e.Query != "" {
+	switch {
+	case e.rawQuery != "":
+		target += "?" + e.rawQuery // the query as it came, its secrets unmasked
+	case e.Query != "":
 		target += "?" + e.Query
 	}
 	if ed.Method != "" {
@@ -311,7 +288,7 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, e *Exchange) {
 			writeError(w, http.StatusBadRequest, "the path must start with /")
 			return
 		}
-		target = ed.Path
+		target = unmaskQuery(ed.Path, e.rawQuery)
 	}
 	var body []byte
 	switch {
@@ -336,6 +313,35 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, e *Exchange) {
 		host = e.Host
 	}
 	s.send(w, r, outgoing{method: method, target: target, headers: headers, host: host, body: body, secrets: e.secrets, replayOf: e.ID})
+}
+
+// unmaskQuery puts the recorded values back in place of the masked ones
+// of an edited target's query, parameter by parameter (the n-th masked
+// value of a name takes the n-th recorded one).
+func unmaskQuery(target, raw string) string {
+	path, q, ok := strings.Cut(target, "?")
+	if !ok || raw == "" {
+		return target
+	}
+	recorded := map[string][]string{}
+	for _, p := range strings.Split(raw, "&") {
+		k, v, _ := strings.Cut(p, "=")
+		if name, err := url.QueryUnescape(k); err == nil {
+			recorded[name] = append(recorded[name], v)
+		}
+	}
+	parts := strings.Split(q, "&")
+	for i, p := range parts {
+		k, v, _ := strings.Cut(p, "=")
+		name, err := url.QueryUnescape(k)
+		value, err2 := url.QueryUnescape(v)
+		if err != nil || err2 != nil || value != Masked || len(recorded[name]) == 0 {
+			continue
+		}
+		parts[i] = k + "=" + recorded[name][0]
+		recorded[name] = recorded[name][1:]
+	}
+	return path + "?" + strings.Join(parts, "&")
 }
 
 // outgoing is a request the console sends through the gateway: a replay
@@ -384,6 +390,20 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, o outgoing) {
 	}
 	if o.host != "" {
 		req.Host = o.host
+	}
+	// A placeholder left where no recorded value stands for it would go
+	// out as if it were the credential.
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			if strings.Contains(v, Masked) {
+				writeError(w, http.StatusBadRequest, "the value of "+k+" is masked and the console has no recorded value for it there: paste the secret in its place")
+				return
+			}
+		}
+	}
+	if strings.Contains(req.URL.RawQuery, url.QueryEscape(Masked)) || strings.Contains(req.URL.RawQuery, Masked) {
+		writeError(w, http.StatusBadRequest, "a query parameter is masked and the console has no recorded value for it there: paste the secret in its place")
+		return
 	}
 	rid := "console-" + randomHex(12)
 	if o.replayOf != 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/apigw/apigw/internal/auth"
 	"github.com/apigw/apigw/internal/config"
+	"github.com/apigw/apigw/internal/console"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/integration/registry"
 	"github.com/apigw/apigw/internal/mock"
@@ -46,6 +47,9 @@ type Snapshot struct {
 	canaryOverride bool
 
 	hosts *hostTable // nil: one spec for every host
+
+	// secrets are what the spec says are credentials, for the console.
+	secrets *console.Secrets
 }
 
 // Canary returns the canary release and its weight (nil: none).
@@ -126,6 +130,7 @@ func Build(doc *spec.Document, b *config.Bindings, deps *integration.Deps) (*Sna
 		maxBody:          int64(b.Limits.MaxRequestBody),
 		execTimeout:      b.Limits.ExecutionTimeout.D(),
 		limits:           deps.RateLimits,
+		secrets:          specSecrets(doc),
 	}
 	deps.JWKS.SetMinRefresh(b.Auth.JWKSMinRefresh.D())
 	deps.JWKS.SetFetchTimeout(b.Auth.JWKSFetchTimeout.D())

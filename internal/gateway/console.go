@@ -27,8 +27,11 @@ type consoleTrace struct {
 	reqBody  *console.Capture
 	resBody  console.Capture
 	observed integration.Observed
-	last     time.Time
-	phases   [8]console.Phase // e.Phases's room
+	// secrets are the serving snapshot's credentials (nil until routing
+	// picks a snapshot).
+	secrets *console.Secrets
+	last    time.Time
+	phases  [8]console.Phase // e.Phases's room
 }
 
 // traces are pooled: recording then costs the record the ring keeps, not
@@ -40,12 +43,13 @@ func beginTrace(rc *console.Recorder, r *http.Request, start time.Time) *console
 	res := t.resBody
 	*t = consoleTrace{rc: rc, last: start, resBody: res}
 	t.resBody.Reset(rc.MaxBody())
+	// The path as it came (escaped): a replay or a curl line of the
+	// decoded one would be another request (/a%3Fb=1 is not /a?b=1).
 	t.e = console.Exchange{
-		Time: start, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host, Proto: r.Proto,
+		Time: start, Method: r.Method, Path: r.URL.EscapedPath(), Host: r.Host, Proto: r.Proto,
 		ClientIP: clientIP(r.RemoteAddr),
 	}
 	t.e.Phases = t.phases[:0]
-	rc.KeepSecrets(&t.e, r.Header)
 	if v := r.Header.Get(console.ReplayHeader); v != "" {
 		t.e.ReplayOf, _ = strconv.ParseInt(v, 10, 64)
 	}
@@ -78,25 +82,27 @@ func (x *exchange) endTrace(r *http.Request, status int, elapsed time.Duration) 
 	// The header maps are the request's and the answer's own: nobody
 	// writes to them once the exchange is over, so one without secrets is
 	// kept as it is. An upgraded connection lives on: its maps are copied.
+	e.Query = t.rc.KeepSecrets(e, r.Header, r.URL.RawQuery, t.secrets)
 	view := t.rc.View
 	if status == http.StatusSwitchingProtocols {
 		view = t.rc.Mask
 	}
-	e.Request.Headers = view(r.Header)
+	e.Request.Headers = view(r.Header, t.secrets)
 	if t.reqBody != nil {
 		e.Request.Body = t.rc.NewBody(t.reqBody.Bytes(), t.reqBody.Total(), r.Header.Get("Content-Type"))
 	}
 	hdr := x.rec.Header()
-	e.Response = console.Message{Headers: view(hdr), Body: t.rc.NewBody(t.resBody.Bytes(), t.resBody.Total(), hdr.Get("Content-Type"))}
+	e.Response = console.Message{Headers: view(hdr, t.secrets), Body: t.rc.NewBody(t.resBody.Bytes(), t.resBody.Total(), hdr.Get("Content-Type"))}
 	if o := t.observed; o.Kind != "" {
 		up := &console.Upstream{Kind: o.Kind, Target: o.Target}
 		if o.Event != nil {
-			ev := t.rc.MaskEvent(o.Event)
+			ev := t.rc.MaskEvent(o.Event, t.secrets)
 			b := t.rc.NewBody(ev[:min(len(ev), t.rc.MaxBody())], int64(len(ev)), "application/json")
 			up.Event = &b
 		}
 		if o.Answer != nil {
-			b := t.rc.NewBody(o.Answer[:min(len(o.Answer), t.rc.MaxBody())], int64(len(o.Answer)), "application/json")
+			ans := t.rc.MaskEvent(o.Answer, t.secrets) // its headers: Set-Cookie
+			b := t.rc.NewBody(ans[:min(len(ans), t.rc.MaxBody())], int64(len(ans)), "application/json")
 			up.Answer = &b
 		}
 		e.Upstream = up

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -147,5 +148,52 @@ paths:
 	}
 	if v.Status != 400 || v.Details == nil || v.Error == "" {
 		t.Errorf("validation: %d %v %q", v.Status, v.Details, v.Error)
+	}
+}
+
+// What the spec says is a credential is masked in the record: the header
+// and query parameter of its apiKey schemes, and, in a function's event,
+// the parameters that carry one (a declared cookie, a declared secret
+// header); the function's Set-Cookie in its answer.
+func TestConsoleMasksTheSpecsCredentials(t *testing.T) {
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"statusCode":200,"headers":{"Set-Cookie":"sid=from-fn"},"body":"ok"}`)
+	}))
+	defer fn.Close()
+	authz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"isAuthorized":true}`)
+	}))
+	defer authz.Close()
+	srv, h := serveHandler(t, `openapi: 3.0.0
+paths:
+  /p:
+    get:
+      parameters:
+        - {name: session, in: cookie, schema: {type: string}}
+        - {name: Authorization, in: header, schema: {type: string}}
+        - {name: api_key, in: query, schema: {type: string}}
+        - {name: page, in: query, schema: {type: string}}
+      security: [{key: []}, {qkey: []}]
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn, payload_format_version: '0.1'}
+components:
+  securitySchemes:
+    key: {type: apiKey, in: header, name: X-Api-Key, x-yc-apigateway-authorizer: {type: function, function_id: auth, authorizer_result_ttl_in_seconds: 0}}
+    qkey: {type: apiKey, in: query, name: api_key, x-yc-apigateway-authorizer: {type: function, function_id: auth, authorizer_result_ttl_in_seconds: 0}}
+`, "functions:\n  fn: {url: '"+fn.URL+"'}\n  auth: {url: '"+authz.URL+"'}\n")
+	rc := console.NewRecorder(console.Options{})
+	h.SetConsole(rc)
+	res := do(t, "GET", srv.URL+"/p?api_key=QKEY-1&page=2", map[string]string{"X-Api-Key": "HKEY-2", "Cookie": "session=COOKIE-3", "Authorization": "Bearer AUTH-4"}, nil)
+	if res.status != 200 {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	e := rc.List()[0]
+	shown, _ := json.Marshal(e)
+	for _, secret := range []string{"QKEY-1", "HKEY-2", "COOKIE-3", "AUTH-4", "from-fn"} {
+		if strings.Contains(string(shown), secret) {
+			t.Errorf("the record shows %s", secret)
+		}
+	}
+	if e.Upstream == nil || e.Upstream.Event == nil || !strings.Contains(e.Upstream.Event.Text, `"page": "2"`) || !strings.Contains(e.Query, "page=2") {
+		t.Errorf("what is not a credential is kept: query %q, event %+v", e.Query, e.Upstream)
 	}
 }

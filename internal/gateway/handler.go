@@ -169,6 +169,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s, x.rec.canary = s.release(r)
 	}
 	x.gatewayID = s.Bindings.GatewayID
+	if x.trace != nil {
+		x.trace.secrets = s.secrets
+	}
 	if s.security != nil {
 		v := s.security.Check(r.Context(), r, s.limits)
 		if v.Err != nil {

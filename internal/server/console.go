@@ -63,16 +63,18 @@ func (s *Server) startConsole(b *config.Bindings) (*console.Server, error) {
 	if !c.On(b.Admin) {
 		return nil, nil
 	}
-	if c.Token == "" && !config.LoopbackOnly(b.Admin) {
-		return nil, fmt.Errorf("console.enabled: a console on an admin listener others can reach (%s) needs console.token", b.Admin)
+	if c.Token == "" && b.WebSocket.ManagementToken == "" && !config.LoopbackOnly(b.Admin) {
+		return nil, fmt.Errorf("console.enabled: a console on an admin listener others can reach (%s) needs console.token (or websocket.management_token)", b.Admin)
 	}
 	rec := console.NewRecorder(console.Options{Entries: c.Entries, MaxBody: int(c.MaxBody), Redact: c.RedactHeaders, ShowSecrets: c.ShowSecrets})
 	s.handler.SetConsole(rec)
 	s.handler.WebSockets().Observe(func(c *websocket.Conn, in bool, op websocket.Opcode, data []byte) {
 		rec.AddMessage(c.ID, in, op == websocket.OpText, data)
 	})
-	token := c.Token
-	return &console.Server{Rec: rec, Source: consoleSource{s}, Token: func() string { return token }}, nil
+	// One rule for every power of the admin listener: console.token, else
+	// the management token (which guards the connection API, pprof and
+	// /metrics), as the serving bindings say.
+	return &console.Server{Rec: rec, Source: consoleSource{s}, Token: func() string { return s.adminToken("/console/") }}, nil
 }
 
 // consoleSource is the server as the console sees it.

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/apigw/apigw/internal/adminguard"
 	"github.com/apigw/apigw/internal/auth"
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/conncap"
@@ -92,6 +94,9 @@ type Server struct {
 	// console's Try (loaded on the first Try after each reload).
 	tryDoc  tryDoc
 	apiBase atomic.Pointer[string]
+	// bindings are those read at start: the admin listener's rules until
+	// a snapshot serves (then the snapshot's).
+	bindings *config.Bindings
 }
 
 // Load reads the bindings and the spec with the command-line overrides applied
@@ -344,6 +349,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("admin listen %s: %w", b.Admin, err)
 	}
+	s.bindings = b
 	s.connections.Registry = s.wsRegistry // before the admin listener serves it
 	s.deps.Functions.CloudAPI = s.cloudAPI
 	if s.console, err = s.startConsole(b); err != nil {
@@ -604,7 +610,7 @@ func (s *Server) adminMux() http.Handler {
 			w.Write([]byte(`{"status":"ready"}` + "\n"))
 		}
 	})
-	mux.Handle("GET /metrics", s.guarded(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}), true))
+	mux.Handle("GET /metrics", s.guarded(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
 	if s.console != nil {
 		mux.Handle("/console/", s.console)
 		mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
@@ -614,11 +620,20 @@ func (s *Server) adminMux() http.Handler {
 	mux.Handle(connectionapi.RESTPrefix, s.connections) // gRPC: see below
 	// Profiling for operators; the admin listener is private (loopback by
 	// default). No /debug/pprof/cmdline: --var values may be secrets.
-	mux.Handle("/debug/pprof/", s.guarded(http.HandlerFunc(pprof.Index), false))
-	mux.Handle("/debug/pprof/profile", s.guarded(http.HandlerFunc(pprof.Profile), false))
-	mux.Handle("/debug/pprof/symbol", s.guarded(http.HandlerFunc(pprof.Symbol), false))
-	mux.Handle("/debug/pprof/trace", s.guarded(http.HandlerFunc(pprof.Trace), false))
+	mux.Handle("/debug/pprof/", s.guarded(http.HandlerFunc(pprof.Index)))
+	mux.Handle("/debug/pprof/profile", s.guarded(http.HandlerFunc(pprof.Profile)))
+	mux.Handle("/debug/pprof/symbol", s.guarded(http.HandlerFunc(pprof.Symbol)))
+	mux.Handle("/debug/pprof/trace", s.guarded(http.HandlerFunc(pprof.Trace)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		adminguard.Headers(w.Header())
+		if r.URL.Path != "/healthz" && r.URL.Path != "/readyz" { // probes come by any name
+			if no := adminguard.Check(r, s.adminToken(r.URL.Path) != "", s.adminHosts()); no != nil {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(no.Status)
+				json.NewEncoder(w).Encode(map[string]any{"status": no.Status, "message": no.Message})
+				return
+			}
+		}
 		if connectionapi.IsGRPC(r) {
 			// Every gRPC call is the API's: an unknown service or method
 			// gets gRPC's own UNIMPLEMENTED, not an HTTP 404.
@@ -627,6 +642,40 @@ func (s *Server) adminMux() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// adminToken is the token that guards an admin path ("": none): one rule
+// for every power of the listener. The management token guards them all;
+// the console also takes console.token, and /metrics metrics_token.
+func (s *Server) adminToken(path string) string {
+	snap := s.handler.Snapshot()
+	var b *config.Bindings
+	if snap != nil {
+		b = snap.Bindings
+	} else if s.bindings != nil {
+		b = s.bindings
+	}
+	if b == nil {
+		return ""
+	}
+	switch {
+	case path == "/metrics" && b.MetricsToken != "":
+		return b.MetricsToken
+	case (path == "/console" || strings.HasPrefix(path, "/console/")) && b.Console.Token != "":
+		return b.Console.Token
+	}
+	return b.WebSocket.ManagementToken
+}
+
+// adminHosts are the bindings' admin_hosts.
+func (s *Server) adminHosts() []string {
+	if snap := s.handler.Snapshot(); snap != nil {
+		return snap.Bindings.AdminHosts
+	}
+	if s.bindings != nil {
+		return s.bindings.AdminHosts
+	}
+	return nil
 }
 
 // adminCertificate is admin_tls's certificate: the bindings' files, or one
@@ -708,20 +757,11 @@ func (s *Server) managementToken() string {
 	return ""
 }
 
-// guarded asks for a bearer token when the bindings set one: for metrics,
-// metrics_token, else websocket.management_token; for the rest, the
-// management token. Without a token the admin listener's own reach (by
-// default loopback) is the guard, as before.
-func (s *Server) guarded(next http.Handler, metrics bool) http.Handler {
+// guarded asks for the path's bearer token (adminToken) when the
+// bindings set one.
+func (s *Server) guarded(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var token string
-		if snap := s.handler.Snapshot(); snap != nil {
-			token = snap.Bindings.WebSocket.ManagementToken
-			if metrics && snap.Bindings.MetricsToken != "" {
-				token = snap.Bindings.MetricsToken
-			}
-		}
-		if token != "" && !headers.HasBearer(r, token) {
+		if token := s.adminToken(r.URL.Path); token != "" && !headers.HasBearer(r, token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="apigw admin"`)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)

@@ -29,7 +29,10 @@ function show(...parts) {
 }
 
 async function api(path, opts = {}) {
-  const res = await fetch('/console/api/' + path, { credentials: 'same-origin', ...opts });
+  // Changes go as JSON: the admin listener refuses any other body type,
+  // which a form on another site could send.
+  const headers = opts.method && opts.method !== 'GET' ? { 'Content-Type': 'application/json' } : {};
+  const res = await fetch('/console/api/' + path, { credentials: 'same-origin', ...opts, headers });
   if (res.status === 401) {
     await askToken();
     return api(path, opts);
@@ -46,7 +49,7 @@ function askToken() {
     const form = document.getElementById('login-form');
     form.onsubmit = async (ev) => {
       ev.preventDefault();
-      const res = await fetch('/console/api/login', { method: 'POST', body: JSON.stringify({ token: document.getElementById('login-token').value }) });
+      const res = await fetch('/console/api/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: document.getElementById('login-token').value }) });
       if (res.ok) { dlg.close(); resolve(); startStream(); }
       else document.getElementById('login-error').textContent = 'That is not the console\'s token.';
     };
@@ -381,4 +384,9 @@ async function route() {
 for (const a of document.querySelectorAll('nav a, a.brand')) a.addEventListener('click', (ev) => { ev.preventDefault(); go(a.getAttribute('href')); });
 window.addEventListener('popstate', route);
 startStream();
+// A page kept in the back/forward cache keeps its stream open unless it
+// is closed here: six such pages take every connection the browser
+// allows one host over HTTP/1.1, and the seventh load waits forever.
+window.addEventListener('pagehide', () => { if (stream) { stream.close(); stream = null; } });
+window.addEventListener('pageshow', (ev) => { if (ev.persisted) startStream(); });
 route();
