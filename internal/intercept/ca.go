@@ -23,6 +23,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 )
 
@@ -39,6 +40,9 @@ type CA struct {
 	Key      *ecdsa.PrivateKey
 	CertPEM  []byte
 	CertFile string // the certificate alone, for users and bundles
+	// Replaced says why a CA found in the directory was set aside for
+	// this new one ("": none was).
+	Replaced string
 }
 
 // caFile holds the key and the certificate, readable by the user only.
@@ -47,38 +51,119 @@ const caFile = "ca.pem"
 // LoadOrCreateCA reads the CA kept in dir, making it on first use. Two
 // processes starting at once agree on one CA: the file is published with a
 // hard link, which fails if the other got there first.
+//
+// A CA found there is used only if nobody else could have read or put it
+// there and it is the kind apigw makes: the file is the user's own and
+// readable by them only, the directory not writable by others, and its
+// name constraints limit it to the connections host and loopback. Else it
+// is set aside (ca.pem.untrusted-TIME) and a new one is made; Replaced
+// says why, for the log.
 func LoadOrCreateCA(dir string) (*CA, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	// The directory is apigw's own: one others may write to is closed
+	// (else its CA would be set aside at every start).
+	if di, err := os.Stat(dir); err == nil && runtime.GOOS != "windows" && di.Mode().Perm()&0o022 != 0 {
+		if uid, ok := owner(di); ok && uid == os.Getuid() {
+			os.Chmod(dir, 0o700)
+		}
+	}
 	path := filepath.Join(dir, caFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if b, err = newCA(); err != nil {
+	var replaced string
+	for attempt := 0; ; attempt++ {
+		b, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			if b, err = newCA(); err != nil {
+				return nil, err
+			}
+			tmp := fmt.Sprintf("%s.%d.%s.tmp", path, os.Getpid(), randomHex(4))
+			if err := os.WriteFile(tmp, b, 0o600); err != nil {
+				return nil, err
+			}
+			err = os.Link(tmp, path)
+			os.Remove(tmp)
+			if errors.Is(err, fs.ErrExist) {
+				b, err = os.ReadFile(path) // another apigw made it first
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
-		tmp := fmt.Sprintf("%s.%d.%s.tmp", path, os.Getpid(), randomHex(4))
-		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		ca, err := parseCA(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v (delete it and apigw makes a new one)", path, err)
+		}
+		why := untrusted(dir, path, ca)
+		if why != "" && attempt == 0 {
+			// Set it aside (kept for the user to look at) and make another.
+			aside := fmt.Sprintf("%s.untrusted-%s", path, time.Now().UTC().Format("20060102T150405"))
+			if err := os.Rename(path, aside); err != nil {
+				return nil, fmt.Errorf("%s is not to be trusted (%s) and cannot be set aside: %v", path, why, err)
+			}
+			replaced = fmt.Sprintf("%s (set aside as %s)", why, filepath.Base(aside))
+			continue
+		}
+		if why != "" {
+			return nil, fmt.Errorf("%s is not to be trusted: %s", path, why)
+		}
+		ca.Replaced = replaced
+		ca.CertFile = filepath.Join(dir, "ca-cert.pem")
+		if err := writeIfChanged(ca.CertFile, ca.CertPEM, 0o644); err != nil {
 			return nil, err
 		}
-		err = os.Link(tmp, path)
-		os.Remove(tmp)
-		if errors.Is(err, fs.ErrExist) {
-			b, err = os.ReadFile(path) // another apigw made it first
+		return ca, nil
+	}
+}
+
+// untrusted says why a CA file found in dir must not be used ("" when it
+// may): someone else could have read its key or put it there, or it
+// could sign for names beyond the connections host and loopback.
+func untrusted(dir, path string, ca *CA) string {
+	if runtime.GOOS != "windows" { // its permission bits say nothing
+		fi, err := os.Stat(path)
+		if err != nil {
+			return err.Error()
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			return fmt.Sprintf("its file can be read by others (mode %04o; apigw makes it 0600)", fi.Mode().Perm())
+		}
+		if uid, ok := owner(fi); ok && uid != os.Getuid() {
+			return fmt.Sprintf("its file belongs to another user (uid %d)", uid)
+		}
+		if di, err := os.Stat(dir); err == nil && di.Mode().Perm()&0o022 != 0 {
+			return fmt.Sprintf("its directory can be written by others (mode %04o)", di.Mode().Perm())
 		}
 	}
-	if err != nil {
-		return nil, err
+	c := ca.Cert
+	pub, ok := c.PublicKey.(*ecdsa.PublicKey)
+	switch {
+	case !ok || !pub.Equal(&ca.Key.PublicKey):
+		return "its key is not its certificate's"
+	case !c.BasicConstraintsValid || !c.MaxPathLenZero:
+		return "it may sign other CAs (no path length of zero)"
+	case !c.PermittedDNSDomainsCritical || len(c.PermittedDNSDomains) == 0:
+		return "it has no name constraints: it could sign for any site"
+	case len(c.ExcludedDNSDomains)+len(c.PermittedEmailAddresses)+len(c.PermittedURIDomains) > 0:
+		return "its name constraints are not the ones apigw makes"
 	}
-	ca, err := parseCA(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v (delete it and apigw makes a new one)", path, err)
+	for _, d := range c.PermittedDNSDomains {
+		if d != Host && d != "localhost" {
+			return "its name constraints permit " + d
+		}
 	}
-	ca.CertFile = filepath.Join(dir, "ca-cert.pem")
-	if err := writeIfChanged(ca.CertFile, ca.CertPEM, 0o644); err != nil {
-		return nil, err
+	if len(c.PermittedIPRanges) == 0 {
+		return "it has no address constraints: it could sign for any address"
 	}
-	return ca, nil
+	for _, r := range c.PermittedIPRanges {
+		if !r.IP.IsLoopback() {
+			return "its address constraints permit " + r.String()
+		}
+		if ones, bits := r.Mask.Size(); bits == 32 && ones < 8 || bits == 128 && ones < 128 {
+			return "its address constraints permit " + r.String()
+		}
+	}
+	return ""
 }
 
 func newCA() ([]byte, error) {

@@ -36,6 +36,9 @@ func New(dir string, handler http.Handler, log *slog.Logger) (*Intercept, error)
 	if err != nil {
 		return nil, fmt.Errorf("the local CA for intercepting the cloud's connection API: %w", err)
 	}
+	if ca.Replaced != "" {
+		log.Warn("the local CA found was not trusted; apigw made a new one (clients that trusted the old file must take the new one)", "why", ca.Replaced, "ca", ca.CertFile)
+	}
 	cert, err := ca.Issue(Host)
 	if err != nil {
 		return nil, err

@@ -3,12 +3,17 @@ package intercept
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -80,6 +86,58 @@ func TestCA(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, caFile), []byte("junk"), 0o600)
 	if _, err := LoadOrCreateCA(dir); err == nil || !strings.Contains(err.Error(), "delete it") {
 		t.Errorf("a broken CA file: %v", err)
+	}
+}
+
+// A CA found in the directory is trusted only if nobody else could have
+// read its key or put it there and its constraints are apigw's: else it is
+// set aside, and a new one is made and says why. One without name
+// constraints (say, copied from elsewhere) or readable by others was used.
+func TestCAFoundIsChecked(t *testing.T) {
+	unconstrained := func() []byte {
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "any CA"}, NotBefore: time.Now().Add(-time.Hour),
+			NotAfter: time.Now().AddDate(1, 0, 0), KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true, MaxPathLenZero: true}
+		der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		kder, _ := x509.MarshalECPrivateKey(key)
+		return append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})...)
+	}
+	for _, tc := range []struct {
+		name string
+		make func(dir string) // puts a CA file in dir
+		why  string           // "" : kept
+	}{
+		{"apigw's own", func(dir string) { LoadOrCreateCA(dir) }, ""},
+		{"readable by others", func(dir string) { LoadOrCreateCA(dir); os.Chmod(filepath.Join(dir, caFile), 0o644) }, "can be read by others"},
+		{"without name constraints", func(dir string) { os.WriteFile(filepath.Join(dir, caFile), unconstrained(), 0o600) }, "no name constraints"},
+	} {
+		if runtime.GOOS == "windows" && tc.why == "can be read by others" {
+			continue
+		}
+		dir := t.TempDir()
+		tc.make(dir)
+		before, _ := os.ReadFile(filepath.Join(dir, caFile))
+		ca, err := LoadOrCreateCA(dir)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		after, _ := os.ReadFile(filepath.Join(dir, caFile))
+		kept := string(before) == string(after)
+		if tc.why == "" {
+			if !kept || ca.Replaced != "" {
+				t.Errorf("%s: replaced (%s)", tc.name, ca.Replaced)
+			}
+			continue
+		}
+		if kept || !strings.Contains(ca.Replaced, tc.why) || len(ca.Cert.PermittedDNSDomains) == 0 {
+			t.Errorf("%s: kept %v, replaced because %q", tc.name, kept, ca.Replaced)
+		}
+		if st, _ := os.Stat(filepath.Join(dir, caFile)); st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: the new CA's file is %v", tc.name, st.Mode().Perm())
+		}
+		if aside, _ := filepath.Glob(filepath.Join(dir, caFile+".untrusted-*")); len(aside) != 1 {
+			t.Errorf("%s: the old CA was not set aside: %v", tc.name, aside)
+		}
 	}
 }
 

@@ -693,6 +693,9 @@ func (s *Server) adminCertificate(a config.AdminTLS) (*tls.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ca.Replaced != "" {
+		s.log.Warn("the local CA found was not trusted; apigw made a new one (clients that trusted the old file must take the new one)", "why", ca.Replaced, "ca", ca.CertFile)
+	}
 	s.log.Info("the admin listener serves HTTPS with a certificate from the local CA; clients trust it through its file",
 		"ca", ca.CertFile, "names", "localhost, 127.0.0.1, ::1")
 	return ca.Issue("localhost", "127.0.0.1", "::1")
