@@ -456,12 +456,13 @@ func (o *Operation) invalid(seed uint64) []Case {
 				tweaks = append(tweaks, tweak{nobody: true, explain: "the required body left out"})
 			}
 			if s := schemaOf(mt.Schema); s != nil {
-				if len(s.Required) > 0 {
+				// A required readOnly property is not asked of a request.
+				if name := requiredOfRequests(s); name != "" {
 					g := NewGenerator(seed, Request)
 					if obj, ok := g.Value(mt.Schema, Typical).(map[string]any); ok {
-						delete(obj, s.Required[0])
+						delete(obj, name)
 						b, _ := json.Marshal(obj)
-						tweaks = append(tweaks, tweak{body: b, explain: "the body without its required property " + s.Required[0]})
+						tweaks = append(tweaks, tweak{body: b, explain: "the body without its required property " + name})
 					}
 				}
 				if typeIs(s, "object", "array") {
@@ -481,6 +482,17 @@ func (o *Operation) invalid(seed uint64) []Case {
 		out = append(out, c)
 	}
 	return out
+}
+
+// requiredOfRequests is the first property s requires of a request
+// ("": none): a required readOnly one is left out of requests.
+func requiredOfRequests(s *openapi3.Schema) string {
+	for _, name := range s.Required {
+		if p := schemaOf(s.Properties[name]); p == nil || !p.ReadOnly {
+			return name
+		}
+	}
+	return ""
 }
 
 func isJSONContent(c openapi3.Content) bool {
