@@ -371,4 +371,8 @@ func TestSchemaCommand(t *testing.T) {
 	if code, _, errOut := runCLI(t, "schema", "openapi"); code != 2 || !strings.Contains(errOut, "one of spec, bindings, event, response") {
 		t.Errorf("an unknown schema: %d %s", code, errOut)
 	}
+	// The help names every one (it left out response).
+	if _, out, _ := runCLI(t, "--help"); !strings.Contains(out, "apigw schema   spec|bindings|event|response") {
+		t.Errorf("apigw --help: %s", out)
+	}
 }

@@ -166,6 +166,44 @@ paths:
 	}
 }
 
+// TestFunctionMissingPackage: a handler whose package is not installed
+// (the WebSocket example without npm ci) says so in one line of the log,
+// with what to run, instead of a stack trace through the module loader.
+func TestFunctionMissingPackage(t *testing.T) {
+	dir := t.TempDir()
+	abs, _ := filepath.Abs("testdata/needs")
+	var cfg strings.Builder
+	cfg.WriteString("functions:\n")
+	for ext, rt := range map[string]string{"py": "python", "js": "nodejs"} {
+		needInterpreter(t, map[string]string{"python": "python3", "nodejs": "node"}[rt])
+		fmt.Fprintf(&cfg, "  fn-%s: {runtime: %s, handler: needs.handler, dir: %q}\n", ext, rt, abs)
+	}
+	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
+paths:
+  /py:
+    get:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-py}
+  /js:
+    get:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-js}
+`)
+	g := start(t, "--spec", spec, "--config", writeFile(t, dir, "apigw.yaml", cfg.String()))
+	for ext, want := range map[string]string{
+		"js": `needs the npm package apigw-test-package-not-installed, which is not installed: run \"npm ci\" (or \"npm install\") in ` + abs,
+		"py": `needs the Python package apigw_test_package_not_installed, which is not installed: pip install it`,
+	} {
+		if status, _, body := get(t, g.URL+"/"+ext); status != 502 {
+			t.Errorf("%s: %d %s", ext, status, body)
+		}
+		if !g.waitLog(want, 5*time.Second) {
+			t.Errorf("%s: the log lacks %q", ext, want)
+		}
+	}
+	if logs := g.Logs(); strings.Contains(logs, "Module._resolveFilename") || strings.Contains(logs, "importlib") {
+		t.Errorf("a stack trace in the log:\n%s", logs)
+	}
+}
+
 func post(t *testing.T, url, contentType, body string) (*http.Response, string) {
 	t.Helper()
 	res, err := http.Post(url, contentType, strings.NewReader(body))

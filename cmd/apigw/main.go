@@ -5,7 +5,7 @@
 //	apigw routes   --spec api.yaml [--config apigw.yaml] [--mock] [--var name=value ...]
 //	apigw init     --spec api.yaml [--out apigw.yaml] [--functions DIR] [--force]
 //	apigw test     --spec api.yaml [--config apigw.yaml | --base-url URL] [--seed N] [--junit FILE] [--operation ID ...]
-//	apigw schema   spec|bindings|event [--version 1.0|0.1]
+//	apigw schema   spec|bindings|event|response [--version 1.0|0.1]
 //	apigw version
 package main
 
@@ -23,6 +23,7 @@ import (
 
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/scaffold"
+	"github.com/apigw/apigw/internal/schemas"
 	"github.com/apigw/apigw/internal/server"
 	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/yamlx"
@@ -31,7 +32,9 @@ import (
 // version is set at release build time with -ldflags "-X main.version=v1.2.3".
 var version = "dev"
 
-const usage = `apigw serves a Yandex Cloud API Gateway specification (OpenAPI 3.0 + x-yc-apigateway*).
+// usage lists the commands; the schemas come from the list apigw schema
+// serves, so that no kind is left out of the help.
+var usage = `apigw serves a Yandex Cloud API Gateway specification (OpenAPI 3.0 + x-yc-apigateway*).
 
 Usage:
   apigw serve    --spec api.yaml [--config apigw.yaml] [--mock] [--listen ADDR] [--admin ADDR] [--var name=value ...]
@@ -39,7 +42,7 @@ Usage:
   apigw routes   --spec api.yaml [--config apigw.yaml] [--mock] [--var name=value ...]
   apigw init     --spec api.yaml [--out apigw.yaml] [--functions DIR] [--force]
   apigw test     --spec api.yaml [--config apigw.yaml | --base-url URL] [--seed N] [--junit FILE] [--operation ID ...]
-  apigw schema   spec|bindings|event [--version 1.0|0.1]
+  apigw schema   ` + strings.Join(schemas.Kinds, "|") + ` [--version 1.0|0.1]
   apigw version
 
 Run "apigw COMMAND -h" for a command's flags.

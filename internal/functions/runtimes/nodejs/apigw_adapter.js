@@ -110,7 +110,15 @@ let handler;
 try {
   handler = loadHandler();
 } catch (err) {
-  console.error(err && err.stack ? err.stack : err);
+  // A package the handler needs is not installed: one line that says
+  // what to run, not a stack trace through Node's module loader.
+  const missing = err && err.code === 'MODULE_NOT_FOUND' && /Cannot find module '([^']+)'/.exec(err.message);
+  if (missing && !missing[1].startsWith('.') && !missing[1].startsWith('/')) {
+    const dir = path.resolve(process.env.APIGW_DIR || '.');
+    console.error(`handler ${process.env.APIGW_HANDLER} needs the npm package ${missing[1]}, which is not installed: run "npm ci" (or "npm install") in ${dir}`);
+  } else {
+    console.error(err && err.stack ? err.stack : err);
+  }
   process.exit(3);
 }
 

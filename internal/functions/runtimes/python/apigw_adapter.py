@@ -123,6 +123,17 @@ def main():
     global HANDLER
     try:
         HANDLER = load_handler()
+    except ModuleNotFoundError as exc:
+        # A package the handler needs is not installed: one line that says
+        # what to run, not a traceback through importlib.
+        handler_module = os.environ["APIGW_HANDLER"].rpartition(".")[0]
+        if exc.name and exc.name.split(".")[0] != handler_module.split(".")[0]:
+            directory = os.path.abspath(os.environ.get("APIGW_DIR") or ".")
+            print("handler %s needs the Python package %s, which is not installed: pip install it (requirements.txt in %s, if there is one)"
+                  % (os.environ["APIGW_HANDLER"], exc.name, directory), file=sys.stderr)
+        else:
+            traceback.print_exc()
+        sys.exit(3)
     except BaseException:
         traceback.print_exc()
         sys.exit(3)
