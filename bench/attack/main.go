@@ -47,7 +47,7 @@ var (
 	phase    = flag.Duration("phase", 15*time.Second, "how long each attack runs")
 	workers  = flag.Int("c", 32, "concurrent clients per HTTP attack")
 	dump     = flag.Bool("dump", false, "print the gateway's goroutines and sockets at the end, and save its heap profile")
-	only     = flag.String("phases", "keys,jwks,readers,redis,conns", "which phases to run, comma-separated")
+	only     = flag.String("phases", "keys,jwks,readers,redis,conns,console,mock,jq,function", "which phases to run, comma-separated")
 )
 
 // enabled says whether a phase was asked for.
@@ -101,7 +101,8 @@ paths:
   /ws:
     x-yc-apigateway-websocket-connect:
       x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': ''}}
-`, keys.url, backend)
+`, keys.url, backend) + surfaceRoutes(backend)
+	spec = strings.Replace(spec, "components:\n", "components:"+surfaceSchemas, 1)
 	bindings := fmt.Sprintf(`log: {access: false}
 redis: {url: 'redis://%s', prefix: 'soak:'}
 security_profiles:
@@ -109,7 +110,8 @@ security_profiles:
 auth: {jwks_fetch_timeout: 2s, jwks_min_refresh: 5s}
 websocket: {write_timeout: 2s, max_connections: 2000, max_connections_per_ip: 100000}
 limits: {drain_delay: 0s}
-`, redisAddr)
+`, redisAddr) + surfaceBindings(dir)
+	os.WriteFile(filepath.Join(dir, "printer.py"), []byte(printer), 0o644)
 	os.WriteFile(filepath.Join(dir, "api.yaml"), []byte(spec), 0o644)
 	os.WriteFile(filepath.Join(dir, "apigw.yaml"), []byte(bindings), 0o644)
 	gw := exec.Command(*apigwBin, "serve", "--spec", filepath.Join(dir, "api.yaml"), "--config", filepath.Join(dir, "apigw.yaml"),
@@ -195,6 +197,10 @@ limits: {drain_delay: 0s}
 	if enabled("conns") {
 		report("connection flood", connectionFlood(base, adminURL), "")
 	}
+
+	// 6-9. The console's records, the mock's generator, a jq mapping and
+	// a local function's output under hostile inputs (issue 24).
+	surfaces(base, adminURL)
 
 	// The attackers' own keep-alive connections would show as the
 	// gateway's goroutines and descriptors: close them, then let the

@@ -147,6 +147,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// gets its status before anything of the call is read.
 		if a.Authorize != nil {
 			if st := a.Authorize(Caller{Addr: r.RemoteAddr, Authorization: r.Header.Get("Authorization")}); st != nil {
+				a.count("grpc", r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:], st)
 				h := w.Header()
 				h.Set("Content-Type", "application/grpc")
 				h.Set("Grpc-Status", strconv.Itoa(int(st.Code)))

@@ -3,6 +3,7 @@ package connectionapi
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	pb "github.com/apigw/apigw/internal/connectionapi/connectionpb"
 	"github.com/apigw/apigw/internal/websocket"
@@ -52,6 +53,7 @@ func (a *API) tap(ctx context.Context, info *tap.Info) (context.Context, error) 
 		c.Authorization = v[0]
 	}
 	if st := a.Authorize(c); st != nil {
+		a.count("grpc", info.FullMethodName[strings.LastIndexByte(info.FullMethodName, '/')+1:], st)
 		return nil, asError(st)
 	}
 	return ctx, nil
