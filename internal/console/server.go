@@ -436,6 +436,8 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, o outgoing) {
 type Example struct {
 	Operation string `json:"operation"` // as `apigw test` names it
 	Case      string `json:"case"`      // "example", "minimal", "random 1"...
+	// Note says when the generator gave up on part of the request.
+	Note string `json:"note,omitempty"`
 	Edit
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -220,5 +221,9 @@ func (c consoleSource) Example(operation string, seed uint64) (*console.Example,
 	}
 	k := valid[min(n, len(valid)-1)]
 	body := string(k.Body)
-	return &console.Example{Operation: found.Name(), Case: k.Name, Edit: console.Edit{Method: k.Method, Path: k.Path, Headers: k.Header, Body: &body}}, nil
+	ex := &console.Example{Operation: found.Name(), Case: k.Name, Edit: console.Edit{Method: k.Method, Path: k.Path, Headers: k.Header, Body: &body}}
+	if k.Cut {
+		ex.Note = strings.TrimPrefix(contract.CutNote, "note: ")
+	}
+	return ex, nil
 }

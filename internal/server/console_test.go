@@ -33,6 +33,20 @@ paths:
             schema: {type: object, required: [text], properties: {text: {type: string, maxLength: 5}}}
             example: {text: hi}
       x-yc-apigateway-integration: {type: dummy, http_code: 201, content: {'*': ok}}
+  /trees:
+    post:
+      operationId: plantTree
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Node'}
+      x-yc-apigateway-integration: {type: dummy, http_code: 201, content: {'*': ok}}
+components:
+  schemas:
+    Node:
+      type: object
+      required: [parent]
+      properties: {parent: {allOf: [{$ref: '#/components/schemas/Node'}], description: itself}}
 `), 0o644)
 	s := New(Options{SpecFile: spec})
 	src := consoleSource{s}
@@ -72,6 +86,11 @@ paths:
 	}
 	if ex, err := src.Example("getItem", 1<<40); err != nil || ex.Path == "" {
 		t.Errorf("a large seed: %v %v", ex, err)
+	}
+	// A schema that requires itself: the request is cut, and says so
+	// (this overflowed the stack and took the gateway down).
+	if ex, err := src.Example("plantTree", 0); err != nil || ex.Note == "" || ex.Body == nil || *ex.Body == "" {
+		t.Errorf("a schema that requires itself: %+v %v", ex, err)
 	}
 	if _, err := src.Example("nope", 0); !errors.Is(err, console.ErrNoOperation) {
 		t.Errorf("an unknown operation: %v", err)

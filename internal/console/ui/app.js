@@ -225,7 +225,7 @@ function tryPanel(panel, name) {
       const x = await api('try?operation=' + encodeURIComponent(name) + '&seed=' + seed);
       method.value = x.method; path.value = x.path; headers.value = headerLines(x.headers); body.value = x.body || '';
       title.textContent = x.operation;
-      caseName.textContent = x.case;
+      caseName.textContent = x.note ? x.case + ' (' + x.note + ')' : x.case;
     } catch (err) { result.replaceChildren(el('span', { class: 'error' }, err.message)); }
   }
   async function send() {
