@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMockAgreesWithItsValidator: `apigw test` against the spec's own
@@ -83,7 +85,21 @@ components:
 	if code != 1 || !strings.Contains(out, "FAIL listTeams") || strings.Contains(errOut, "goroutine") {
 		t.Errorf("apigw test: exit %d\n%s%s", code, out, errOut)
 	}
-	g := start(t, "--spec", selfish, "--mock")
+	// A running mock gateway reloaded to it (this killed the process), and
+	// one started on it.
+	live := writeFile(t, t.TempDir(), "api.yaml", mustRead(t, spec))
+	g := start(t, "--spec", live, "--mock")
+	if status, _, _ := get(t, g.URL+"/teams"); status != 200 {
+		t.Fatalf("before the reload: %d", status)
+	}
+	writeFile(t, filepath.Dir(live), "api.yaml", mustRead(t, selfish))
+	if !g.waitLog(`"msg":"reloaded"`, 10*time.Second) {
+		t.Fatalf("no reload:\n%s", g.Logs())
+	}
+	if status, _, body := get(t, g.URL+"/teams"); status != 502 || !strings.Contains(body, "parent") {
+		t.Errorf("after the reload: %d %s", status, body)
+	}
+	g = start(t, "--spec", selfish, "--mock")
 	for _, h := range [][]string{nil, {"Prefer", "dynamic=true"}} {
 		if status, _, body := get(t, g.URL+"/teams", h...); status != 502 || !strings.Contains(body, "parent") {
 			t.Errorf("GET /teams %v: %d %s", h, status, body)
