@@ -58,29 +58,37 @@ func TestFunctionsExample(t *testing.T) {
 	}
 }
 
+// startRuntimes serves /py and /js (any method) from the Python and
+// Node.js handler handlerSpec in testdata/dir, each binding given extra
+// keys ("": none).
+func startRuntimes(t *testing.T, dir, handlerSpec, extra string) *gateway {
+	t.Helper()
+	abs, _ := filepath.Abs(filepath.Join("testdata", dir))
+	var cfg strings.Builder
+	cfg.WriteString("functions:\n")
+	for ext, rt := range map[string]string{"py": "python", "js": "nodejs"} {
+		needInterpreter(t, map[string]string{"python": "python3", "nodejs": "node"}[rt])
+		fmt.Fprintf(&cfg, "  fn-%s: {runtime: %s, handler: %s, dir: %q%s}\n", ext, rt, handlerSpec, abs, extra)
+	}
+	tmp := t.TempDir()
+	spec := writeFile(t, tmp, "api.yaml", `openapi: 3.0.0
+paths:
+  /py:
+    x-yc-apigateway-any-method:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-py}
+  /js:
+    x-yc-apigateway-any-method:
+      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-js}
+`)
+	return start(t, "--spec", spec, "--config", writeFile(t, tmp, "apigw.yaml", cfg.String()))
+}
+
 // TestFunctionCrash: an exception is the function's 502 (the process lives
 // on); a process that dies gives 502 and the next request works again.
 func TestFunctionCrash(t *testing.T) {
-	dir := t.TempDir()
-	var cfg strings.Builder
-	cfg.WriteString("functions:\n")
-	runtimes := map[string]string{"py": "python", "js": "nodejs"}
-	for ext, rt := range runtimes {
-		needInterpreter(t, map[string]string{"python": "python3", "nodejs": "node"}[rt])
-		abs, _ := filepath.Abs("testdata/crash")
-		fmt.Fprintf(&cfg, "  fn-%s: {runtime: %s, handler: crash.handler, dir: %q}\n", ext, rt, abs)
-	}
-	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
-paths:
-  /py:
-    get:
-      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-py}
-  /js:
-    get:
-      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-js}
-`)
-	g := start(t, "--spec", spec, "--config", writeFile(t, dir, "apigw.yaml", cfg.String()))
-	for ext := range runtimes {
+	g := startRuntimes(t, "crash", "crash.handler", "")
+	runtimes := []string{"py", "js"}
+	for _, ext := range runtimes {
 		t.Run(ext, func(t *testing.T) {
 			status, _, first := get(t, g.URL+"/"+ext)
 			if status != 200 {
@@ -113,27 +121,10 @@ paths:
 // the next call is served (it waited behind the hung one until its own
 // timeout, every time).
 func TestFunctionOutputAndHangs(t *testing.T) {
-	dir := t.TempDir()
-	var cfg strings.Builder
-	cfg.WriteString("functions:\n")
-	runtimes := map[string]string{"py": "python", "js": "nodejs"}
-	for ext, rt := range runtimes {
-		needInterpreter(t, map[string]string{"python": "python3", "nodejs": "node"}[rt])
-		abs, _ := filepath.Abs("testdata/crash")
-		fmt.Fprintf(&cfg, "  fn-%s: {runtime: %s, handler: crash.handler, dir: %q, timeout: 2s}\n", ext, rt, abs)
-	}
-	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
-paths:
-  /py:
-    x-yc-apigateway-any-method:
-      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-py}
-  /js:
-    x-yc-apigateway-any-method:
-      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-js}
-`)
-	g := start(t, "--spec", spec, "--config", writeFile(t, dir, "apigw.yaml", cfg.String()))
+	g := startRuntimes(t, "crash", "crash.handler", ", timeout: 2s")
+	runtimes := []string{"py", "js"}
 	big := strings.Repeat("x", 3<<20/2) // 1.5 MB, printed as one line of the event
-	for ext := range runtimes {
+	for _, ext := range runtimes {
 		t.Run(ext, func(t *testing.T) {
 			status, _, first := get(t, g.URL+"/"+ext)
 			if status != 200 {
@@ -170,24 +161,8 @@ paths:
 // (the WebSocket example without npm ci) says so in one line of the log,
 // with what to run, instead of a stack trace through the module loader.
 func TestFunctionMissingPackage(t *testing.T) {
-	dir := t.TempDir()
+	g := startRuntimes(t, "needs", "needs.handler", "")
 	abs, _ := filepath.Abs("testdata/needs")
-	var cfg strings.Builder
-	cfg.WriteString("functions:\n")
-	for ext, rt := range map[string]string{"py": "python", "js": "nodejs"} {
-		needInterpreter(t, map[string]string{"python": "python3", "nodejs": "node"}[rt])
-		fmt.Fprintf(&cfg, "  fn-%s: {runtime: %s, handler: needs.handler, dir: %q}\n", ext, rt, abs)
-	}
-	spec := writeFile(t, dir, "api.yaml", `openapi: 3.0.0
-paths:
-  /py:
-    get:
-      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-py}
-  /js:
-    get:
-      x-yc-apigateway-integration: {type: cloud_functions, function_id: fn-js}
-`)
-	g := start(t, "--spec", spec, "--config", writeFile(t, dir, "apigw.yaml", cfg.String()))
 	for ext, want := range map[string]string{
 		"js": `needs the npm package apigw-test-package-not-installed, which is not installed: run \"npm ci\" (or \"npm install\") in ` + abs,
 		"py": `needs the Python package apigw_test_package_not_installed, which is not installed: pip install it`,
