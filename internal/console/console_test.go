@@ -70,8 +70,8 @@ func TestMaskSpecSecrets(t *testing.T) {
 			t.Errorf("the event lost %s: %s", kept, ev)
 		}
 	}
-	ans := string(r.MaskEvent([]byte(`{"statusCode":200,"headers":{"Set-Cookie":"sid=abc"},"multiValueHeaders":{"Set-Cookie":["a=1","b=2"]},"body":"ok"}`), nil))
-	if strings.Contains(ans, "sid=abc") || strings.Contains(ans, "a=1") || !strings.Contains(ans, `"body":"ok"`) {
+	ans := string(r.MaskEvent([]byte(`{"statusCode":200,"headers":{"Set-Cookie":"sid=abc"},"multiValueHeaders":{"Set-Cookie":["a=1","b=2"]},"body":"<ok & fine>"}`), nil))
+	if strings.Contains(ans, "sid=abc") || strings.Contains(ans, "a=1") || !strings.Contains(ans, `"body":"<ok & fine>"`) {
 		t.Errorf("the answer: %s", ans)
 	}
 }

@@ -388,11 +388,15 @@ func (r *Recorder) MaskEvent(event []byte, s *Secrets) []byte {
 	if !changed {
 		return event
 	}
-	out, err := json.Marshal(ev)
-	if err != nil {
+	// Written back as it came but for the masks: without HTML escaping
+	// (a body's <, > and & stay as the function got them).
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(ev) != nil {
 		return event
 	}
-	return out
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n"))
 }
 
 // NewBody describes a captured body (data, at most the cap) of size bytes.
