@@ -150,6 +150,17 @@ func (r *Recorder) KeepSecrets(e *Exchange, h http.Header, rawQuery string, s *S
 	return shown
 }
 
+// MaskTarget masks the secret query parameters of a backend call's
+// target ("POST http://host/path?query"): the http integration may
+// forward the client's query, apiKey and all.
+func (r *Recorder) MaskTarget(target string, s *Secrets) string {
+	head, q, ok := strings.Cut(target, "?")
+	if !ok {
+		return target
+	}
+	return head + "?" + r.with(s).maskQuery(q)
+}
+
 // maskQuery masks the values of secret parameters in a raw query,
 // keeping the rest as it was written.
 func (m masks) maskQuery(raw string) string {

@@ -94,7 +94,7 @@ func (x *exchange) endTrace(r *http.Request, status int, elapsed time.Duration) 
 	hdr := x.rec.Header()
 	e.Response = console.Message{Headers: view(hdr, t.secrets), Body: t.rc.NewBody(t.resBody.Bytes(), t.resBody.Total(), hdr.Get("Content-Type"))}
 	if o := t.observed; o.Kind != "" {
-		up := &console.Upstream{Kind: o.Kind, Target: o.Target}
+		up := &console.Upstream{Kind: o.Kind, Target: t.rc.MaskTarget(o.Target, t.secrets)}
 		if o.Event != nil {
 			ev := t.rc.MaskEvent(o.Event, t.secrets)
 			b := t.rc.NewBody(ev[:min(len(ev), t.rc.MaxBody())], int64(len(ev)), "application/json")

@@ -175,6 +175,10 @@ paths:
         - {name: page, in: query, schema: {type: string}}
       security: [{key: []}, {qkey: []}]
       x-yc-apigateway-integration: {type: cloud_functions, function_id: fn, payload_format_version: '0.1'}
+  /proxied:
+    get:
+      security: [{qkey: []}]
+      x-yc-apigateway-integration: {type: http, url: '`+fn.URL+`/up', query: {'*': '*'}}
 components:
   securitySchemes:
     key: {type: apiKey, in: header, name: X-Api-Key, x-yc-apigateway-authorizer: {type: function, function_id: auth, authorizer_result_ttl_in_seconds: 0}}
@@ -195,5 +199,10 @@ components:
 	}
 	if e.Upstream == nil || e.Upstream.Event == nil || !strings.Contains(e.Upstream.Event.Text, `"page": "2"`) || !strings.Contains(e.Query, "page=2") {
 		t.Errorf("what is not a credential is kept: query %q, event %+v", e.Query, e.Upstream)
+	}
+	// The http integration forwards the query: its target shows it masked.
+	do(t, "GET", srv.URL+"/proxied?api_key=QKEY-5&page=3", nil, nil)
+	if up := rc.List()[0].Upstream; up == nil || strings.Contains(up.Target, "QKEY-5") || !strings.Contains(up.Target, "page=3") {
+		t.Errorf("the backend's target: %+v", up)
 	}
 }
