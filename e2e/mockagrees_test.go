@@ -51,7 +51,7 @@ paths:
         '200':
           description: ok
           content:
-            application/json: {schema: {type: array, items: {$ref: '#/components/schemas/Team'}}}
+            application/json: {schema: {type: array, minItems: 1, items: {$ref: '#/components/schemas/Team'}}}
 components:
   schemas:
     User:

@@ -9,7 +9,6 @@ import (
 	"github.com/apigw/apigw/internal/websocket"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
@@ -28,8 +27,10 @@ const maxGRPCMessage = 1 << 20
 // SplitH2C), which costs half as much per call.
 func (a *API) GRPC() *grpc.Server {
 	a.once.Do(func() {
-		a.rpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxGRPCMessage), grpc.MaxConcurrentStreams(MaxStreams),
-			grpc.InTapHandle(a.tap), grpc.UnaryInterceptor(a.authorize))
+		// The access rule is applied where a call enters, from its
+		// headers and before its message is read: tap on gRPC's own
+		// transport, ServeHTTP on net/http's.
+		a.rpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxGRPCMessage), grpc.MaxConcurrentStreams(MaxStreams), grpc.InTapHandle(a.tap))
 		pb.RegisterConnectionServiceServer(a.rpc, service{a: a})
 	})
 	return a.rpc
@@ -57,25 +58,6 @@ func (a *API) tap(ctx context.Context, info *tap.Info) (context.Context, error) 
 		return nil, asError(st)
 	}
 	return ctx, nil
-}
-
-// authorize applies the API's rule to a gRPC call: the peer's address and
-// the authorization metadata. On gRPC's own transport tap has applied it
-// already; ServeHTTP applies it before the call is read.
-func (a *API) authorize(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	if a.Authorize != nil {
-		var c Caller
-		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-			c.Addr = p.Addr.String()
-		}
-		if v := metadata.ValueFromIncomingContext(ctx, "authorization"); len(v) > 0 {
-			c.Authorization = v[0]
-		}
-		if st := a.Authorize(c); st != nil {
-			return nil, asError(st)
-		}
-	}
-	return next(ctx, req)
 }
 
 // service is the gRPC form of the three calls.

@@ -471,16 +471,17 @@ func indent(src []byte, limit int) (string, bool) {
 			}
 			continue
 		}
-		switch c {
-		case ' ', '\t', '\r', '\n':
+		if isSpace(c) {
 			continue
+		}
+		switch c {
 		case '"':
 			inString = true
 			out = append(out, c)
 		case '{', '[':
 			out = append(out, c)
 			j := i + 1
-			for j < len(src) && (src[j] == ' ' || src[j] == '\t' || src[j] == '\r' || src[j] == '\n') {
+			for j < len(src) && isSpace(src[j]) {
 				j++
 			}
 			if j < len(src) && (src[j] == '}' || src[j] == ']') { // empty: {} or []
@@ -514,6 +515,9 @@ func indent(src []byte, limit int) (string, bool) {
 	}
 	return string(out), len(out) <= limit
 }
+
+// isSpace reports whether c is JSON's whitespace.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 func looksJSON(b []byte) bool {
 	b = bytes.TrimLeft(b, " \t\r\n")

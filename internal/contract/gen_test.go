@@ -270,3 +270,18 @@ func TestRequiredReadOnlyAndWriteOnlyAreLeftOut(t *testing.T) {
 		}
 	}
 }
+
+// XML follows the schema's names, through allOf parts, and a schema whose
+// allOf refers to itself ends (the lookup of a property's names recursed
+// without end).
+func TestEncodeXML(t *testing.T) {
+	s := schemaOfJSON(t, `{"xml":{"name":"pet"},"allOf":[{"$ref":"#/components/schemas/S"},{"type":"object","properties":{"id":{"type":"integer","xml":{"attribute":true}},"tags":{"type":"array","xml":{"wrapped":true},"items":{"type":"string","xml":{"name":"tag"}}}}}]}`)
+	got := string(EncodeXML(map[string]any{"id": int64(7), "name": "Tom & Jerry", "tags": []any{"a", "b"}, "missing": "x"}, s))
+	want := `<pet id="7"><missing>x</missing><name>Tom &amp; Jerry</name><tags><tag>a</tag><tag>b</tag></tags></pet>`
+	if !strings.HasSuffix(got, want) || !strings.HasPrefix(got, "<?xml") {
+		t.Errorf("got %s\nwant ...%s", got, want)
+	}
+	if got := string(EncodeXML("<as>written</as>", s)); got != "<as>written</as>" {
+		t.Errorf("a string example: %s", got)
+	}
+}

@@ -104,15 +104,21 @@ func writeXML(b *bytes.Buffer, name string, v any, s *openapi3.Schema, depth int
 	}
 }
 
+// property is the schema of s's property name, its own or an allOf
+// part's (at most hardDepth parts deep: allOf may refer to itself).
 func property(s *openapi3.Schema, name string) *openapi3.Schema {
-	if s == nil {
+	return propertyWithin(s, name, 0)
+}
+
+func propertyWithin(s *openapi3.Schema, name string, depth int) *openapi3.Schema {
+	if s == nil || depth > hardDepth {
 		return nil
 	}
 	if p := schemaOf(s.Properties[name]); p != nil {
 		return p
 	}
 	for _, part := range s.AllOf {
-		if p := property(schemaOf(part), name); p != nil {
+		if p := propertyWithin(schemaOf(part), name, depth+1); p != nil {
 			return p
 		}
 	}

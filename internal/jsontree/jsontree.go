@@ -229,6 +229,9 @@ func (p *parser) number() (int32, error) {
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil {
 		// Out of float64's range: encoding/json refuses it too.
+		if len(text) > 40 { // the message goes to the client: not the megabyte it sent
+			text = text[:40] + "…"
+		}
 		return 0, p.errorf("number %s out of range", text)
 	}
 	return p.add(Node{Kind: Number, Str: text, Num: f}), nil

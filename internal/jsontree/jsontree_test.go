@@ -2,7 +2,10 @@ package jsontree
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -30,4 +33,16 @@ func FuzzParseTree(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A number beyond a float's range is refused with a message short enough
+// to go to the client: it quoted the whole number, a megabyte of it if
+// that is what came.
+func TestHugeNumberErrorIsShort(t *testing.T) {
+	var tr Tree
+	body := []byte(`{"n":` + strings.Repeat("7", 1<<20) + `}`)
+	err := Parse(body, &tr)
+	if err == nil || !errors.Is(err, ErrSyntax) || !strings.Contains(err.Error(), "out of range") || len(err.Error()) > 200 {
+		t.Fatalf("%d bytes of error: %.200v", len(fmt.Sprint(err)), err)
+	}
 }

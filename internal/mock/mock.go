@@ -155,7 +155,7 @@ func buildResponse(key string, r *openapi3.Response, root, node *yaml.Node, path
 		}
 		return order[names[i]] < order[names[j]]
 	})
-	if len(names) > 0 && !out.many && !bodyAllowed(out.status) {
+	if len(names) > 0 && !out.many && !validate.BodyAllowed(out.status) {
 		errs.Warnf(content, yamlx.Join(path, "content"), "a %d answer has no body in HTTP: the content declared here is never sent (mocks answer without it)", out.status)
 	}
 	for _, name := range names {
@@ -418,7 +418,7 @@ func (m *Responder) Serve(w http.ResponseWriter, r *http.Request, c *integration
 	if len(applied) > 0 {
 		h.Set("Preference-Applied", strings.Join(applied, ", "))
 	}
-	if !bodyAllowed(status) {
+	if !validate.BodyAllowed(status) {
 		// HTTP has no body here (the load warned of declared content).
 		h.Del("Content-Type")
 		w.WriteHeader(status)
@@ -428,12 +428,6 @@ func (m *Responder) Serve(w http.ResponseWriter, r *http.Request, c *integration
 	w.WriteHeader(status)
 	_, err := w.Write(body)
 	return err
-}
-
-// bodyAllowed reports whether an answer with this status may carry a
-// body (not 1xx, 204 or 304).
-func bodyAllowed(status int) bool {
-	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 var (

@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +33,7 @@ import (
 	"github.com/apigw/apigw/internal/functions"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/headers"
+	"github.com/apigw/apigw/internal/httperr"
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/intercept"
 	"github.com/apigw/apigw/internal/policy/ratelimit"
@@ -627,10 +627,12 @@ func (s *Server) adminMux() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		adminguard.Headers(w.Header())
 		if r.URL.Path != "/healthz" && r.URL.Path != "/readyz" { // probes come by any name
-			if no := adminguard.Check(r, s.adminToken(r.URL.Path) != "", s.adminHosts()); no != nil {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(no.Status)
-				json.NewEncoder(w).Encode(map[string]any{"status": no.Status, "message": no.Message})
+			var hosts []string
+			if b := s.currentBindings(); b != nil {
+				hosts = b.AdminHosts
+			}
+			if no := adminguard.Check(r, s.adminToken(r.URL.Path) != "", hosts); no != nil {
+				httperr.Write(w, no.Status, no.Message)
 				return
 			}
 		}
@@ -644,17 +646,21 @@ func (s *Server) adminMux() http.Handler {
 	})
 }
 
-// adminToken is the token that guards an admin path ("": none): one rule
-// for every power of the listener. The management token guards them all;
-// the console also takes console.token, and /metrics metrics_token.
-func (s *Server) adminToken(path string) string {
-	snap := s.handler.Snapshot()
-	var b *config.Bindings
-	if snap != nil {
-		b = snap.Bindings
-	} else if s.bindings != nil {
-		b = s.bindings
+// currentBindings are the serving snapshot's bindings, else those read
+// at start (nil before Run).
+func (s *Server) currentBindings() *config.Bindings {
+	if snap := s.handler.Snapshot(); snap != nil {
+		return snap.Bindings
 	}
+	return s.bindings
+}
+
+// adminToken is the token that guards an admin path ("": none): one rule
+// for every power of the listener. The management token guards them all,
+// but where console.token is set it guards the console instead, and
+// metrics_token /metrics.
+func (s *Server) adminToken(path string) string {
+	b := s.currentBindings()
 	if b == nil {
 		return ""
 	}
@@ -665,17 +671,6 @@ func (s *Server) adminToken(path string) string {
 		return b.Console.Token
 	}
 	return b.WebSocket.ManagementToken
-}
-
-// adminHosts are the bindings' admin_hosts.
-func (s *Server) adminHosts() []string {
-	if snap := s.handler.Snapshot(); snap != nil {
-		return snap.Bindings.AdminHosts
-	}
-	if s.bindings != nil {
-		return s.bindings.AdminHosts
-	}
-	return nil
 }
 
 // adminCertificate is admin_tls's certificate: the bindings' files, or one
@@ -752,13 +747,9 @@ func (s *Server) acceptsFunctionToken(tok string) bool {
 	return false
 }
 
-// managementToken is the current bindings' websocket.management_token.
-func (s *Server) managementToken() string {
-	if snap := s.handler.Snapshot(); snap != nil {
-		return snap.Bindings.WebSocket.ManagementToken
-	}
-	return ""
-}
+// managementToken is the current bindings' websocket.management_token:
+// the connection API's token, as adminToken says for its paths.
+func (s *Server) managementToken() string { return s.adminToken(connectionapi.RESTPrefix) }
 
 // guarded asks for the path's bearer token (adminToken) when the
 // bindings set one.
@@ -766,9 +757,7 @@ func (s *Server) guarded(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if token := s.adminToken(r.URL.Path); token != "" && !headers.HasBearer(r, token) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="apigw admin"`)
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte(`{"message":"a valid bearer token is required","status":401}` + "\n"))
+			httperr.Write(w, http.StatusUnauthorized, "a valid bearer token is required")
 			return
 		}
 		next.ServeHTTP(w, r)

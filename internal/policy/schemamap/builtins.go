@@ -34,7 +34,7 @@ import (
 // The replacements are jq definitions put before the mapping's own (which
 // may still define its own match), over Go functions named _apigw_*.
 // Their results are gojq's (TestBuiltinsMatchGojq compares them).
-const prelude = `
+var prelude = `
 def _apigw_re($re): if $re | type == "array" then $re else [$re, null] end;
 def match($re; $flags): _apigw_match($re; $flags)[];
 def match($re): _apigw_re($re) as [$r, $f] | match($r; $f);
@@ -68,15 +68,15 @@ def rindex($x): _apigw_indices($x; -1);
 def contains($x): _apigw_contains($x);
 def inside($x): . as $v | $x | _apigw_contains($v);
 def _apigw_tonumber0: tonumber;
-def tonumber: if type == "string" and length > 1000 then _apigw_tonumber else _apigw_tonumber0 end;
+def tonumber: if type == "string" and length > ` + strconv.Itoa(maxDigits) + ` then _apigw_tonumber else _apigw_tonumber0 end;
 `
 
 // Limits of one builtin call.
 const (
 	maxMatches = maxOutputs // matches of one regular expression call
 	maxSteps   = 10_000_000 // comparisons of one contains
-	// maxDigits: an integer literal longer than this is read as a
-	// float: math/big parses decimal text in quadratic time.
+	// maxDigits: a string longer than this given to tonumber is read
+	// as a float: math/big parses decimal text in quadratic time.
 	maxDigits = 1000
 )
 

@@ -92,8 +92,10 @@ func TestBuiltinsMatchGojq(t *testing.T) {
 	}
 }
 
-// What made gojq's builtins take minutes takes a fraction of a second:
-// every one of them on a 2.4 MB body of spaces and words.
+// What made gojq's builtins take minutes (hours for the 2.4 MB gsub) takes
+// a second or so: every one of them on a 2.4 MB body of spaces and words.
+// The line is a minute, far from both, so that a loaded machine under
+// -race does not fail it; -v prints the times.
 func TestBuiltinsStayLinear(t *testing.T) {
 	body := strings.Repeat("ab ", 800_000) // 2.4 MB, 800,000 spaces
 	aaa := strings.Repeat("a", 1_200_000)
@@ -127,7 +129,7 @@ func TestBuiltinsStayLinear(t *testing.T) {
 		d := time.Since(start)
 		text := fmt.Sprint(v)
 		text = text[:min(len(text), 80)]
-		if d > 5*time.Second {
+		if d > time.Minute {
 			t.Errorf("%s: %s (%s)", tc.prog, d, text)
 		}
 		t.Logf("%s: %s (%s)", tc.prog, d, text)

@@ -3,7 +3,6 @@ package schemamap
 import (
 	"encoding/json"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -82,12 +81,6 @@ func (a *applier) generic(i int32) any {
 	case jsontree.True:
 		return true
 	case jsontree.Number:
-		if len(n.Str) > maxDigits {
-			// gojq parses a long integer with math/big, in quadratic
-			// time; a float is what jq itself computes with.
-			f, _ := strconv.ParseFloat(n.Str, 64)
-			return f
-		}
 		return json.Number(n.Str)
 	case jsontree.String:
 		return n.Str

@@ -225,6 +225,12 @@ func IsJSON(mediaType string) bool {
 	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
+// BodyAllowed reports whether HTTP lets an answer with this status carry
+// a body (not 1xx, 204 or 304).
+func BodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
 // MaxProblems is how many problems a validation lists: a body of 200,000
 // bad items made 200,000 findings (24 MB kept by the console, a 14 MB
 // answer to the client). The rest are counted in one last problem.
@@ -413,9 +419,9 @@ func (v *Validator) Response(status int, header http.Header, body []byte) []Prob
 		return nil // an undocumented status is not checked, as in OpenAPI tooling
 	}
 	var out []Problem
-	// 1xx, 204 and 304 answers have no body in HTTP, whatever content
-	// the spec declares for them.
-	if v.s.ResponseBody && len(resp.Value.Content) > 0 && status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified {
+	// 1xx, 204 and 304 answers have no body, whatever content the spec
+	// declares for them.
+	if v.s.ResponseBody && len(resp.Value.Content) > 0 && BodyAllowed(status) {
 		out = append(out, v.responseBody(resp.Value, header.Get("Content-Type"), body)...)
 	}
 	if v.s.ResponseHeaders != "" {
