@@ -25,6 +25,9 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	if os.Getenv("APIGW_E2E_CHILD") != "" {
+		os.Exit(m.Run()) // a client a test runs as its own process: no binary to build
+	}
 	dir, err := os.MkdirTemp("", "apigw-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

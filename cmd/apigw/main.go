@@ -1,6 +1,7 @@
 // Command apigw serves a Yandex Cloud API Gateway specification.
 //
 //	apigw serve    --spec api.yaml [--config apigw.yaml] [--mock] [--listen ADDR] [--admin ADDR] [--var name=value ...]
+//	apigw serve    --config apigw.yaml   (with control_plane: gateways created through the cloud's API)
 //	apigw validate --spec api.yaml [--config apigw.yaml] [--mock] [--strict] [--var name=value ...]
 //	apigw routes   --spec api.yaml [--config apigw.yaml] [--mock] [--var name=value ...]
 //	apigw init     --spec api.yaml [--out apigw.yaml] [--functions DIR] [--force]
@@ -38,6 +39,7 @@ var usage = `apigw serves a Yandex Cloud API Gateway specification (OpenAPI 3.0 
 
 Usage:
   apigw serve    --spec api.yaml [--config apigw.yaml] [--mock] [--listen ADDR] [--admin ADDR] [--var name=value ...]
+  apigw serve    --config apigw.yaml        (control_plane: gateways created through the cloud's API; docs/control-plane.md)
   apigw validate --spec api.yaml [--config apigw.yaml] [--mock] [--strict] [--var name=value ...]
   apigw routes   --spec api.yaml [--config apigw.yaml] [--mock] [--var name=value ...]
   apigw init     --spec api.yaml [--out apigw.yaml] [--functions DIR] [--force]
@@ -105,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "apigw %s: unexpected argument %q\n", cmd, fs.Arg(0))
 		return 2
 	}
-	if opts.SpecFile == "" {
+	if opts.SpecFile == "" && !(cmd == "serve" && opts.ConfigFile != "") {
 		fmt.Fprintf(stderr, "apigw %s: --spec is required\n", cmd)
 		return 2
 	}

@@ -102,6 +102,13 @@ type Bindings struct {
 	Domains []*Domain `yaml:"domains"`
 	// Tracing exports OpenTelemetry traces (read at start).
 	Tracing Tracing `yaml:"tracing"`
+	// ControlPlane serves the cloud's API Gateway API: gateways created
+	// through it are served beside --spec and domains.
+	ControlPlane ControlPlane `yaml:"control_plane"`
+	// Certificates stand in for Certificate Manager: the certificates
+	// that domains attached through the control plane are served with,
+	// by certificate ID.
+	Certificates map[string]*Certificate `yaml:"certificates"`
 }
 
 // Limits bound what one request may cost.
@@ -381,6 +388,7 @@ func (b *Bindings) applyDefaults() {
 		d := Duration(time.Second)
 		b.Reload.Interval = &d
 	}
+	b.ControlPlane.applyDefaults()
 }
 
 // LoadFile reads a bindings file; an empty name gives the defaults.
@@ -483,6 +491,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkYDB(root, b.YDB, &errs)
 	checkSecurityProfiles(root, b.SecurityProfiles, &errs)
 	checkDomains(root, b, &errs)
+	checkControlPlane(root, b, &errs)
 	if b.Console.Entries < 0 || b.Console.Entries > 10000 {
 		errs.Errorf(yamlx.Get(yamlx.Get(root, "console"), "entries"), "console.entries", "must be between 1 and 10000 (0: the default, 500)")
 	}

@@ -147,6 +147,7 @@ func resolveDomainFiles(b *Bindings, file string) {
 	rel(&b.TLS.Key)
 	rel(&b.AdminTLS.Cert)
 	rel(&b.AdminTLS.Key)
+	b.resolveControlPlaneFiles(file)
 }
 
 // WatchedFiles are the files besides the spec and this file whose change

@@ -99,7 +99,7 @@ func typeKeys(t reflect.Type, prefix string, out map[string]bool) {
 var mapsOfIDs = map[string]bool{
 	"variables": true, "functions": true, "containers": true, "datasphere": true, "queues": true,
 	"streams": true, "ydb": true, "object_storage.buckets": true, "security_profiles": true,
-	"canary.variables": true, "functions.*.env": true, "service_accounts": true,
+	"canary.variables": true, "functions.*.env": true, "service_accounts": true, "certificates": true,
 }
 
 // docKeys lists the key paths of a YAML document the way typeKeys does.

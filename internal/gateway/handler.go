@@ -32,6 +32,7 @@ import (
 // snapshot atomically; a request keeps the snapshot it started with.
 type Handler struct {
 	snap    atomic.Pointer[Snapshot]
+	fleet   atomic.Pointer[Fleet] // the control plane's gateways (nil: none)
 	log     *slog.Logger
 	metrics *Metrics
 	access  atomic.Bool
@@ -151,6 +152,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.finish(x, r, start)
 
 	s := h.snap.Load()
+	if f := h.fleet.Load(); f != nil {
+		if g, r2 := f.match(r); g != nil {
+			switch {
+			case g.Stopped:
+				x.gatewayID = g.ID
+				h.fail(x, httperr.New(http.StatusServiceUnavailable, "the API gateway "+g.ID+" is stopped"))
+				return
+			case g.Snap == nil:
+				x.gatewayID = g.ID
+				h.fail(x, httperr.New(http.StatusBadGateway, "the API gateway "+g.ID+" has no specification that builds"))
+				return
+			}
+			s, r = g.Snap, r2
+		}
+	}
 	if s == nil {
 		h.fail(x, httperr.New(http.StatusServiceUnavailable, "the gateway has no specification loaded yet"))
 		return

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 )
 
@@ -45,8 +46,21 @@ type CA struct {
 	Replaced string
 }
 
-// caFile holds the key and the certificate, readable by the user only.
-const caFile = "ca.pem"
+// Scope is what a CA may sign for and where it is kept.
+type Scope struct {
+	// DNS are the permitted name constraints (a name and its
+	// subdomains); addresses are always loopback only.
+	DNS []string
+	// File holds the key and the certificate, readable by the user only;
+	// CertFile the certificate alone, for users and bundles.
+	File, CertFile string
+	// Label names the CA in its subject.
+	Label string
+}
+
+// ConnectionsScope is the intercept's CA: the connections host and
+// loopback, kept as ca.pem (key) and ca-cert.pem.
+var ConnectionsScope = Scope{DNS: []string{Host, "localhost"}, File: "ca.pem", CertFile: "ca-cert.pem", Label: "apigw local CA"}
 
 // LoadOrCreateCA reads the CA kept in dir, making it on first use. Two
 // processes starting at once agree on one CA: the file is published with a
@@ -58,7 +72,10 @@ const caFile = "ca.pem"
 // name constraints limit it to the connections host and loopback. Else it
 // is set aside (ca.pem.untrusted-TIME) and a new one is made; Replaced
 // says why, for the log.
-func LoadOrCreateCA(dir string) (*CA, error) {
+func LoadOrCreateCA(dir string) (*CA, error) { return LoadOrCreateScoped(dir, ConnectionsScope) }
+
+// LoadOrCreateScoped is LoadOrCreateCA for a CA of another scope.
+func LoadOrCreateScoped(dir string, scope Scope) (*CA, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -69,12 +86,12 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 			os.Chmod(dir, 0o700)
 		}
 	}
-	path := filepath.Join(dir, caFile)
+	path := filepath.Join(dir, scope.File)
 	var replaced string
 	for attempt := 0; ; attempt++ {
 		b, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			if b, err = newCA(); err != nil {
+			if b, err = newCA(scope); err != nil {
 				return nil, err
 			}
 			tmp := fmt.Sprintf("%s.%d.%s.tmp", path, os.Getpid(), randomHex(4))
@@ -94,7 +111,7 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v (delete it and apigw makes a new one)", path, err)
 		}
-		why := untrusted(dir, path, ca)
+		why := untrusted(dir, path, ca, scope)
 		if why != "" && attempt == 0 {
 			// Set it aside (kept for the user to look at) and make another.
 			aside := fmt.Sprintf("%s.untrusted-%s", path, time.Now().UTC().Format("20060102T150405"))
@@ -108,7 +125,7 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 			return nil, fmt.Errorf("%s is not to be trusted: %s", path, why)
 		}
 		ca.Replaced = replaced
-		ca.CertFile = filepath.Join(dir, "ca-cert.pem")
+		ca.CertFile = filepath.Join(dir, scope.CertFile)
 		if err := writeIfChanged(ca.CertFile, ca.CertPEM, 0o644); err != nil {
 			return nil, err
 		}
@@ -119,7 +136,7 @@ func LoadOrCreateCA(dir string) (*CA, error) {
 // untrusted says why a CA file found in dir must not be used ("" when it
 // may): someone else could have read its key or put it there, or it
 // could sign for names beyond the connections host and loopback.
-func untrusted(dir, path string, ca *CA) string {
+func untrusted(dir, path string, ca *CA, scope Scope) string {
 	if runtime.GOOS != "windows" { // its permission bits say nothing
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -148,7 +165,7 @@ func untrusted(dir, path string, ca *CA) string {
 		return "its name constraints are not the ones apigw makes"
 	}
 	for _, d := range c.PermittedDNSDomains {
-		if d != Host && d != "localhost" {
+		if !slices.Contains(scope.DNS, d) {
 			return "its name constraints permit " + d
 		}
 	}
@@ -166,7 +183,7 @@ func untrusted(dir, path string, ca *CA) string {
 	return ""
 }
 
-func newCA() ([]byte, error) {
+func newCA(scope Scope) ([]byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -177,7 +194,7 @@ func newCA() ([]byte, error) {
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:                serial(),
-		Subject:                     pkix.Name{Organization: []string{"apigw local CA"}, CommonName: "apigw local CA (" + host + ")"},
+		Subject:                     pkix.Name{Organization: []string{scope.Label}, CommonName: scope.Label + " (" + host + ")"},
 		NotBefore:                   now.Add(-time.Hour),
 		NotAfter:                    now.AddDate(10, 0, 0),
 		KeyUsage:                    x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
@@ -185,7 +202,7 @@ func newCA() ([]byte, error) {
 		IsCA:                        true,
 		MaxPathLenZero:              true,
 		PermittedDNSDomainsCritical: true,
-		PermittedDNSDomains:         []string{Host, "localhost"},
+		PermittedDNSDomains:         scope.DNS,
 		PermittedIPRanges:           []*net.IPNet{v4, v6},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)

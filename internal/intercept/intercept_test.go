@@ -57,7 +57,7 @@ func TestCA(t *testing.T) {
 	if err != nil || !again.Cert.Equal(ca.Cert) {
 		t.Fatalf("a second start made another CA (%v)", err)
 	}
-	if st, _ := os.Stat(filepath.Join(dir, caFile)); st.Mode().Perm() != 0o600 {
+	if st, _ := os.Stat(filepath.Join(dir, ConnectionsScope.File)); st.Mode().Perm() != 0o600 {
 		t.Errorf("the CA key file is %v, want 0600", st.Mode().Perm())
 	}
 	roots := x509.NewCertPool()
@@ -83,7 +83,7 @@ func TestCA(t *testing.T) {
 		}
 	}
 	// A broken file is an error that says what to do.
-	os.WriteFile(filepath.Join(dir, caFile), []byte("junk"), 0o600)
+	os.WriteFile(filepath.Join(dir, ConnectionsScope.File), []byte("junk"), 0o600)
 	if _, err := LoadOrCreateCA(dir); err == nil || !strings.Contains(err.Error(), "delete it") {
 		t.Errorf("a broken CA file: %v", err)
 	}
@@ -108,20 +108,20 @@ func TestCAFoundIsChecked(t *testing.T) {
 		why  string           // "" : kept
 	}{
 		{"apigw's own", func(dir string) { LoadOrCreateCA(dir) }, ""},
-		{"readable by others", func(dir string) { LoadOrCreateCA(dir); os.Chmod(filepath.Join(dir, caFile), 0o644) }, "can be read by others"},
-		{"without name constraints", func(dir string) { os.WriteFile(filepath.Join(dir, caFile), unconstrained(), 0o600) }, "no name constraints"},
+		{"readable by others", func(dir string) { LoadOrCreateCA(dir); os.Chmod(filepath.Join(dir, ConnectionsScope.File), 0o644) }, "can be read by others"},
+		{"without name constraints", func(dir string) { os.WriteFile(filepath.Join(dir, ConnectionsScope.File), unconstrained(), 0o600) }, "no name constraints"},
 	} {
 		if runtime.GOOS == "windows" && tc.why == "can be read by others" {
 			continue
 		}
 		dir := t.TempDir()
 		tc.make(dir)
-		before, _ := os.ReadFile(filepath.Join(dir, caFile))
+		before, _ := os.ReadFile(filepath.Join(dir, ConnectionsScope.File))
 		ca, err := LoadOrCreateCA(dir)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		after, _ := os.ReadFile(filepath.Join(dir, caFile))
+		after, _ := os.ReadFile(filepath.Join(dir, ConnectionsScope.File))
 		kept := string(before) == string(after)
 		if tc.why == "" {
 			if !kept || ca.Replaced != "" {
@@ -132,10 +132,10 @@ func TestCAFoundIsChecked(t *testing.T) {
 		if kept || !strings.Contains(ca.Replaced, tc.why) || len(ca.Cert.PermittedDNSDomains) == 0 {
 			t.Errorf("%s: kept %v, replaced because %q", tc.name, kept, ca.Replaced)
 		}
-		if st, _ := os.Stat(filepath.Join(dir, caFile)); st.Mode().Perm() != 0o600 {
+		if st, _ := os.Stat(filepath.Join(dir, ConnectionsScope.File)); st.Mode().Perm() != 0o600 {
 			t.Errorf("%s: the new CA's file is %v", tc.name, st.Mode().Perm())
 		}
-		if aside, _ := filepath.Glob(filepath.Join(dir, caFile+".untrusted-*")); len(aside) != 1 {
+		if aside, _ := filepath.Glob(filepath.Join(dir, ConnectionsScope.File+".untrusted-*")); len(aside) != 1 {
 			t.Errorf("%s: the old CA was not set aside: %v", tc.name, aside)
 		}
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/apigw/apigw/internal/conncap"
 	"github.com/apigw/apigw/internal/connectionapi"
 	"github.com/apigw/apigw/internal/console"
+	"github.com/apigw/apigw/internal/controlplane"
 	"github.com/apigw/apigw/internal/functions"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/headers"
@@ -97,6 +98,8 @@ type Server struct {
 	// bindings are those read at start: the admin listener's rules until
 	// a snapshot serves (then the snapshot's).
 	bindings *config.Bindings
+	// plane is the control plane (nil: none).
+	plane *controlplane.Plane
 }
 
 // Load reads the bindings and the spec with the command-line overrides applied
@@ -142,6 +145,10 @@ func loadBindings(opts Options) (*config.Bindings, yamlx.List) {
 // the domains' certificates.
 func build(opts Options, b *config.Bindings, deps *integration.Deps) (*gateway.Snapshot, yamlx.List) {
 	snap, errs := buildSpec(opts, b, deps)
+	if snap != nil && opts.SpecFile == "" && len(b.Domains) == 0 && b.TLS.Cert == "" {
+		// Only the control plane's gateways serve: other hosts get 404.
+		snap.SetDomains(nil, false, nil, "")
+	}
 	if a := b.AdminTLS; a.Cert != "" {
 		// The admin listener reads them at start; checked here too, so
 		// that validate finds a missing or broken pair.
@@ -211,7 +218,13 @@ func build(opts Options, b *config.Bindings, deps *integration.Deps) (*gateway.S
 func buildSpec(opts Options, b *config.Bindings, deps *integration.Deps) (*gateway.Snapshot, yamlx.List) {
 	vars := b.VariableValues()
 	maps.Copy(vars, opts.Vars)
-	doc, errs := spec.LoadFile(opts.SpecFile, vars)
+	var doc *spec.Document
+	var errs yamlx.List
+	if opts.SpecFile == "" { // a control plane without --spec
+		doc, errs = spec.Load("", []byte(emptySpec), vars)
+	} else {
+		doc, errs = spec.LoadFile(opts.SpecFile, vars)
+	}
 	if doc == nil {
 		return nil, errs
 	}
@@ -219,7 +232,7 @@ func buildSpec(opts Options, b *config.Bindings, deps *integration.Deps) (*gatew
 	// integrations' problems as well as the spec's; it never serves.
 	snap, e := gateway.Build(doc, b, deps)
 	errs = append(errs, e...)
-	if c := b.Canary; c != nil && doc != nil {
+	if c := b.Canary; c != nil && doc != nil && opts.SpecFile != "" {
 		// The canary is the same spec with the canary's values over the
 		// stable ones; its own problems are reported as the canary's.
 		cvars := maps.Clone(vars)
@@ -294,6 +307,9 @@ func (s *Server) Run(ctx context.Context) error {
 	b, errs := loadBindings(s.opts)
 	if errs.Err() != nil {
 		return errs.Errors()
+	}
+	if s.opts.SpecFile == "" && !b.ControlPlane.Enabled() {
+		return errors.New("--spec is required (or a bindings file with control_plane)")
 	}
 	if b.Tracing.Endpoint != "" {
 		tracer, stop, err := tracing.Setup(ctx, b.Tracing, s.opts.Version)
@@ -389,6 +405,14 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.logWarnings(errs)
 	s.applyLogLevel(snap.Bindings)
+	if b.ControlPlane.Enabled() {
+		stopPlane, err := s.startControlPlane(ctx, b)
+		if err != nil {
+			admin.Close()
+			return err
+		}
+		defer stopPlane()
+	}
 
 	apiLn, err := net.Listen("tcp", b.Listen)
 	if err != nil {
@@ -423,6 +447,9 @@ func (s *Server) Run(ctx context.Context) error {
 			// The current snapshot's certificates: a reload that changes
 			// a certificate file takes effect at the next handshake.
 			TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+				if c, ok := s.handler.Fleet().Certificate(hello.ServerName); ok {
+					return c, nil // a domain attached through the control plane
+				}
 				if snap := s.handler.Snapshot(); snap != nil {
 					if c, ok := snap.Certificate(hello.ServerName); ok {
 						return c, nil
@@ -508,6 +535,15 @@ func (s *Server) reload(reason string) {
 	old := s.handler.Swap(snap)
 	s.spec.loaded()
 	s.hashes = s.fileHashes() // the new bindings may watch other files
+	if s.plane != nil {
+		// The created gateways are built with the bindings too (and mark
+		// the function processes they use before Settle stops the rest).
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := s.plane.Sync(ctx, true); err != nil {
+			s.log.Warn("control plane: the created gateways keep their snapshots: the state store does not answer", "error", err.Error())
+		}
+		cancel()
+	}
 	s.deps.Functions.Settle()
 	if old != nil && (old.Bindings.Listen != snap.Bindings.Listen || old.Bindings.Admin != snap.Bindings.Admin) {
 		s.log.Warn("listen addresses changed in the bindings; they take effect on restart")
