@@ -162,3 +162,26 @@ func TestFunctionDirs(t *testing.T) {
 		}
 	}
 }
+
+func TestControlPlaneNeedsTokensOffLoopback(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		want string
+	}{
+		{"control_plane: {listen: '0.0.0.0:8443'}", "not a loopback address: set control_plane.tokens"},
+		{"control_plane: {listen: '0.0.0.0:8443', tokens: [short]}", "use at least 16"},
+		{"control_plane: {state_dir: x}", "needs listen"},
+		{"control_plane: {listen: '127.0.0.1:8443', database: 'mysql://x'}", "postgres:// URL"},
+		{"control_plane: {listen: '127.0.0.1:8443', base_domain: 'bad domain'}", "not a domain name"},
+		{"certificates: {fpq1: {cert: a.pem}}", "needs cert and key"},
+	} {
+		_, errs := Parse([]byte(c.src))
+		if errs.Err() == nil || !strings.Contains(errs.Err().Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.src, errs.Err(), c.want)
+		}
+	}
+	b, errs := Parse([]byte("control_plane: {listen: '0.0.0.0:8443', tokens: [a-token-of-16-chars]}"))
+	if errs.Err() != nil || b.ControlPlane.BaseDomain != DefaultBaseDomain || b.ControlPlane.Resync.D() != 5*time.Second {
+		t.Fatalf("%v %+v", errs.Err(), b.ControlPlane)
+	}
+}
