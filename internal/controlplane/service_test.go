@@ -236,7 +236,7 @@ func TestUpdateKeepsWhatTheMaskDoesNotName(t *testing.T) {
 	s := gateways{p: p}
 	ctx := context.Background()
 	op, err := s.Create(ctx, &apigateway.CreateApiGatewayRequest{FolderId: "f", Name: "u", Description: "d", Labels: map[string]string{"a": "1"},
-		Spec: &apigateway.CreateApiGatewayRequest_OpenapiSpec{OpenapiSpec: okSpec},
+		Spec:         &apigateway.CreateApiGatewayRequest_OpenapiSpec{OpenapiSpec: okSpec},
 		Connectivity: &apigateway.Connectivity{NetworkId: "enp1", SubnetId: []string{"e9b1", "e2l2"}},
 		Canary:       &apigateway.Canary{Weight: 10, Variables: map[string]*apigateway.VariableInput{"v": {VariableValue: &apigateway.VariableInput_IntValue{IntValue: 3}}}}})
 	if err != nil {
