@@ -286,3 +286,40 @@ func certPoolFromFile(t *testing.T, file string) *x509.CertPool {
 	}
 	return pool
 }
+
+// TestControlPlaneWithTheNodeSDK: the official Node.js SDK creates a
+// gateway (session.client(ApiGatewayServiceClient, address), the CA as
+// ssl.rootCerts), waits on its operation, and calls it.
+func TestControlPlaneWithTheNodeSDK(t *testing.T) {
+	needInterpreter(t, "node")
+	modules, _ := filepath.Abs("../examples/websocket/functions/node_modules")
+	if _, err := os.Stat(filepath.Join(modules, "@yandex-cloud/nodejs-sdk")); err != nil {
+		t.Fatal("the Node.js SDK is not installed: run scripts/test-servers")
+	}
+	dir := t.TempDir()
+	cp := startControlPlane(t, dir, "")
+	specFile := writeFile(t, dir, "api.yaml", helloSpec)
+	cmd := exec.Command("node", "testdata/controlplane/node-create.js", cp.Addr, cp.CA, cp.URL, specFile)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s\n%s", err, out, exitStderr(err))
+	}
+	var got struct {
+		ID, Domain, Body string
+		Status           int
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if got.Status != 200 || got.Body != "hello from node from the gateway" || got.Domain != got.ID+".apigw.localhost" {
+		t.Fatalf("the created gateway: %+v", got)
+	}
+}
+
+func exitStderr(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
