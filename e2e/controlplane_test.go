@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -322,4 +323,47 @@ func exitStderr(err error) string {
 		return string(ee.Stderr)
 	}
 	return ""
+}
+
+// TestControlPlaneStateSurvivesARestart: gateways created before a
+// restart are served after it, from state_dir, with the same CA (clients
+// keep trusting the file they have); a control plane alone, no --spec,
+// answers other hosts 404.
+func TestControlPlaneStateSurvivesARestart(t *testing.T) {
+	dir := t.TempDir()
+	cp := startControlPlane(t, dir, "")
+	pool := certPoolFromFile(t, cp.CA)
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	body, _ := json.Marshal(map[string]any{"folderId": "f", "name": "kept", "openapiSpec": helloSpec})
+	req, _ := http.NewRequest("POST", "https://localhost:"+strings.Split(cp.Addr, ":")[1]+"/apigateways/v1/apigateways", strings.NewReader(string(body)))
+	req.Header.Set("Authorization", "Bearer t1.x.y")
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var op struct {
+		Metadata struct{ APIGatewayID string }
+		Done     bool
+	}
+	json.Unmarshal([]byte(mustReadAll(res)), &op)
+	id := op.Metadata.APIGatewayID
+	if res.StatusCode != 200 || !op.Done || id == "" {
+		t.Fatalf("create: %d %+v", res.StatusCode, op)
+	}
+	if st, _ := hostGet(cp.URL, "nobody"); st != 404 {
+		t.Fatalf("an unknown host: %d", st)
+	}
+	if code, err := cp.stop(syscall.SIGINT, 30*time.Second); code != 0 || err != nil {
+		t.Fatalf("stop: %d %v", code, err)
+	}
+	again := start(t, "--config", cp.Config)
+	if st, got := hostGet(again.URL, id); st != 200 || got != "hi from the gateway" {
+		t.Fatalf("after a restart: %d %q\n%s", st, got, again.Logs())
+	}
+	if !strings.Contains(again.Logs(), `"gateways":1`) {
+		t.Fatalf("the start did not say it serves the stored gateway:\n%s", again.Logs())
+	}
+	if certPoolFromFile(t, cp.CA).Equal(pool) == false {
+		t.Fatal("the CA changed across a restart")
+	}
 }
