@@ -367,3 +367,45 @@ func TestControlPlaneStateSurvivesARestart(t *testing.T) {
 		t.Fatal("the CA changed across a restart")
 	}
 }
+
+// TestConsoleGatewaysView: the console lists the created gateways with
+// their domains and status, and a gateway's operations on a click.
+func TestConsoleGatewaysView(t *testing.T) {
+	needInterpreter(t, "chromium")
+	dir := t.TempDir()
+	cp := startControlPlane(t, dir, "")
+	a, st, out := restCreateTLS(t, cp, "shown", helloSpec)
+	if a == "" {
+		t.Fatalf("create: %d %v", st, out)
+	}
+	devtools := startChromium(t)
+	p := openPage(t, devtools, cp.Admin+"/console/gateways")
+	p.viewport(1280, 800, false)
+	got := p.eval(waitScript + `const row = await wait("the gateway", () => document.querySelector('#gateways-body tr[data-id="` + a + `"]'));
+row.click();
+await wait("its operations", () => document.getElementById("gateway-operations")?.textContent.includes("Create API gateway"));
+return {row: row.textContent, ops: document.getElementById("gateway-operations").textContent};`)
+	if !strings.Contains(got, a+".apigw.localhost") || !strings.Contains(got, "ACTIVE") || !strings.Contains(got, "shown") {
+		t.Errorf("gateways view: %s", got)
+	}
+	p.screenshot(t.ArtifactDir(), "console-gateways.png")
+}
+
+// restCreateTLS creates a gateway through a control plane's REST form over
+// TLS, trusting its CA.
+func restCreateTLS(t *testing.T, cp *controlPlane, name, spec string) (string, int, map[string]any) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certPoolFromFile(t, cp.CA)}}}
+	body, _ := json.Marshal(map[string]any{"folderId": "f", "name": name, "openapiSpec": spec})
+	req, _ := http.NewRequest("POST", "https://localhost:"+strings.Split(cp.Addr, ":")[1]+"/apigateways/v1/apigateways", strings.NewReader(string(body)))
+	req.Header.Set("Authorization", "Bearer t1.x.y")
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	json.Unmarshal([]byte(mustReadAll(res)), &out)
+	md, _ := out["metadata"].(map[string]any)
+	id, _ := md["apiGatewayId"].(string)
+	return id, res.StatusCode, out
+}

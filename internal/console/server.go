@@ -36,6 +36,10 @@ type Source interface {
 	APIBase() string
 	// Functions describes the local function processes and their output.
 	Functions() any
+	// Gateways lists the gateways created through the control plane,
+	// with their operations and their specs' errors (nil: no control
+	// plane).
+	Gateways(ctx context.Context) any
 	// WebSockets lists the open connections of this replica;
 	// WebSocketSend and WebSocketDisconnect act on one, wherever it is.
 	WebSockets() any
@@ -92,7 +96,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every view has its own address; the page itself is one.
 	switch {
-	case path == "", path == "/", path == "/routes", path == "/functions", path == "/websocket", path == "/spec",
+	case path == "", path == "/", path == "/routes", path == "/functions", path == "/websocket", path == "/spec", path == "/gateways",
 		strings.HasPrefix(path, "/requests/"):
 		page, _ := ui.ReadFile("ui/index.html")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -172,6 +176,8 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, rest string) {
 		writeJSON(w, s.Source.Spec())
 	case rest == "functions" && r.Method == http.MethodGet:
 		writeJSON(w, s.Source.Functions())
+	case rest == "gateways" && r.Method == http.MethodGet:
+		writeJSON(w, s.Source.Gateways(r.Context()))
 	case rest == "websocket" && r.Method == http.MethodGet:
 		writeJSON(w, s.Source.WebSockets())
 	case rest == "try" && r.Method == http.MethodGet:

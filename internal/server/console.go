@@ -134,6 +134,16 @@ func (c consoleSource) APIBase() string {
 
 func (c consoleSource) Functions() any { return c.s.deps.Functions.Processes(0) }
 
+// Gateways is the control plane's gateways (null without one).
+func (c consoleSource) Gateways(ctx context.Context) any {
+	if c.s.plane == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return c.s.plane.Gateways(ctx)
+}
+
 // consoleConn is an open WebSocket connection as the console lists it.
 type consoleConn struct {
 	ID           string    `json:"id"`

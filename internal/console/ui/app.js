@@ -322,6 +322,38 @@ async function viewFunctions() {
   pollTimer = setInterval(() => render().catch(() => {}), 1000);
 }
 
+// --- Gateways (the control plane's) ---
+async function viewGateways() {
+  let selected = new URLSearchParams(location.search).get('id');
+  const render = async () => {
+    const gws = await api('gateways');
+    if (gws === null) {
+      show(el('p', { class: 'muted', id: 'gateways-off' }, 'No control plane: set control_plane.listen in the bindings to create gateways through the cloud\'s API (docs/control-plane.md).'));
+      return;
+    }
+    if (!selected && gws.length) selected = gws[0].id;
+    const tbody = el('tbody', { id: 'gateways-body' });
+    for (const g of gws) {
+      tbody.append(el('tr', { class: 'row' + (g.id === selected ? ' active' : ''), 'data-id': g.id, onclick: () => { selected = g.id; render(); } },
+        el('td', { class: 'mono' }, g.id), el('td', {}, g.name || '—'), el('td', { class: 'mono wrap' }, [g.domain].concat(g.domains || []).join(' ')),
+        el('td', { class: g.errors ? 'error' : g.status === 'ACTIVE' ? 's2' : 'muted' }, g.errors ? 'ERROR' : g.status),
+        el('td', { class: 'hide-narrow' }, g.routes), el('td', { class: 'hide-narrow' }, age(g.created_at))));
+    }
+    const cur = gws.find((g) => g.id === selected);
+    const detail = cur ? el('section', { id: 'gateway-detail' },
+      el('h2', {}, 'Operations of ' + cur.id),
+      el('ul', { id: 'gateway-operations' }, (cur.operations || []).map((o) => el('li', { class: o.error ? 'error' : '' },
+        time(o.created_at) + ' ' + o.description + ' ', el('span', { class: 'mono muted' }, o.id), o.error ? ' — ' + o.error : ''))),
+      cur.errors ? [el('h2', { class: 'error' }, 'Its spec does not build with the current bindings; it serves its last snapshot'),
+        el('ul', { id: 'gateway-errors' }, cur.errors.map((e) => el('li', { class: 'mono' }, e)))] : null) : null;
+    show(gws.length ? el('div', { class: 'scroll' }, el('table', {},
+      el('thead', {}, el('tr', {}, el('th', {}, 'ID'), el('th', {}, 'Name'), el('th', {}, 'Domains'), el('th', {}, 'Status'), el('th', { class: 'hide-narrow' }, 'Routes'), el('th', { class: 'hide-narrow' }, 'Age'))), tbody))
+      : el('p', { class: 'muted', id: 'gateways-none' }, 'No gateways yet: create one with an SDK, yc, Terraform or the REST API (docs/control-plane.md).'), detail);
+  };
+  await render();
+  pollTimer = setInterval(() => render().catch(() => {}), 1000);
+}
+
 // --- WebSocket ---
 async function viewWebSocket() {
   let selected = null;
@@ -375,6 +407,7 @@ async function route() {
     else if (view === 'spec') await viewSpec();
     else if (view === 'functions') await viewFunctions();
     else if (view === 'websocket') await viewWebSocket();
+    else if (view === 'gateways') await viewGateways();
     else await viewRequests();
   } catch (err) {
     show(el('p', { class: 'error' }, err.message));
