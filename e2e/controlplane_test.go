@@ -409,3 +409,46 @@ func restCreateTLS(t *testing.T, cp *controlPlane, name, spec string) (string, i
 	id, _ := md["apiGatewayId"].(string)
 	return id, res.StatusCode, out
 }
+
+// TestControlPlaneExample runs the README's control-plane tour on a copy
+// of examples/control-plane: create.json through the REST form over TLS,
+// the gateway at its domain and at its path form; the same Create again
+// is ALREADY_EXISTS.
+func TestControlPlaneExample(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"apigw.yaml", "create.json"} {
+		writeFile(t, dir, f, mustRead(t, filepath.Join("../examples/control-plane", f)))
+	}
+	cfg := strings.Replace(mustRead(t, filepath.Join(dir, "apigw.yaml")), "127.0.0.1:8443", fmt.Sprintf("127.0.0.1:%d", freePort(t)), 1)
+	writeFile(t, dir, "apigw.yaml", cfg)
+	g := start(t, "--config", filepath.Join(dir, "apigw.yaml"))
+	addr := strings.Fields(cfg[strings.Index(cfg, "listen:")+len("listen:"):])[0]
+	cp := &controlPlane{gateway: g, Addr: addr, CA: filepath.Join(dir, "apigw-state", "ca.pem")}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: certPoolFromFile(t, cp.CA)}}}
+	post := func() (int, string) {
+		req, _ := http.NewRequest("POST", "https://localhost:"+strings.Split(addr, ":")[1]+"/apigateways/v1/apigateways",
+			strings.NewReader(mustRead(t, filepath.Join(dir, "create.json"))))
+		req.Header.Set("Authorization", "Bearer t1.x.y")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, mustReadAll(res)
+	}
+	st, body := post()
+	var op struct{ Metadata struct{ APIGatewayID string } }
+	json.Unmarshal([]byte(body), &op)
+	id := op.Metadata.APIGatewayID
+	if st != 200 || id == "" {
+		t.Fatalf("create.json: %d %s", st, body)
+	}
+	if st, got := hostGet(g.URL, id); st != 200 || got != "Hi from a gateway made through the API\n" {
+		t.Fatalf("at its domain: %d %q", st, got)
+	}
+	if st, _, got := get(t, g.URL+"/_apigw/gateways/"+id+"/hello"); st != 200 || got != "Hi from a gateway made through the API\n" {
+		t.Fatalf("at its path: %d %q", st, got)
+	}
+	if st, body := post(); st != 409 || !strings.Contains(body, `"code":6`) {
+		t.Fatalf("the same Create again: %d %s", st, body)
+	}
+}
