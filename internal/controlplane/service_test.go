@@ -16,6 +16,7 @@ import (
 	"github.com/apigw/apigw/internal/integration"
 	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/yamlx"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	apigateway "github.com/yandex-cloud/go-genproto/yandex/cloud/serverless/apigateway/v1"
 	"google.golang.org/grpc"
@@ -37,6 +38,12 @@ paths:
 // testPlane is a plane on the embedded store whose builds use bindings b
 // (default bindings when nil), as the server's do.
 func testPlane(t *testing.T, b *config.Bindings) (*Plane, *gateway.Handler) {
+	return testPlaneWith(t, b)
+}
+
+func testPlaneB(b *testing.B) (*Plane, *gateway.Handler) { return testPlaneWith(b, nil) }
+
+func testPlaneWith(t testing.TB, b *config.Bindings) (*Plane, *gateway.Handler) {
 	t.Helper()
 	if b == nil {
 		b = config.Default()
@@ -46,7 +53,7 @@ func testPlane(t *testing.T, b *config.Bindings) (*Plane, *gateway.Handler) {
 		t.Fatal(err)
 	}
 	deps := integration.NewDeps()
-	h := gateway.NewHandler(slog.New(slog.DiscardHandler), nil)
+	h := gateway.NewHandler(slog.New(slog.DiscardHandler), gateway.NewMetrics(prometheus.NewRegistry()))
 	p := New(Options{Store: store, BaseDomain: "apigw.localhost", Log: slog.New(slog.DiscardHandler), Publish: h.SetFleet,
 		Bindings: func() *config.Bindings { return b },
 		Build: func(g *apigateway.ApiGateway, text string) (*gateway.Snapshot, yamlx.List) {

@@ -27,7 +27,13 @@ var (
 	bucketGateways   = []byte("gateways")
 	bucketOperations = []byte("operations")
 	bucketGatewayOps = []byte("gateway_operations") // gateway id, 0, revision (8 bytes) → operation id
+	// The unique keys, as PostgreSQL's indexes: folder id, 0, name → gateway
+	// id; attached domain → gateway id.
+	bucketNames   = []byte("names")
+	bucketDomains = []byte("domains")
 )
+
+func nameKey(folder, name string) []byte { return []byte(folder + "\x00" + name) }
 
 // boltRecord is a gateway as the file keeps it.
 type boltRecord struct {
@@ -51,7 +57,7 @@ func OpenBolt(dir string) (Store, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketGateways, bucketOperations, bucketGatewayOps} {
+		for _, b := range [][]byte{bucketGateways, bucketOperations, bucketGatewayOps, bucketNames, bucketDomains} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -111,44 +117,47 @@ func (s *boltStore) Put(ctx context.Context, rec *Record, prev int64, op *operat
 	return s.db.Update(func(tx *bolt.Tx) error {
 		gws := tx.Bucket(bucketGateways)
 		cur := gws.Get([]byte(g.Id))
+		var old *Record
 		switch {
 		case prev == 0 && cur != nil:
 			return ErrConflict
 		case prev != 0 && cur == nil:
 			return ErrNotFound
 		case prev != 0:
-			old, err := decodeBoltRecord(cur)
-			if err != nil {
+			var err error
+			if old, err = decodeBoltRecord(cur); err != nil {
 				return err
 			}
 			if old.Revision != prev {
 				return ErrConflict
 			}
 		}
-		// The folder's names and every gateway's domains are unique.
-		mine := domainsOf(g)
-		err := gws.ForEach(func(k, v []byte) error {
-			if string(k) == g.Id {
-				return nil
+		// The folder's names and every gateway's domains are unique: the
+		// old keys go, the new ones must be free.
+		names, domains := tx.Bucket(bucketNames), tx.Bucket(bucketDomains)
+		if old != nil {
+			if old.Gateway.Name != "" {
+				names.Delete(nameKey(old.Gateway.FolderId, old.Gateway.Name))
 			}
-			other, err := decodeBoltRecord(v)
-			if err != nil {
-				return err
+			for _, d := range domainsOf(old.Gateway) {
+				domains.Delete([]byte(d))
 			}
-			if g.Name != "" && other.Gateway.FolderId == g.FolderId && other.Gateway.Name == g.Name {
+		}
+		if g.Name != "" {
+			if names.Get(nameKey(g.FolderId, g.Name)) != nil {
 				return ErrNameTaken
 			}
-			for _, d := range domainsOf(other.Gateway) {
-				for _, m := range mine {
-					if d == m {
-						return ErrDomainTaken
-					}
-				}
+			if err := names.Put(nameKey(g.FolderId, g.Name), []byte(g.Id)); err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+		}
+		for _, d := range domainsOf(g) {
+			if domains.Get([]byte(d)) != nil {
+				return ErrDomainTaken
+			}
+			if err := domains.Put([]byte(d), []byte(g.Id)); err != nil {
+				return err
+			}
 		}
 		seq, err := gws.NextSequence()
 		if err != nil {
@@ -188,8 +197,19 @@ func putOperation(tx *bolt.Tx, gatewayID string, seq int64, op *operation.Operat
 func (s *boltStore) Delete(ctx context.Context, id string, op *operation.Operation) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		gws := tx.Bucket(bucketGateways)
-		if gws.Get([]byte(id)) == nil {
+		cur := gws.Get([]byte(id))
+		if cur == nil {
 			return ErrNotFound
+		}
+		old, err := decodeBoltRecord(cur)
+		if err != nil {
+			return err
+		}
+		if old.Gateway.Name != "" {
+			tx.Bucket(bucketNames).Delete(nameKey(old.Gateway.FolderId, old.Gateway.Name))
+		}
+		for _, d := range domainsOf(old.Gateway) {
+			tx.Bucket(bucketDomains).Delete([]byte(d))
 		}
 		if err := gws.Delete([]byte(id)); err != nil {
 			return err
