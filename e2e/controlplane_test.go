@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	cws "github.com/coder/websocket"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	apigateway "github.com/yandex-cloud/go-genproto/yandex/cloud/serverless/apigateway/v1"
 	ycsdk "github.com/yandex-cloud/go-sdk/v2"
@@ -450,5 +451,52 @@ func TestControlPlaneExample(t *testing.T) {
 	}
 	if st, body := post(); st != 409 || !strings.Contains(body, `"code":6`) {
 		t.Fatalf("the same Create again: %d %s", st, body)
+	}
+}
+
+// TestControlPlaneBesideASpec: --spec keeps serving every other host; a
+// created gateway's canary and WebSocket paths work at its addresses, and
+// the connection API is reachable on the control plane too.
+func TestControlPlaneBesideASpec(t *testing.T) {
+	dir := t.TempDir()
+	cp := &controlPlane{Addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Dir: dir}
+	cfg := writeFile(t, dir, "apigw.yaml", fmt.Sprintf("control_plane: {listen: %s, plaintext: true}\n", cp.Addr))
+	root := writeFile(t, dir, "root.yaml", "openapi: 3.0.0\ninfo: {title: root, version: '1'}\npaths:\n  /hello:\n    get:\n      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': root}}\n")
+	cp.gateway = start(t, "--spec", root, "--config", cfg)
+	spec := helloSpec + `  /ws:
+    x-yc-apigateway-websocket-message:
+      x-yc-apigateway-integration: {type: dummy, http_code: 200, content: {'*': 'echo'}}
+`
+	body, _ := json.Marshal(map[string]any{"folderId": "f", "name": "canaried", "openapiSpec": spec,
+		"canary": map[string]any{"weight": "99", "variables": map[string]any{"greeting": map[string]any{"stringValue": "canary"}}}})
+	st, out := restCall(t, cp.Addr, "POST", "/apigateways/v1/apigateways", string(body))
+	id, _ := out["metadata"].(map[string]any)["apiGatewayId"].(string)
+	if st != 200 || id == "" {
+		t.Fatalf("create: %d %v", st, out)
+	}
+	if st, _, got := get(t, cp.URL+"/hello"); st != 200 || got != "root" {
+		t.Fatalf("--spec at another host: %d %q", st, got)
+	}
+	seen := map[string]int{}
+	for range 40 {
+		_, got := hostGet(cp.URL, id)
+		seen[got]++
+	}
+	if seen["canary from the gateway"] == 0 || seen["canary from the gateway"]+seen["hi from the gateway"] != 40 {
+		t.Fatalf("a 99%% canary over 40 requests: %v", seen)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, connID := cp.wsConnect(ctx, "/_apigw/gateways/"+id+"/ws")
+	if connID == "" {
+		t.Fatal("no connection ID")
+	}
+	c.Write(ctx, cws.MessageText, []byte("hi"))
+	if _, msg, err := c.Read(ctx); err != nil || string(msg) != "echo" {
+		t.Fatalf("WebSocket at the created gateway: %q %v", msg, err)
+	}
+	// The connection API on the control plane's address, as the cloud's.
+	if st, out := restCall(t, cp.Addr, "GET", "/apigateways/websocket/v1/connections/"+connID, ""); st != 200 || out["id"] != connID {
+		t.Fatalf("the connection API on the control plane: %d %v", st, out)
 	}
 }

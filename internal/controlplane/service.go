@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/yamlx"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -177,6 +179,19 @@ func checkCanary(c *apigateway.Canary) error {
 	if c != nil && (c.Weight < 0 || c.Weight > 99) {
 		return invalid("canary.weight must be 0 to 99, not %d", c.Weight)
 	}
+	if c != nil && c.Weight > 0 && len(c.Variables) == 0 {
+		return invalid("canary.variables: a canary needs variables (it is the same spec with other variable values)")
+	}
+	return nil
+}
+
+func checkTimeout(d *durationpb.Duration) error {
+	if d == nil {
+		return nil
+	}
+	if err := d.CheckValid(); err != nil || d.AsDuration() < 0 || d.AsDuration() > 600*time.Second {
+		return invalid("execution_timeout must be 0s to 600s, not %s", d.AsDuration())
+	}
 	return nil
 }
 
@@ -227,6 +242,9 @@ func (s gateways) Create(ctx context.Context, req *apigateway.CreateApiGatewayRe
 		return nil, err
 	}
 	if err := checkCanary(req.Canary); err != nil {
+		return nil, err
+	}
+	if err := checkTimeout(req.ExecutionTimeout); err != nil {
 		return nil, err
 	}
 	id := NewID("d5d")
@@ -347,6 +365,9 @@ func (s gateways) Update(ctx context.Context, req *apigateway.UpdateApiGatewayRe
 		}
 	}
 	if err := checkCanary(req.Canary); err != nil {
+		return nil, err
+	}
+	if err := checkTimeout(req.ExecutionTimeout); err != nil {
 		return nil, err
 	}
 	return s.p.change(ctx, req.ApiGatewayId, "Update API gateway", func(rec *Record) (proto.Message, proto.Message, bool, error) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/gateway"
@@ -24,6 +25,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
@@ -183,6 +185,12 @@ func TestCallsAnswerTheCloudsCodes(t *testing.T) {
 	_, err = s.Create(ctx, &apigateway.CreateApiGatewayRequest{FolderId: "f", Name: "c", Canary: &apigateway.Canary{Weight: 120},
 		Spec: &apigateway.CreateApiGatewayRequest_OpenapiSpec{OpenapiSpec: okSpec}})
 	add("a canary weight over 99", codes.InvalidArgument, err)
+	_, err = s.Create(ctx, &apigateway.CreateApiGatewayRequest{FolderId: "f", Name: "c", Canary: &apigateway.Canary{Weight: 10},
+		Spec: &apigateway.CreateApiGatewayRequest_OpenapiSpec{OpenapiSpec: okSpec}})
+	add("a canary without variables", codes.InvalidArgument, err)
+	_, err = s.Create(ctx, &apigateway.CreateApiGatewayRequest{FolderId: "f", Name: "c", ExecutionTimeout: durationpb.New(601 * time.Second),
+		Spec: &apigateway.CreateApiGatewayRequest_OpenapiSpec{OpenapiSpec: okSpec}})
+	add("an execution timeout over 600s", codes.InvalidArgument, err)
 	o := operations{p: p}
 	_, err = o.Get(ctx, &operation.GetOperationRequest{OperationId: "nope"})
 	add("an unknown operation", codes.NotFound, err)
@@ -316,7 +324,7 @@ func TestListenerRules(t *testing.T) {
 		}
 	}
 	// REST: create, then camelCase JSON with int64 and durations as strings.
-	st, out := call("POST", "/apigateways/v1/apigateways", tok, fmt.Sprintf(`{"folderId": "f", "name": "r", "openapiSpec": %q, "executionTimeout": "15s", "canary": {"weight": "5"}}`, okSpec))
+	st, out := call("POST", "/apigateways/v1/apigateways", tok, fmt.Sprintf(`{"folderId": "f", "name": "r", "openapiSpec": %q, "executionTimeout": "15s", "canary": {"weight": "5", "variables": {"v": {"intValue": "3"}}}}`, okSpec))
 	resp, _ := out["response"].(map[string]any)
 	if st != 200 || resp["executionTimeout"] != "15s" || resp["canary"].(map[string]any)["weight"] != "5" || out["done"] != true {
 		t.Fatalf("REST create: %d %v", st, out)
