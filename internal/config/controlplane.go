@@ -44,6 +44,10 @@ type ControlPlane struct {
 	// Resync is how often a replica reads the whole state even without a
 	// notification (default 5s): a missed notification heals within it.
 	Resync *Duration `yaml:"resync"`
+	// MaxGateways caps the gateways kept (default 1000; each served one
+	// holds its snapshot in every replica's memory): Create beyond it is
+	// RESOURCE_EXHAUSTED, as the cloud's quota answers.
+	MaxGateways int `yaml:"max_gateways"`
 }
 
 // Enabled says whether a control plane is configured.
@@ -85,6 +89,9 @@ func checkControlPlane(root *yaml.Node, b *Bindings, errs *yamlx.List) {
 		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			errs.Errorf(yamlx.Get(n, "database"), "control_plane.database", "must be a postgres:// URL")
 		}
+	}
+	if c.MaxGateways < 0 {
+		errs.Errorf(yamlx.Get(n, "max_gateways"), "control_plane.max_gateways", "must be positive")
 	}
 	if (c.Cert == "") != (c.Key == "") {
 		errs.Errorf(n, "control_plane", "cert and key go together")
@@ -140,6 +147,9 @@ func (c *ControlPlane) applyDefaults() {
 	c.BaseDomain = strings.ToLower(c.BaseDomain)
 	if c.Listen != "" && c.StateDir == "" {
 		c.StateDir = "apigw-state"
+	}
+	if c.MaxGateways == 0 {
+		c.MaxGateways = 1000
 	}
 	if c.Resync == nil {
 		d := Duration(5e9)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apigw/apigw/internal/adminguard"
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/connectionapi"
 	"github.com/apigw/apigw/internal/intercept"
@@ -188,6 +189,13 @@ func (l *Listener) Close(ctx context.Context) {
 // ServeHTTP dispatches gRPC by content type and REST by path; the
 // connection API (both forms) is the connectionapi package's.
 func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// An open control plane (loopback, any token) answers loopback names
+	// only: a page whose own name someone rebinds to 127.0.0.1 is
+	// same-origin with it and could set any Authorization header.
+	if l.access.open && !adminguard.AllowedHost(r.Host, nil) {
+		writeStatus(w, http.StatusForbidden, codes.PermissionDenied, "this control plane accepts any token and answers loopback names only (localhost, an IP address); set control_plane.tokens to serve "+r.Host)
+		return
+	}
 	if connectionapi.IsGRPC(r) {
 		if strings.HasPrefix(r.URL.Path, "/yandex.cloud.serverless.apigateway.websocket.v1.") && l.conns != nil {
 			l.conns.ServeHTTP(w, r)

@@ -39,7 +39,9 @@ type Options struct {
 	// Bindings are the current bindings (certificates for domains).
 	Bindings func() *config.Bindings
 	Resync   time.Duration
-	Log      *slog.Logger
+	// MaxGateways caps the gateways (0: none).
+	MaxGateways int
+	Log         *slog.Logger
 	// Tokens are accepted bearer tokens; Open accepts any.
 	Tokens []string
 	Open   bool

@@ -247,6 +247,9 @@ func (s gateways) Create(ctx context.Context, req *apigateway.CreateApiGatewayRe
 	if err := checkTimeout(req.ExecutionTimeout); err != nil {
 		return nil, err
 	}
+	if m := s.p.opts.MaxGateways; m > 0 && s.p.Len() >= m {
+		return nil, status.Errorf(codes.ResourceExhausted, "the quota of %d API gateways is reached (control_plane.max_gateways)", m)
+	}
 	id := NewID("d5d")
 	g := &apigateway.ApiGateway{
 		Id: id, FolderId: req.FolderId, CreatedAt: timestamppb.Now(), Name: req.Name, Description: req.Description,

@@ -142,6 +142,11 @@ func TestCallsAnswerTheCloudsCodes(t *testing.T) {
 	if _, err := create(t, s, "one", okSpec); status.Code(err) != codes.AlreadyExists {
 		t.Errorf("a taken name: %v", err)
 	}
+	p.opts.MaxGateways = 1
+	if _, err := create(t, s, "two", okSpec); status.Code(err) != codes.ResourceExhausted {
+		t.Errorf("over max_gateways: %v", err)
+	}
+	p.opts.MaxGateways = 0
 	unknown := "d5dunknown0000000000"
 	checks := []struct {
 		name string
@@ -342,5 +347,31 @@ func TestListenerRules(t *testing.T) {
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
 	if r, err := c.List(ctx, &apigateway.ListApiGatewayRequest{FolderId: "f"}); err != nil || len(r.ApiGateways) != 1 {
 		t.Fatalf("gRPC with the token: %v %v", err, r)
+	}
+}
+
+// TestOpenListenerAnswersLoopbackNamesOnly: with any token accepted, a
+// request by a name someone else's DNS could point here (DNS rebinding)
+// is refused before anything else.
+func TestOpenListenerAnswersLoopbackNamesOnly(t *testing.T) {
+	p, _ := testPlane(t, nil)
+	ln, err := Listen(p, config.ControlPlane{Listen: "127.0.0.1:0", Plaintext: true}, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ln.Serve()
+	defer ln.Close(context.Background())
+	for host, want := range map[string]int{"evil.example:80": 403, "localhost:1": 200, "127.0.0.1": 200, "x.localhost": 200} {
+		req, _ := http.NewRequest("GET", "http://"+ln.Address+"/apigateways/v1/apigateways?folderId=f", nil)
+		req.Host = host
+		req.Header.Set("Authorization", "Bearer any")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("Host %s: %d, want %d", host, res.StatusCode, want)
+		}
 	}
 }

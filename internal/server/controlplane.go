@@ -34,7 +34,7 @@ func (s *Server) startControlPlane(ctx context.Context, b *config.Bindings) (sto
 	}
 	plane := controlplane.New(controlplane.Options{
 		Store: store, BaseDomain: cp.BaseDomain, Build: s.buildManaged, Publish: s.handler.SetFleet,
-		Bindings: s.currentBindings, Resync: cp.Resync.D(), Log: s.log,
+		Bindings: s.currentBindings, Resync: cp.Resync.D(), MaxGateways: cp.MaxGateways, Log: s.log,
 	})
 	if err := plane.Start(ctx); err != nil {
 		store.Close()
