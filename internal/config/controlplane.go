@@ -111,12 +111,7 @@ func checkControlPlane(root *yaml.Node, b *Bindings, errs *yamlx.List) {
 // resolveControlPlaneFiles makes the control plane's and the certificates' files relative
 // to the bindings file.
 func (b *Bindings) resolveControlPlaneFiles(file string) {
-	base := filepath.Dir(file)
-	rel := func(p *string) {
-		if *p != "" && !filepath.IsAbs(*p) {
-			*p = filepath.Join(base, *p)
-		}
-	}
+	rel := relativeTo(filepath.Dir(file))
 	rel(&b.ControlPlane.StateDir)
 	if abs, err := filepath.Abs(b.ControlPlane.StateDir); err == nil && b.ControlPlane.StateDir != "" {
 		b.ControlPlane.StateDir = abs // logged for `export SSL_CERT_FILE=...`

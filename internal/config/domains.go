@@ -130,12 +130,7 @@ func validHost(h string) bool {
 
 // resolveDomainFiles makes domain files relative to the bindings file.
 func resolveDomainFiles(b *Bindings, file string) {
-	base := filepath.Dir(file)
-	rel := func(p *string) {
-		if *p != "" && !filepath.IsAbs(*p) {
-			*p = filepath.Join(base, *p)
-		}
-	}
+	rel := relativeTo(filepath.Dir(file))
 	for _, d := range b.Domains {
 		if d != nil {
 			rel(&d.Spec)
@@ -148,6 +143,15 @@ func resolveDomainFiles(b *Bindings, file string) {
 	rel(&b.AdminTLS.Cert)
 	rel(&b.AdminTLS.Key)
 	b.resolveControlPlaneFiles(file)
+}
+
+// relativeTo makes a path relative to base, unless it is empty or absolute.
+func relativeTo(base string) func(p *string) {
+	return func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(base, *p)
+		}
+	}
 }
 
 // WatchedFiles are the files besides the spec and this file whose change
