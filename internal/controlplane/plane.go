@@ -21,6 +21,7 @@ import (
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/yamlx"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	apigateway "github.com/yandex-cloud/go-genproto/yandex/cloud/serverless/apigateway/v1"
 	"google.golang.org/protobuf/proto"
 )
@@ -50,8 +51,12 @@ type Options struct {
 // Plane is the control plane of one process.
 type Plane struct {
 	opts Options
-	// mu serialises what changes the served fleet: a sync, and a call
-	// installing what it wrote. Builds of calls happen outside it.
+	// writes orders the store's writes with their installs, and a sync's
+	// read of the store with what it installs: a sync that read the
+	// state before a Delete cannot serve the deleted gateway again. A
+	// call builds its snapshot before taking it.
+	writes sync.Mutex
+	// mu guards built, briefly (the console and the calls read it).
 	mu    sync.Mutex
 	built map[string]*built
 	// errors of the last sync's builds, for the console.
@@ -116,20 +121,19 @@ func (p *Plane) follow() {
 // changed are rebuilt (all of them with rebuild: the bindings changed),
 // the others keep their snapshots.
 func (p *Plane) Sync(ctx context.Context, rebuild bool) error {
+	p.writes.Lock()
+	defer p.writes.Unlock()
 	recs, err := p.opts.Store.List(ctx)
 	if err != nil {
 		return err
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	current := p.built
+	p.mu.Unlock()
 	next := make(map[string]*built, len(recs))
 	for _, rec := range recs {
 		id := rec.Gateway.Id
-		old := p.built[id]
-		if old != nil && old.rec.Revision > rec.Revision {
-			next[id] = old // a call of ours installed a newer one meanwhile
-			continue
-		}
+		old := current[id]
 		key := buildKey(rec)
 		if old != nil && old.key == key && !rebuild {
 			b := *old
@@ -149,29 +153,41 @@ func (p *Plane) Sync(ctx context.Context, rebuild bool) error {
 		}
 		next[id] = b
 	}
+	p.mu.Lock()
 	p.built = next
+	p.publish()
+	p.mu.Unlock()
+	return nil
+}
+
+// put writes a call's change and serves it, in the order of the writes
+// and syncs of this process.
+func (p *Plane) put(ctx context.Context, rec *Record, prev int64, op *operation.Operation, snap *gateway.Snapshot) error {
+	p.writes.Lock()
+	defer p.writes.Unlock()
+	if err := p.opts.Store.Put(ctx, rec, prev, op); err != nil {
+		return err
+	}
+	cert := p.certificates(rec.Gateway)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.built[rec.Gateway.Id] = &built{rec: rec, key: buildKey(rec), snap: snap, cert: cert}
 	p.publish()
 	return nil
 }
 
-// install serves what a call of this process wrote.
-func (p *Plane) install(rec *Record, snap *gateway.Snapshot) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	id := rec.Gateway.Id
-	if old := p.built[id]; old != nil && old.rec.Revision > rec.Revision {
-		return
+// remove deletes a gateway and stops serving it.
+func (p *Plane) remove(ctx context.Context, id string, op *operation.Operation) error {
+	p.writes.Lock()
+	defer p.writes.Unlock()
+	if err := p.opts.Store.Delete(ctx, id, op); err != nil {
+		return err
 	}
-	p.built[id] = &built{rec: rec, key: buildKey(rec), snap: snap, cert: p.certificates(rec.Gateway)}
-	p.publish()
-}
-
-// uninstall stops serving a deleted gateway.
-func (p *Plane) uninstall(id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.built, id)
 	p.publish()
+	return nil
 }
 
 // snapshotFor is the snapshot serving a gateway now, when it was built

@@ -266,10 +266,9 @@ func (s gateways) Create(ctx context.Context, req *apigateway.CreateApiGatewayRe
 		return nil, err
 	}
 	rec := &Record{Gateway: g, Spec: spec}
-	if err := s.p.opts.Store.Put(ctx, rec, 0, op); err != nil {
+	if err := s.p.put(ctx, rec, 0, op, b.snap); err != nil {
 		return nil, storeErr(err, gatewayWhat(id))
 	}
-	s.p.install(rec, b.snap)
 	s.p.opts.Log.Info("control plane: gateway created", "gateway_id", id, "name", g.Name, "domain", g.Domain)
 	return op, nil
 }
@@ -308,14 +307,13 @@ func (p *Plane) change(ctx context.Context, id, desc string, fn func(rec *Record
 		if err != nil {
 			return nil, err
 		}
-		err = p.opts.Store.Put(ctx, rec, prev, op)
+		err = p.put(ctx, rec, prev, op, snap)
 		if errors.Is(err, ErrConflict) && attempt < 3 {
 			continue
 		}
 		if err != nil {
 			return nil, storeErr(err, gatewayWhat(id))
 		}
-		p.install(rec, snap)
 		p.opts.Log.Info("control plane: "+strings.ToLower(desc[:1])+desc[1:], "gateway_id", id)
 		return op, nil
 	}
@@ -411,10 +409,9 @@ func (s gateways) Delete(ctx context.Context, req *apigateway.DeleteApiGatewayRe
 	if err != nil {
 		return nil, err
 	}
-	if err := s.p.opts.Store.Delete(ctx, id, op); err != nil {
+	if err := s.p.remove(ctx, id, op); err != nil {
 		return nil, storeErr(err, gatewayWhat(id))
 	}
-	s.p.uninstall(id)
 	s.p.opts.Log.Info("control plane: gateway deleted", "gateway_id", id)
 	return op, nil
 }

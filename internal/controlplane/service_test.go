@@ -375,3 +375,28 @@ func TestOpenListenerAnswersLoopbackNamesOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncNeverRevivesADeletedGateway: a sync that read the state before
+// a Delete must not serve the deleted gateway again.
+func TestSyncNeverRevivesADeletedGateway(t *testing.T) {
+	p, h := testPlane(t, nil)
+	s := gateways{p: p}
+	ctx := context.Background()
+	for i := range 50 {
+		g, err := create(t, s, fmt.Sprintf("g%d", i), okSpec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- p.Sync(ctx, i%2 == 0) }()
+		if _, err := s.Delete(ctx, &apigateway.DeleteApiGatewayRequest{ApiGatewayId: g.Id}); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if p.Len() != 0 || h.Fleet().Len() != 0 {
+			t.Fatalf("round %d: a deleted gateway is served again", i)
+		}
+	}
+}
