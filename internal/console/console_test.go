@@ -180,7 +180,7 @@ func (s source) Spec() any       { return map[string]any{"file": "api.yaml"} }
 func (s source) APIBase() string { return s.base }
 func (s source) Functions() any  { return []string{} }
 
-func (s source) Gateways(context.Context) any { return nil }
+func (s source) Gateways(context.Context, string) any { return nil }
 func (s source) WebSockets() any              { return []string{} }
 
 func (s source) WebSocketSend(_ context.Context, id, _ string) error    { return gone(id) }

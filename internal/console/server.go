@@ -37,9 +37,9 @@ type Source interface {
 	// Functions describes the local function processes and their output.
 	Functions() any
 	// Gateways lists the gateways created through the control plane,
-	// with their operations and their specs' errors (nil: no control
-	// plane).
-	Gateways(ctx context.Context) any
+	// with their specs' errors, and the operations of the one named by
+	// id (nil: no control plane).
+	Gateways(ctx context.Context, id string) any
 	// WebSockets lists the open connections of this replica;
 	// WebSocketSend and WebSocketDisconnect act on one, wherever it is.
 	WebSockets() any
@@ -177,7 +177,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, rest string) {
 	case rest == "functions" && r.Method == http.MethodGet:
 		writeJSON(w, s.Source.Functions())
 	case rest == "gateways" && r.Method == http.MethodGet:
-		writeJSON(w, s.Source.Gateways(r.Context()))
+		writeJSON(w, s.Source.Gateways(r.Context(), r.URL.Query().Get("id")))
 	case rest == "websocket" && r.Method == http.MethodGet:
 		writeJSON(w, s.Source.WebSockets())
 	case rest == "try" && r.Method == http.MethodGet:

@@ -269,9 +269,10 @@ type OpInfo struct {
 	Error       string    `json:"error,omitempty"`
 }
 
-// Gateways lists the gateways this process serves, with their last
-// operations (from the store; none when it does not answer).
-func (p *Plane) Gateways(ctx context.Context) []Info {
+// Gateways lists the gateways this process serves, and the last ten
+// operations of the one named by withOps (from the store; none when it
+// does not answer): one query per look, however many gateways.
+func (p *Plane) Gateways(ctx context.Context, withOps string) []Info {
 	p.mu.Lock()
 	out := make([]Info, 0, len(p.built))
 	for id, b := range p.built {
@@ -286,6 +287,9 @@ func (p *Plane) Gateways(ctx context.Context) []Info {
 	p.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
 	for i := range out {
+		if out[i].ID != withOps {
+			continue
+		}
 		ops, err := p.opts.Store.Operations(ctx, out[i].ID)
 		if err != nil {
 			continue

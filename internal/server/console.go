@@ -134,14 +134,15 @@ func (c consoleSource) APIBase() string {
 
 func (c consoleSource) Functions() any { return c.s.deps.Functions.Processes(0) }
 
-// Gateways is the control plane's gateways (null without one).
-func (c consoleSource) Gateways(ctx context.Context) any {
+// Gateways is the control plane's gateways (null without one), with the
+// operations of the one named.
+func (c consoleSource) Gateways(ctx context.Context, id string) any {
 	if c.s.plane == nil {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return c.s.plane.Gateways(ctx)
+	return c.s.plane.Gateways(ctx, id)
 }
 
 // consoleConn is an open WebSocket connection as the console lists it.

@@ -326,12 +326,12 @@ async function viewFunctions() {
 async function viewGateways() {
   let selected = new URLSearchParams(location.search).get('id');
   const render = async () => {
-    const gws = await api('gateways');
+    const gws = await api('gateways' + (selected ? '?id=' + encodeURIComponent(selected) : ''));
     if (gws === null) {
       show(el('p', { class: 'muted', id: 'gateways-off' }, 'No control plane: set control_plane.listen in the bindings to create gateways through the cloud\'s API (docs/control-plane.md).'));
       return;
     }
-    if (!selected && gws.length) selected = gws[0].id;
+    if (!selected && gws.length) { selected = gws[0].id; return render(); }
     const tbody = el('tbody', { id: 'gateways-body' });
     for (const g of gws) {
       tbody.append(el('tr', { class: 'row' + (g.id === selected ? ' active' : ''), 'data-id': g.id, onclick: () => { selected = g.id; render(); } },
