@@ -181,7 +181,7 @@ func (s source) APIBase() string { return s.base }
 func (s source) Functions() any  { return []string{} }
 
 func (s source) Gateways(context.Context, string) any { return nil }
-func (s source) WebSockets() any              { return []string{} }
+func (s source) WebSockets() any                      { return []string{} }
 
 func (s source) WebSocketSend(_ context.Context, id, _ string) error    { return gone(id) }
 func (s source) WebSocketDisconnect(_ context.Context, id string) error { return gone(id) }
