@@ -16,6 +16,7 @@ import (
 	"github.com/apigw/apigw/internal/config"
 	"github.com/apigw/apigw/internal/connectionapi"
 	"github.com/apigw/apigw/internal/intercept"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/endpoint"
 	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
@@ -60,6 +61,23 @@ func public(fullMethod string) bool {
 		fullMethod == "/yandex.cloud.iam.v1.IamTokenService/Create"
 }
 
+// Calls counts the control plane's calls by form (grpc, rest), method
+// (Service.Method) and gRPC status code.
+var Calls = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "apigw_control_plane_calls_total",
+	Help: "Control plane calls, by form (grpc, rest), method (Service.Method) and gRPC status code.",
+}, []string{"form", "method", "code"})
+
+// shortMethod is "ApiGatewayService.Create" of "/yandex.cloud.serverless.apigateway.v1.ApiGatewayService/Create".
+func shortMethod(full string) string {
+	full = strings.TrimPrefix(full, "/")
+	svc, m, _ := strings.Cut(full, "/")
+	if i := strings.LastIndexByte(svc, '.'); i >= 0 {
+		svc = svc[i+1:]
+	}
+	return svc + "." + m
+}
+
 // MaxMessage bounds a call's message: a spec at the 3.5 MB limit with the
 // rest of a request fits; a larger one gets RESOURCE_EXHAUSTED from gRPC.
 const MaxMessage = 4 << 20
@@ -101,10 +119,13 @@ func Listen(p *Plane, cfg config.ControlPlane, connections http.Handler, log *sl
 					}
 				}
 				if err := a.check(authz); err != nil {
+					Calls.WithLabelValues("grpc", shortMethod(info.FullMethod), status.Code(err).String()).Inc()
 					return nil, err
 				}
 			}
-			return h(ctx, req)
+			resp, err := h(ctx, req)
+			Calls.WithLabelValues("grpc", shortMethod(info.FullMethod), status.Code(err).String()).Inc()
+			return resp, err
 		}))
 	gws := gateways{p: p}
 	ops := operations{p: p}

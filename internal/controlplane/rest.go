@@ -31,6 +31,7 @@ type rest struct {
 // route is one annotated method: path = prefix + {field} + suffix (no
 // field: the path is prefix).
 type route struct {
+	name           string // Service.Method, for Calls
 	method         string
 	prefix, suffix string
 	field          string
@@ -38,8 +39,8 @@ type route struct {
 	serve          func(ctx context.Context, fill func(proto.Message) error) (proto.Message, error)
 }
 
-func handle[Req, Resp proto.Message](method, pattern string, body bool, call func(context.Context, Req) (Resp, error)) route {
-	rt := route{method: method, body: body, prefix: pattern}
+func handle[Req, Resp proto.Message](name, method, pattern string, body bool, call func(context.Context, Req) (Resp, error)) route {
+	rt := route{name: name, method: method, body: body, prefix: pattern}
 	if i := strings.IndexByte(pattern, '{'); i >= 0 {
 		j := strings.IndexByte(pattern, '}')
 		rt.prefix, rt.field, rt.suffix = pattern[:i], pattern[i+1:j], pattern[j+1:]
@@ -58,25 +59,25 @@ func handle[Req, Resp proto.Message](method, pattern string, body bool, call fun
 func newREST(g gateways, o operations, e endpoints, t tokens, a *access) *rest {
 	const base = "/apigateways/v1/apigateways"
 	r := &rest{access: a, routes: []route{
-		handle("GET", base+"/{api_gateway_id}:spec", false, g.GetOpenapiSpec),
-		handle("GET", base+"/{api_gateway_id}/operations", false, g.ListOperations),
-		handle("GET", base+"/{resource_id}:listAccessBindings", false, g.ListAccessBindings),
-		handle("POST", base+"/{resource_id}:setAccessBindings", true, g.SetAccessBindings),
-		handle("PATCH", base+"/{resource_id}:updateAccessBindings", true, g.UpdateAccessBindings),
-		handle("POST", base+"/{api_gateway_id}:stop", true, g.Stop),
-		handle("POST", base+"/{api_gateway_id}:resume", true, g.Resume),
-		handle("POST", base+"/{api_gateway_id}:addDomain", true, g.AddDomain),
-		handle("POST", base+"/{api_gateway_id}:removeDomain", true, g.RemoveDomain),
-		handle("GET", base+"/{api_gateway_id}", false, g.Get),
-		handle("PATCH", base+"/{api_gateway_id}", true, g.Update),
-		handle("DELETE", base+"/{api_gateway_id}", false, g.Delete),
-		handle("GET", base, false, g.List),
-		handle("POST", base, true, g.Create),
-		handle("GET", "/operations/{operation_id}:cancel", false, o.Cancel),
-		handle("GET", "/operations/{operation_id}", false, o.Get),
-		handle("GET", "/endpoints/{api_endpoint_id}", false, e.Get),
-		handle("GET", "/endpoints", false, e.List),
-		handle("POST", "/iam/v1/tokens", true, t.Create),
+		handle("ApiGatewayService.GetOpenapiSpec", "GET", base+"/{api_gateway_id}:spec", false, g.GetOpenapiSpec),
+		handle("ApiGatewayService.ListOperations", "GET", base+"/{api_gateway_id}/operations", false, g.ListOperations),
+		handle("ApiGatewayService.ListAccessBindings", "GET", base+"/{resource_id}:listAccessBindings", false, g.ListAccessBindings),
+		handle("ApiGatewayService.SetAccessBindings", "POST", base+"/{resource_id}:setAccessBindings", true, g.SetAccessBindings),
+		handle("ApiGatewayService.UpdateAccessBindings", "PATCH", base+"/{resource_id}:updateAccessBindings", true, g.UpdateAccessBindings),
+		handle("ApiGatewayService.Stop", "POST", base+"/{api_gateway_id}:stop", true, g.Stop),
+		handle("ApiGatewayService.Resume", "POST", base+"/{api_gateway_id}:resume", true, g.Resume),
+		handle("ApiGatewayService.AddDomain", "POST", base+"/{api_gateway_id}:addDomain", true, g.AddDomain),
+		handle("ApiGatewayService.RemoveDomain", "POST", base+"/{api_gateway_id}:removeDomain", true, g.RemoveDomain),
+		handle("ApiGatewayService.Get", "GET", base+"/{api_gateway_id}", false, g.Get),
+		handle("ApiGatewayService.Update", "PATCH", base+"/{api_gateway_id}", true, g.Update),
+		handle("ApiGatewayService.Delete", "DELETE", base+"/{api_gateway_id}", false, g.Delete),
+		handle("ApiGatewayService.List", "GET", base, false, g.List),
+		handle("ApiGatewayService.Create", "POST", base, true, g.Create),
+		handle("OperationService.Cancel", "GET", "/operations/{operation_id}:cancel", false, o.Cancel),
+		handle("OperationService.Get", "GET", "/operations/{operation_id}", false, o.Get),
+		handle("ApiEndpointService.Get", "GET", "/endpoints/{api_endpoint_id}", false, e.Get),
+		handle("ApiEndpointService.List", "GET", "/endpoints", false, e.List),
+		handle("IamTokenService.Create", "POST", "/iam/v1/tokens", true, t.Create),
 	}}
 	for i := range r.routes {
 		rt := &r.routes[i]
@@ -118,6 +119,7 @@ func (s *rest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if !rt.public {
 			if err := s.access.check(r.Header.Get("Authorization")); err != nil {
+				Calls.WithLabelValues("rest", rt.name, status.Code(err).String()).Inc()
 				writeError(w, err)
 				return
 			}
@@ -125,6 +127,7 @@ func (s *rest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The endpoint list names the address the client reached us by.
 		ctx := metadata.NewIncomingContext(r.Context(), metadata.Pairs(":authority", r.Host))
 		resp, err := rt.serve(ctx, func(m proto.Message) error { return fillRequest(m, r, rt, v) })
+		Calls.WithLabelValues("rest", rt.name, status.Code(err).String()).Inc()
 		if err != nil {
 			writeError(w, err)
 			return

@@ -18,6 +18,7 @@ import (
 	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/yamlx"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	apigateway "github.com/yandex-cloud/go-genproto/yandex/cloud/serverless/apigateway/v1"
 	"google.golang.org/grpc"
@@ -334,6 +335,9 @@ func TestListenerRules(t *testing.T) {
 	if st != 200 || resp["executionTimeout"] != "15s" || resp["canary"].(map[string]any)["weight"] != "5" || out["done"] != true {
 		t.Fatalf("REST create: %d %v", st, out)
 	}
+	if n := testutil.ToFloat64(Calls.WithLabelValues("rest", "ApiGatewayService.List", "Unauthenticated")); n < 2 {
+		t.Errorf("apigw_control_plane_calls_total counted %v refused Lists, want 2", n)
+	}
 	// gRPC over h2c: the same rule.
 	cc, err := grpc.NewClient(ln.Address, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -347,6 +351,9 @@ func TestListenerRules(t *testing.T) {
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
 	if r, err := c.List(ctx, &apigateway.ListApiGatewayRequest{FolderId: "f"}); err != nil || len(r.ApiGateways) != 1 {
 		t.Fatalf("gRPC with the token: %v %v", err, r)
+	}
+	if n := testutil.ToFloat64(Calls.WithLabelValues("grpc", "ApiGatewayService.List", "OK")); n < 1 {
+		t.Errorf("apigw_control_plane_calls_total counted %v gRPC Lists", n)
 	}
 }
 

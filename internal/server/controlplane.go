@@ -12,6 +12,7 @@ import (
 	"github.com/apigw/apigw/internal/gateway"
 	"github.com/apigw/apigw/internal/spec"
 	"github.com/apigw/apigw/internal/yamlx"
+	"github.com/prometheus/client_golang/prometheus"
 	apigateway "github.com/yandex-cloud/go-genproto/yandex/cloud/serverless/apigateway/v1"
 )
 
@@ -46,6 +47,9 @@ func (s *Server) startControlPlane(ctx context.Context, b *config.Bindings) (sto
 		return nil, err
 	}
 	s.plane = plane
+	s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "apigw_control_plane_gateways", Help: "Gateways created through the control plane that this process serves.",
+	}, func() float64 { return float64(plane.Len()) }))
 	go func() {
 		if err := ln.Serve(); err != nil {
 			s.log.Error("control plane listener stopped", "error", err.Error())

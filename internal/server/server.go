@@ -283,7 +283,7 @@ func New(opts Options) *Server {
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "apigw_reloads_total", Help: "Snapshot reloads, by result (ok or error).",
 	}, []string{"result"})
-	reg.MustRegister(build, reloads, auth.CacheLookups, conncap.Refused, connectionapi.Calls)
+	reg.MustRegister(build, reloads, auth.CacheLookups, conncap.Refused, connectionapi.Calls, controlplane.Calls)
 	reg.MustRegister(websocket.Collectors()...)
 	deps := integration.NewDeps()
 	deps.Functions.Log = log
