@@ -60,16 +60,18 @@ type controlPlane struct {
 	Config string
 }
 
+// startControlPlane starts apigw with a bindings file of control_plane
+// only, plus, when extra is given, an HTTPS listener and extra.
 func startControlPlane(t *testing.T, dir, extra string) *controlPlane {
 	t.Helper()
-	cp := &controlPlane{Addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), HTTPS: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Dir: dir}
+	cp := &controlPlane{Addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), Dir: dir}
 	cp.CA = filepath.Join(dir, "state", "ca.pem")
-	cp.Config = writeFile(t, dir, "apigw.yaml", fmt.Sprintf(`control_plane:
-  listen: %s
-  state_dir: state
-tls:
-  listen: %s
-%s`, cp.Addr, cp.HTTPS, extra))
+	cfg := fmt.Sprintf("control_plane:\n  listen: %s\n  state_dir: state\n", cp.Addr)
+	if extra != "" {
+		cp.HTTPS = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		cfg += fmt.Sprintf("tls:\n  listen: %s\n%s", cp.HTTPS, extra)
+	}
+	cp.Config = writeFile(t, dir, "apigw.yaml", cfg)
 	cp.gateway = start(t, "--config", cp.Config)
 	return cp
 }
