@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -81,6 +82,14 @@ type Bindings struct {
 	// SecurityProfiles stand in for Smart Web Security profiles, by the
 	// spec's securityProfileId (or "default").
 	SecurityProfiles map[string]*SecurityProfile `yaml:"security_profiles"`
+	// MatchLists are the cloud's custom match lists, by the ID profiles
+	// name them with (lists_matchers, ip_lists_match).
+	MatchLists map[string]*MatchList `yaml:"match_lists"`
+	// CustomPages are what a DENY answers, by custom_page_id.
+	CustomPages map[string]*CustomPage `yaml:"custom_pages"`
+	// SWS sets how cloud profiles are applied where the cloud decides
+	// with what apigw does not have.
+	SWS SWS `yaml:"sws"`
 	// WebSocket sets the WebSocket limits and the management API's access.
 	WebSocket WebSocket `yaml:"websocket"`
 	// Auth tunes the authorizers where the documentation leaves a choice.
@@ -443,6 +452,15 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 			errs.Errorf(root, "", "the bindings file must be a mapping, got %s", yamlx.KindName(root))
 			return nil, errs
 		}
+		// Profiles pasted from Terraform: its block names and one-element
+		// lists become the proto's shape first.
+		if sp := yamlx.Get(root, "security_profiles"); sp != nil {
+			for i := 1; i < len(root.Content); i += 2 {
+				if root.Content[i-1].Value == "security_profiles" {
+					root.Content[i] = yamlx.Normalize(root.Content[i], reflect.TypeFor[map[string]*SecurityProfile](), swsRenames)
+				}
+			}
+		}
 		if e := yamlx.Decode(root, b, ""); len(e) > 0 {
 			return nil, e
 		}
@@ -489,7 +507,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkQueues(root, b.Queues, &errs)
 	checkStreams(root, b.Streams, &errs)
 	checkYDB(root, b.YDB, &errs)
-	checkSecurityProfiles(root, b.SecurityProfiles, &errs)
+	checkSecurityProfiles(root, b, &errs)
 	checkDomains(root, b, &errs)
 	checkControlPlane(root, b, &errs)
 	if b.Console.Entries < 0 || b.Console.Entries > 10000 {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/netip"
+	"regexp"
 	"strings"
 
 	"github.com/apigw/apigw/internal/yamlx"
@@ -22,6 +23,38 @@ type SecurityProfile struct {
 	// connection, the default) or "x-forwarded-for" (the address the
 	// nearest proxy appended: only behind a proxy that sets it).
 	ClientIP string `yaml:"client_ip"`
+
+	// The cloud's form (docs/sws.md): a profile pasted from `yc
+	// smartwebsecurity security-profile get --format yaml` or Terraform.
+	DefaultAction                string          `yaml:"default_action"`
+	SecurityRules                []*SWSRule      `yaml:"security_rules"`
+	AnalyzeRequestBody           *SWSAnalyzeBody `yaml:"analyze_request_body"`
+	CustomPageID                 string          `yaml:"custom_page_id"`
+	AdvancedRateLimiterProfileID string          `yaml:"advanced_rate_limiter_profile_id"`
+	// Read-only or cloud-only fields of a pasted profile: accepted, ignored.
+	ID                     Ignored `yaml:"id"`
+	FolderID               Ignored `yaml:"folder_id"`
+	CloudID                Ignored `yaml:"cloud_id"`
+	Name                   Ignored `yaml:"name"`
+	Description            Ignored `yaml:"description"`
+	Labels                 Ignored `yaml:"labels"`
+	CreatedAt              Ignored `yaml:"created_at"`
+	UpdatedAt              Ignored `yaml:"updated_at"`
+	CaptchaID              Ignored `yaml:"captcha_id"`
+	LogGroupID             Ignored `yaml:"log_group_id"`
+	LogOptions             Ignored `yaml:"log_options"`
+	DisallowDataProcessing Ignored `yaml:"disallow_data_processing"`
+}
+
+// SWS sets how apigw applies the cloud's profiles where it cannot decide
+// as the cloud does.
+type SWS struct {
+	// Fallback is what a rule gets whose verdict needs the cloud
+	// (Smart Protection, CAPTCHA, bot and fingerprint conditions, geo
+	// and ASN without a database, the WAF in this build): "deny" (the
+	// default: a profile that meant to protect never silently allows) or
+	// "allow".
+	Fallback string `yaml:"fallback"`
 }
 
 // ClientRateLimit is a per-client budget: exactly one of RPS and RPM.
@@ -35,13 +68,58 @@ type ClientRateLimit struct {
 	IPv6Prefix int `yaml:"ipv6_prefix"`
 }
 
-func checkSecurityProfiles(root *yaml.Node, ps map[string]*SecurityProfile, errs *yamlx.List) {
+func checkSecurityProfiles(root *yaml.Node, b *Bindings, errs *yamlx.List) {
 	section := yamlx.Get(root, "security_profiles")
-	for id, p := range ps {
+	switch b.SWS.Fallback {
+	case "", "deny", "allow":
+	default:
+		errs.Errorf(yamlx.Get(yamlx.Get(root, "sws"), "fallback"), "sws.fallback", "must be deny or allow, not %q", b.SWS.Fallback)
+	}
+	ln := yamlx.Get(root, "match_lists")
+	for id, l := range b.MatchLists {
+		if l == nil {
+			errs.Errorf(yamlx.Get(ln, id), yamlx.Join("match_lists", id), "needs item_type and items")
+			continue
+		}
+		switch l.ItemType {
+		case "IP", "STR", "REG_EXP":
+		case "ASN", "BOT_NAME", "BOT_CATEGORY":
+			errs.Warnf(yamlx.Get(yamlx.Get(ln, id), "item_type"), yamlx.Join(yamlx.Join("match_lists", id), "item_type"), "%s lists are decided by the cloud's databases: conditions on them get sws.fallback", l.ItemType)
+		default:
+			errs.Errorf(yamlx.Get(yamlx.Get(ln, id), "item_type"), yamlx.Join(yamlx.Join("match_lists", id), "item_type"), "must be IP, STR, REG_EXP, ASN, BOT_NAME or BOT_CATEGORY, not %q", l.ItemType)
+		}
+		for _, it := range l.Items {
+			switch l.ItemType {
+			case "IP":
+				if _, err := ParseIPRange(it.Value); err != nil {
+					errs.Errorf(yamlx.Get(ln, id), yamlx.Join(yamlx.Join("match_lists", id), "items"), "%v", err)
+				}
+			case "REG_EXP":
+				if _, err := regexp.Compile(it.Value); err != nil {
+					errs.Errorf(yamlx.Get(ln, id), yamlx.Join(yamlx.Join("match_lists", id), "items"), "%q is not a regular expression apigw can run (RE2): %v", it.Value, err)
+				}
+			}
+		}
+	}
+	pn := yamlx.Get(root, "custom_pages")
+	for id, cp := range b.CustomPages {
+		if cp == nil || cp.Content == "" {
+			errs.Errorf(yamlx.Get(pn, id), yamlx.Join("custom_pages", id), "needs content")
+			continue
+		}
+		if cp.HTTPCode != 0 && (cp.HTTPCode < 200 || cp.HTTPCode > 599) {
+			errs.Errorf(yamlx.Get(yamlx.Get(pn, id), "http_code"), yamlx.Join(yamlx.Join("custom_pages", id), "http_code"), "must be an HTTP status, not %d", cp.HTTPCode)
+		}
+	}
+	for id, p := range b.SecurityProfiles {
 		n := yamlx.Get(section, id)
 		path := yamlx.Join("security_profiles", id)
 		if p == nil {
-			errs.Errorf(n, path, "needs allow, deny or rate_limit")
+			errs.Errorf(n, path, "needs allow, deny or rate_limit, or the cloud's default_action and security_rules")
+			continue
+		}
+		if p.IsCloudForm() {
+			checkCloudProfile(n, path, p, b.MatchLists, b.CustomPages, errs)
 			continue
 		}
 		for _, l := range []struct {

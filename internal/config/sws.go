@@ -1,0 +1,503 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/apigw/apigw/internal/yamlx"
+	"go.yaml.in/yaml/v3"
+)
+
+// The Smart Web Security profile in the cloud's own shape: the fields of
+// `yc smartwebsecurity security-profile get --format yaml` (the proto's
+// snake_case names, yandex/cloud/smartwebsecurity/v1/), so that a profile
+// is pasted, not translated. Terraform's block form (singular block
+// names, one-element lists for nested blocks) is read too: swsRenames and
+// yamlx.Normalize turn it into this shape before decoding. Read-only
+// fields (ids, timestamps, logging) are accepted and ignored.
+type (
+	// Ignored accepts any value (a read-only field of a pasted profile).
+	Ignored = yaml.Node
+
+	// SWSRule is one security_rules entry.
+	SWSRule struct {
+		Name        string  `yaml:"name"`
+		Description string  `yaml:"description"`
+		Priority    Int64   `yaml:"priority"`
+		DryRun      bool    `yaml:"dry_run"`
+		CustomPage  string  `yaml:"custom_page_id"`
+		ID          Ignored `yaml:"id"`
+		// Exactly one of these.
+		RuleCondition   *SWSRuleCondition   `yaml:"rule_condition"`
+		SmartProtection *SWSSmartProtection `yaml:"smart_protection"`
+		Waf             *SWSWafRule         `yaml:"waf"`
+
+		Node *yaml.Node `yaml:"-"`
+	}
+	SWSRuleCondition struct {
+		Action    string        `yaml:"action"` // ALLOW or DENY
+		Condition *SWSCondition `yaml:"condition"`
+	}
+	SWSSmartProtection struct {
+		Mode      string        `yaml:"mode"` // FULL or API
+		Condition *SWSCondition `yaml:"condition"`
+	}
+	SWSWafRule struct {
+		Mode         string        `yaml:"mode"`
+		Condition    *SWSCondition `yaml:"condition"`
+		WafProfileID string        `yaml:"waf_profile_id"`
+	}
+
+	// SWSCondition is what a rule matches: every part given must match
+	// (AND); an absent part matches everything.
+	SWSCondition struct {
+		Authority   *SWSAuthority  `yaml:"authority"`
+		HTTPMethod  *SWSHTTPMethod `yaml:"http_method"`
+		RequestURI  *SWSRequestURI `yaml:"request_uri"`
+		Headers     []*SWSNamed    `yaml:"headers"`
+		Cookies     []*SWSNamed    `yaml:"cookies"`
+		SourceIP    *SWSIPMatcher  `yaml:"source_ip"`
+		BotCategory *Ignored       `yaml:"bot_category"`
+		BotName     *Ignored       `yaml:"bot_name"`
+		BotScore    *Ignored       `yaml:"bot_score"`
+		VerifiedBot *Ignored       `yaml:"verified_bot"`
+		FingerPrint *Ignored       `yaml:"finger_print"`
+	}
+	SWSAuthority struct {
+		Authorities []*SWSString `yaml:"authorities"` // deprecated: any of them
+		Matcher     *SWSString   `yaml:"authority_matcher"`
+	}
+	SWSHTTPMethod struct {
+		Methods []*SWSString `yaml:"http_methods"` // deprecated: any of them
+		Matcher *SWSString   `yaml:"http_method_matcher"`
+	}
+	SWSRequestURI struct {
+		Path    *SWSString  `yaml:"path"`
+		Queries []*SWSQuery `yaml:"queries"`
+	}
+	SWSQuery struct {
+		Key   string     `yaml:"key"`
+		Value *SWSString `yaml:"value"`
+	}
+	// SWSNamed is a header or a cookie matcher.
+	SWSNamed struct {
+		Name  string     `yaml:"name"`
+		Value *SWSString `yaml:"value"`
+	}
+	// SWSString is a StringMatcher: exactly one of its fields.
+	SWSString struct {
+		ExactMatch        *string          `yaml:"exact_match"`
+		ExactNotMatch     *string          `yaml:"exact_not_match"`
+		PrefixMatch       *string          `yaml:"prefix_match"`
+		PrefixNotMatch    *string          `yaml:"prefix_not_match"`
+		PireRegexMatch    *string          `yaml:"pire_regex_match"`
+		PireRegexNotMatch *string          `yaml:"pire_regex_not_match"`
+		Defined           *bool            `yaml:"defined"`
+		ListsMatchers     *SWSListsMatcher `yaml:"lists_matchers"`
+	}
+	SWSListsMatcher struct {
+		StrListsMatch       *SWSLists `yaml:"str_lists_match"`
+		StrListsNotMatch    *SWSLists `yaml:"str_lists_not_match"`
+		RegExpListsMatch    *SWSLists `yaml:"reg_exp_lists_match"`
+		RegExpListsNotMatch *SWSLists `yaml:"reg_exp_lists_not_match"`
+	}
+	SWSLists struct {
+		ListIDs []string `yaml:"list_ids"`
+	}
+	SWSIPMatcher struct {
+		IPRangesMatch     *SWSIPRanges `yaml:"ip_ranges_match"`
+		IPRangesNotMatch  *SWSIPRanges `yaml:"ip_ranges_not_match"`
+		GeoIPMatch        *SWSGeo      `yaml:"geo_ip_match"`
+		GeoIPNotMatch     *SWSGeo      `yaml:"geo_ip_not_match"`
+		IPListsMatch      *SWSLists    `yaml:"ip_lists_match"`
+		IPListsNotMatch   *SWSLists    `yaml:"ip_lists_not_match"`
+		ASNRangesMatch    *Ignored     `yaml:"asn_ranges_match"`
+		ASNRangesNotMatch *Ignored     `yaml:"asn_ranges_not_match"`
+		ASNListsMatch     *Ignored     `yaml:"asn_lists_match"`
+		ASNListsNotMatch  *Ignored     `yaml:"asn_lists_not_match"`
+	}
+	SWSIPRanges struct {
+		IPRanges []string `yaml:"ip_ranges"`
+	}
+	SWSGeo struct {
+		Locations []string `yaml:"locations"`
+	}
+	SWSAnalyzeBody struct {
+		SizeLimit       Int64  `yaml:"size_limit"` // KB: 0, 8, 16, ... 512
+		SizeLimitAction string `yaml:"size_limit_action"`
+	}
+
+	// MatchList is a custom match list (match_lists.<id>), as the
+	// cloud's MatchList: its item_type and items.
+	MatchList struct {
+		ItemType    string          `yaml:"item_type"` // IP, STR, REG_EXP (ASN, BOT_*: not decided locally)
+		ListType    string          `yaml:"list_type"`
+		Items       []MatchListItem `yaml:"items"`
+		ID          Ignored         `yaml:"id"`
+		FolderID    Ignored         `yaml:"folder_id"`
+		CloudID     Ignored         `yaml:"cloud_id"`
+		Name        Ignored         `yaml:"name"`
+		Description Ignored         `yaml:"description"`
+		Labels      Ignored         `yaml:"labels"`
+		CreatedAt   Ignored         `yaml:"created_at"`
+		UpdatedAt   Ignored         `yaml:"updated_at"`
+	}
+	MatchListItem struct {
+		Value       string `yaml:"value"`
+		Description string `yaml:"description"`
+	}
+
+	// CustomPage is what a DENY answers instead of the block page
+	// (custom_pages.<id>, by a rule's or profile's custom_page_id).
+	CustomPage struct {
+		// HTTPCode is the status (default 403).
+		HTTPCode    int               `yaml:"http_code"`
+		ContentType string            `yaml:"content_type"`
+		Content     string            `yaml:"content"`
+		Headers     map[string]string `yaml:"headers"`
+	}
+)
+
+// Int64 is an integer written as a number or as a string ("1000"): yc
+// prints int64 fields as strings.
+type Int64 int64
+
+func (i *Int64) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: must be an integer", n.Line)
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(n.Value), 10, 64)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not an integer", n.Line, n.Value)
+	}
+	*i = Int64(v)
+	return nil
+}
+
+// swsRenames are Terraform's block names (cloudapi's
+// smartwebsecurity/v1/terraform.yaml) and the proto's field names.
+var swsRenames = map[string]string{
+	"security_rule":              "security_rules",
+	"advanced_rate_limiter_rule": "advanced_rate_limiter_rules",
+	"characteristic":             "characteristics",
+	"exclusion_rule":             "exclusion_rules",
+	"rule_set":                   "rule_sets",
+	"rule":                       "rules",
+	"rule_group":                 "rule_groups",
+	"param_name":                 "param_names",
+	"header_name":                "header_names",
+	"cookie_name":                "cookie_names",
+	"header":                     "headers",
+	"cookie":                     "cookies",
+	"query":                      "queries",
+}
+
+// IsCloudForm says whether a profile is written in the cloud's shape.
+func (p *SecurityProfile) IsCloudForm() bool {
+	return p.DefaultAction != "" || len(p.SecurityRules) > 0 || p.AnalyzeRequestBody != nil ||
+		p.CustomPageID != "" || p.AdvancedRateLimiterProfileID != ""
+}
+
+var swsName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-_.]*$`)
+
+// checkCloudProfile checks a profile in the cloud's shape; warnings say
+// what cannot be decided locally.
+func checkCloudProfile(n *yaml.Node, path string, p *SecurityProfile, lists map[string]*MatchList, pages map[string]*CustomPage, errs *yamlx.List) {
+	if len(p.Allow)+len(p.Deny) > 0 || p.RateLimit != nil {
+		errs.Errorf(n, path, "mixes the short form (allow, deny, rate_limit) with the cloud's (default_action, security_rules): write one")
+	}
+	switch p.DefaultAction {
+	case "ALLOW", "DENY":
+	case "":
+		errs.Errorf(n, path, "needs default_action: ALLOW or DENY")
+	default:
+		errs.Errorf(yamlx.Get(n, "default_action"), yamlx.Join(path, "default_action"), "must be ALLOW or DENY, not %q", p.DefaultAction)
+	}
+	if p.CustomPageID != "" && pages[p.CustomPageID] == nil {
+		errs.Errorf(yamlx.Get(n, "custom_page_id"), yamlx.Join(path, "custom_page_id"), "custom page %q is not in custom_pages", p.CustomPageID)
+	}
+	if b := p.AnalyzeRequestBody; b != nil {
+		bn := yamlx.Get(n, "analyze_request_body")
+		switch b.SizeLimit {
+		case 0, 8, 16, 32, 64, 128, 256, 512:
+		default:
+			errs.Errorf(yamlx.Get(bn, "size_limit"), yamlx.Join(path, "analyze_request_body.size_limit"), "must be 0, 8, 16, 32, 64, 128, 256 or 512 (KB), not %d", b.SizeLimit)
+		}
+		if b.SizeLimitAction != "IGNORE" && b.SizeLimitAction != "DENY" {
+			errs.Errorf(yamlx.Get(bn, "size_limit_action"), yamlx.Join(path, "analyze_request_body.size_limit_action"), "must be IGNORE or DENY, not %q", b.SizeLimitAction)
+		}
+	}
+	rn := yamlx.Get(n, "security_rules")
+	priorities := map[Int64]string{}
+	for i, r := range p.SecurityRules {
+		var node *yaml.Node
+		if rn != nil && i < len(rn.Content) {
+			node = rn.Content[i]
+		}
+		rp := fmt.Sprintf("%s.security_rules[%d]", path, i)
+		if r == nil {
+			errs.Errorf(node, rp, "is empty")
+			continue
+		}
+		r.Node = node
+		if !swsName.MatchString(r.Name) || len(r.Name) > 50 {
+			errs.Errorf(node, rp, "name %q must be 1-50 characters of letters, digits, '-', '_' and '.', starting with a letter or digit", r.Name)
+		}
+		if r.Priority < 1 || r.Priority > 999999 {
+			errs.Errorf(yamlx.Get(node, "priority"), yamlx.Join(rp, "priority"), "must be 1 to 999999, not %d", r.Priority)
+		} else if other, dup := priorities[r.Priority]; dup {
+			errs.Errorf(yamlx.Get(node, "priority"), yamlx.Join(rp, "priority"), "priority %d is also rule %q's: priorities are unique", r.Priority, other)
+		}
+		priorities[r.Priority] = r.Name
+		if r.CustomPage != "" && pages[r.CustomPage] == nil {
+			errs.Errorf(yamlx.Get(node, "custom_page_id"), yamlx.Join(rp, "custom_page_id"), "custom page %q is not in custom_pages", r.CustomPage)
+		}
+		count := 0
+		var cond *SWSCondition
+		var condPath string
+		if c := r.RuleCondition; c != nil {
+			count++
+			if c.Action != "ALLOW" && c.Action != "DENY" {
+				errs.Errorf(yamlx.Get(yamlx.Get(node, "rule_condition"), "action"), yamlx.Join(rp, "rule_condition.action"), "must be ALLOW or DENY, not %q", c.Action)
+			}
+			cond, condPath = c.Condition, "rule_condition.condition"
+		}
+		if s := r.SmartProtection; s != nil {
+			count++
+			cond, condPath = s.Condition, "smart_protection.condition"
+			errs.Warnf(yamlx.Get(node, "smart_protection"), yamlx.Join(rp, "smart_protection"),
+				"Smart Protection (Yandex's behavioural analysis and CAPTCHA) cannot run outside the cloud: the rule's requests get sws.fallback (docs/sws.md)")
+		}
+		if w := r.Waf; w != nil {
+			count++
+			cond, condPath = w.Condition, "waf.condition"
+			errs.Warnf(yamlx.Get(node, "waf"), yamlx.Join(rp, "waf"),
+				"the WAF (OWASP CRS) is not in this build yet: the rule's requests get sws.fallback (docs/sws.md)")
+		}
+		if count != 1 {
+			errs.Errorf(node, rp, "needs exactly one of rule_condition, smart_protection and waf")
+		}
+		if cond != nil {
+			checkCondition(yamlx.Get(yamlx.Get(node, strings.Split(condPath, ".")[0]), "condition"), yamlx.Join(rp, condPath), cond, lists, errs)
+		}
+	}
+	if p.AdvancedRateLimiterProfileID != "" {
+		errs.Warnf(yamlx.Get(n, "advanced_rate_limiter_profile_id"), yamlx.Join(path, "advanced_rate_limiter_profile_id"),
+			"the advanced rate limiter is not in this build yet: the profile is applied without it")
+	}
+}
+
+func checkCondition(n *yaml.Node, path string, c *SWSCondition, lists map[string]*MatchList, errs *yamlx.List) {
+	str := func(sn *yaml.Node, sp string, m *SWSString) {
+		if m == nil {
+			errs.Errorf(sn, sp, "needs a matcher (exact_match, prefix_match, pire_regex_match, defined, ...)")
+			return
+		}
+		set := 0
+		for _, s := range []*string{m.ExactMatch, m.ExactNotMatch, m.PrefixMatch, m.PrefixNotMatch, m.PireRegexMatch, m.PireRegexNotMatch} {
+			if s != nil {
+				set++
+				if len(*s) > 255 {
+					errs.Errorf(sn, sp, "a matcher's value is at most 255 characters")
+				}
+			}
+		}
+		if m.Defined != nil {
+			set++
+		}
+		if m.ListsMatchers != nil {
+			set++
+			l := m.ListsMatchers
+			for _, ls := range []*SWSLists{l.StrListsMatch, l.StrListsNotMatch, l.RegExpListsMatch, l.RegExpListsNotMatch} {
+				if ls != nil {
+					for _, id := range ls.ListIDs {
+						if lists[id] == nil {
+							errs.Errorf(sn, sp, "match list %q is not in match_lists", id)
+						}
+					}
+				}
+			}
+		}
+		if set != 1 {
+			errs.Errorf(sn, sp, "needs exactly one of exact_match, exact_not_match, prefix_match, prefix_not_match, pire_regex_match, pire_regex_not_match, defined and lists_matchers")
+		}
+		for _, re := range []*string{m.PireRegexMatch, m.PireRegexNotMatch} {
+			if re != nil {
+				if _, err := regexp.Compile(*re); err != nil {
+					errs.Errorf(sn, sp, "%q is not a regular expression apigw can run (RE2): %v", *re, err)
+				}
+			}
+		}
+	}
+	if a := c.Authority; a != nil {
+		an := yamlx.Get(n, "authority")
+		for i, m := range a.Authorities {
+			str(an, fmt.Sprintf("%s.authority.authorities[%d]", path, i), m)
+		}
+		if a.Matcher != nil {
+			str(yamlx.Get(an, "authority_matcher"), path+".authority.authority_matcher", a.Matcher)
+		}
+	}
+	if h := c.HTTPMethod; h != nil {
+		hn := yamlx.Get(n, "http_method")
+		for i, m := range h.Methods {
+			str(hn, fmt.Sprintf("%s.http_method.http_methods[%d]", path, i), m)
+		}
+		if h.Matcher != nil {
+			str(yamlx.Get(hn, "http_method_matcher"), path+".http_method.http_method_matcher", h.Matcher)
+		}
+	}
+	if u := c.RequestURI; u != nil {
+		un := yamlx.Get(n, "request_uri")
+		if u.Path != nil {
+			str(yamlx.Get(un, "path"), path+".request_uri.path", u.Path)
+		}
+		for i, q := range u.Queries {
+			qp := fmt.Sprintf("%s.request_uri.queries[%d]", path, i)
+			if q == nil || q.Key == "" {
+				errs.Errorf(un, qp, "needs key")
+				continue
+			}
+			str(yamlx.Get(un, "queries"), qp+".value", q.Value)
+		}
+	}
+	for _, part := range []struct {
+		name string
+		list []*SWSNamed
+	}{{"headers", c.Headers}, {"cookies", c.Cookies}} {
+		for i, h := range part.list {
+			hp := fmt.Sprintf("%s.%s[%d]", path, part.name, i)
+			if h == nil || h.Name == "" {
+				errs.Errorf(yamlx.Get(n, part.name), hp, "needs name")
+				continue
+			}
+			str(yamlx.Get(n, part.name), hp+".value", h.Value)
+		}
+	}
+	if ip := c.SourceIP; ip != nil {
+		in := yamlx.Get(n, "source_ip")
+		for _, r := range []*SWSIPRanges{ip.IPRangesMatch, ip.IPRangesNotMatch} {
+			if r == nil {
+				continue
+			}
+			for _, s := range r.IPRanges {
+				if _, err := ParseIPRange(s); err != nil {
+					errs.Errorf(in, path+".source_ip", "%v", err)
+				}
+			}
+		}
+		for _, l := range []*SWSLists{ip.IPListsMatch, ip.IPListsNotMatch} {
+			if l == nil {
+				continue
+			}
+			for _, id := range l.ListIDs {
+				switch ml := lists[id]; {
+				case ml == nil:
+					errs.Errorf(in, path+".source_ip", "match list %q is not in match_lists", id)
+				case ml.ItemType != "IP":
+					errs.Errorf(in, path+".source_ip", "match list %q holds %s items, not IP", id, ml.ItemType)
+				}
+			}
+		}
+		if ip.GeoIPMatch != nil || ip.GeoIPNotMatch != nil {
+			errs.Warnf(in, path+".source_ip", "geo_ip conditions need a country database, which this build cannot read yet: the rule's requests get sws.fallback")
+		}
+		if ip.ASNRangesMatch != nil || ip.ASNRangesNotMatch != nil || ip.ASNListsMatch != nil || ip.ASNListsNotMatch != nil {
+			errs.Warnf(in, path+".source_ip", "ASN conditions need an ASN database, which this build cannot read yet: the rule's requests get sws.fallback")
+		}
+	}
+	for name, set := range map[string]bool{"bot_category": c.BotCategory != nil, "bot_name": c.BotName != nil, "bot_score": c.BotScore != nil,
+		"verified_bot": c.VerifiedBot != nil, "finger_print": c.FingerPrint != nil} {
+		if set {
+			errs.Warnf(yamlx.Get(n, name), yamlx.Join(path, name), "%s is decided by Yandex's bot detection, which cannot run outside the cloud: the rule's requests get sws.fallback (docs/sws.md)", name)
+		}
+	}
+}
+
+// IPRange is an inclusive range of addresses of one family.
+type IPRange struct{ From, To netip.Addr }
+
+// Contains says whether a is in the range.
+func (r IPRange) Contains(a netip.Addr) bool {
+	return a.BitLen() == r.From.BitLen() && r.From.Compare(a) <= 0 && a.Compare(r.To) <= 0
+}
+
+// ParseIPRange reads what the cloud's ip_ranges take: a CIDR, a single
+// address, or a range "a-b".
+func ParseIPRange(s string) (IPRange, error) {
+	s = strings.TrimSpace(s)
+	if from, to, ok := strings.Cut(s, "-"); ok {
+		a, err1 := netip.ParseAddr(strings.TrimSpace(from))
+		b, err2 := netip.ParseAddr(strings.TrimSpace(to))
+		a, b = a.Unmap(), b.Unmap()
+		if err1 != nil || err2 != nil || a.BitLen() != b.BitLen() || b.Less(a) {
+			return IPRange{}, fmt.Errorf("%q is not an address range a-b of one family, a first", s)
+		}
+		return IPRange{a, b}, nil
+	}
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return IPRange{}, fmt.Errorf("%q is not a CIDR, an address or a range a-b", s)
+		}
+		p = p.Masked()
+		return IPRange{p.Addr().Unmap(), lastAddr(p)}, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return IPRange{}, fmt.Errorf("%q is not a CIDR, an address or a range a-b", s)
+	}
+	return IPRange{a.Unmap(), a.Unmap()}, nil
+}
+
+// lastAddr is the last address of a prefix.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().Unmap().AsSlice()
+	bits := p.Bits()
+	if p.Addr().Is4In6() {
+		bits -= 96
+	}
+	for i := range b {
+		for j := 0; j < 8; j++ {
+			if i*8+j >= bits {
+				b[i] |= 0x80 >> j
+			}
+		}
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// swsSubtrees are the bindings keys under which the keys are the cloud's
+// own schema (the proto's fields), documented once in docs/sws.md with a
+// link to the proto, not key by key in configuration.md.
+var swsSubtrees = []string{
+	"security_profiles.*.security_rules.", "security_profiles.*.analyze_request_body.", "match_lists.*.",
+}
+
+// swsReadOnly are a pasted profile's read-only fields, accepted and ignored.
+var swsReadOnly = map[string]bool{}
+
+func init() {
+	for _, k := range []string{"id", "folder_id", "cloud_id", "name", "description", "labels", "created_at", "updated_at",
+		"captcha_id", "log_group_id", "log_options", "disallow_data_processing"} {
+		swsReadOnly["security_profiles.*."+k] = true
+	}
+}
+
+// DocumentedInSWS says whether a bindings key is documented in docs/sws.md
+// (the cloud's shape) rather than in configuration.md's reference.
+func DocumentedInSWS(key string) bool {
+	if swsReadOnly[key] {
+		return true
+	}
+	for _, p := range swsSubtrees {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
