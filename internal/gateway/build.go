@@ -242,7 +242,7 @@ func securityProfile(doc *spec.Document, b *config.Bindings, errs *yamlx.List) *
 		}
 		return nil
 	}
-	prof, err := security.Compile(id, p)
+	prof, err := security.Compile(id, p, b)
 	if err != nil {
 		errs.Errorf(idNode, "security_profiles."+id, "%v", err)
 		return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/apigw/apigw/internal/params"
 	"github.com/apigw/apigw/internal/policy/cors"
 	"github.com/apigw/apigw/internal/policy/ratelimit"
+	"github.com/apigw/apigw/internal/policy/security"
 	"github.com/apigw/apigw/internal/router"
 	"github.com/apigw/apigw/internal/tracing"
 	"github.com/apigw/apigw/internal/websocket"
@@ -113,8 +114,9 @@ type exchange struct {
 	typ       string
 	err       error
 	requestID string
-	gatewayID string // the serving snapshot's gateway_id, for the access log
-	auth      string // the authorizers' verdict for the access log
+	gatewayID string             // the serving snapshot's gateway_id, for the access log
+	auth      string             // the authorizers' verdict for the access log
+	sws       *security.Decision // a cloud security profile's decision
 	// inIntegration is the time the integration took; generated marks an
 	// answer the gateway wrote itself (for the error metric).
 	inIntegration time.Duration
@@ -192,6 +194,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		v := s.security.Check(r.Context(), r, s.limits)
 		if v.Err != nil {
 			h.storeTrouble(v.Err)
+		}
+		x.sws = v.Decision
+		if v.Page != nil {
+			x.typ, x.generated = "security-profile", true
+			x.err = httperr.New(v.Status, v.Message)
+			hd := x.rec.Header()
+			for k, val := range v.Page.Headers {
+				hd.Set(k, val)
+			}
+			hd.Set("Content-Type", v.Page.ContentType)
+			x.rec.WriteHeader(v.Page.Status)
+			io.WriteString(&x.rec, v.Page.Body)
+			return
 		}
 		if v.Status != 0 {
 			if v.RetryAfter > 0 {
@@ -489,6 +504,13 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 		}
 		if x.auth != "" {
 			attrs = append(attrs, slog.String("auth_result", x.auth))
+		}
+		if d := x.sws; d != nil {
+			// As the cloud's SWS log names them.
+			attrs = append(attrs, slog.String("sws_action", d.Action), slog.String("sws_rule", d.Rule))
+			if len(d.DryRuns) > 0 {
+				attrs = append(attrs, slog.String("sws_dry_run", strings.Join(d.DryRuns, ",")))
+			}
 		}
 		if x.err != nil {
 			attrs = append(attrs, slog.String("error", x.err.Error()))

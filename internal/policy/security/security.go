@@ -17,9 +17,11 @@ import (
 	"github.com/apigw/apigw/internal/policy/ratelimit"
 )
 
-// Profile is a compiled security profile.
+// Profile is a compiled security profile: the short form (IP lists and
+// a per-client limit) or the cloud's (cloud != nil).
 type Profile struct {
 	ID     string
+	cloud  *cloudProfile
 	allow  []netip.Prefix // empty: every address not denied
 	deny   []netip.Prefix
 	limit  *ratelimit.Limit
@@ -28,9 +30,18 @@ type Profile struct {
 	v6bits int    // IPv6 clients are one client per this prefix
 }
 
-// Compile turns a bindings profile (checked by config) into a Profile.
-func Compile(id string, p *config.SecurityProfile) (*Profile, error) {
+// Compile turns a bindings profile (checked by config) into a Profile;
+// b holds the match lists, custom pages and fallback a cloud profile uses.
+func Compile(id string, p *config.SecurityProfile, b *config.Bindings) (*Profile, error) {
 	out := &Profile{ID: id, xff: p.ClientIP == "x-forwarded-for", v6bits: 64}
+	if p.IsCloudForm() {
+		c, err := compileCloud(p, b)
+		if err != nil {
+			return nil, err
+		}
+		out.cloud = c
+		return out, nil
+	}
 	for _, list := range []struct {
 		src []string
 		dst *[]netip.Prefix
@@ -77,11 +88,33 @@ type Verdict struct {
 	Message    string
 	RetryAfter time.Duration
 	Err        error // the rate-limit store failed (the request goes on)
+	// Page, with a cloud profile's DENY, is the answer to write (the
+	// block page or a custom page).
+	Page *Page
+	// Decision is a cloud profile's: the rule and action, and the dry
+	// runs that matched on the way (for the access log).
+	Decision *Decision
 }
 
 // Check runs the profile on a request.
 func (p *Profile) Check(ctx context.Context, r *http.Request, store ratelimit.Store) Verdict {
 	ip := p.clientIP(r)
+	if c := p.cloud; c != nil {
+		deny, d, page := c.decide(r, ip)
+		if !deny && c.bodyDeny && c.bodyLimit > 0 && r.ContentLength > c.bodyLimit {
+			deny, d.Rule, d.Action = true, "analyze_request_body", "DENY"
+		}
+		if !deny {
+			return Verdict{Decision: &d}
+		}
+		if page == nil {
+			page = c.page
+		}
+		if page == nil {
+			page = blockPage(r.Header.Get("X-Request-Id"))
+		}
+		return Verdict{Status: page.Status, Message: "the request is denied by the security profile", Page: page, Decision: &d}
+	}
 	if ip.IsValid() {
 		for _, d := range p.deny {
 			if d.Contains(ip) {

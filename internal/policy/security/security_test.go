@@ -33,7 +33,7 @@ func request(remote string, header http.Header) *http.Request {
 // and IPv6 clients are one client per /64 (or the configured prefix).
 func TestClientKeys(t *testing.T) {
 	store := &keys{Store: ratelimit.NewLocal()}
-	byIP, err := Compile("ip", &config.SecurityProfile{RateLimit: &config.ClientRateLimit{RPS: 1}})
+	byIP, err := Compile("ip", &config.SecurityProfile{RateLimit: &config.ClientRateLimit{RPS: 1}}, config.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,13 +53,13 @@ func TestClientKeys(t *testing.T) {
 	if v := byIP.Check(ctx, request("192.0.2.2:1", nil), store); v.Status != 0 {
 		t.Errorf("the next IPv4 address is another client: %d", v.Status)
 	}
-	wide, _ := Compile("wide", &config.SecurityProfile{RateLimit: &config.ClientRateLimit{RPS: 1, IPv6Prefix: 48}})
+	wide, _ := Compile("wide", &config.SecurityProfile{RateLimit: &config.ClientRateLimit{RPS: 1, IPv6Prefix: 48}}, config.Default())
 	wide.Check(ctx, request("[2001:db8:1:2::1]:5000", nil), store)
 	if v := wide.Check(ctx, request("[2001:db8:1:3::1]:5000", nil), store); v.Status != 429 {
 		t.Errorf("ipv6_prefix 48: another /64 of the /48 got %d, want 429", v.Status)
 	}
 
-	byKey, _ := Compile("key", &config.SecurityProfile{RateLimit: &config.ClientRateLimit{RPS: 1, Key: "header:X-Api-Key"}})
+	byKey, _ := Compile("key", &config.SecurityProfile{RateLimit: &config.ClientRateLimit{RPS: 1, Key: "header:X-Api-Key"}}, config.Default())
 	store.seen = nil
 	for _, v := range []string{strings.Repeat("k", 8<<10), "short", ""} {
 		byKey.Check(ctx, request("192.0.2.9:1", http.Header{"X-Api-Key": {v}}), store)

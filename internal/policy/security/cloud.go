@@ -1,0 +1,471 @@
+package security
+
+import (
+	"fmt"
+	"html"
+	"net/http"
+	"net/netip"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/apigw/apigw/internal/config"
+)
+
+// The cloud's Smart Web Security profile, compiled once per snapshot:
+// rules sorted by priority, each condition a list of checks built from
+// the proto's matchers. docs/sws.md says what matches the cloud and what
+// is a fallback.
+
+// Page is an answer the profile writes itself (a DENY).
+type Page struct {
+	Status      int
+	ContentType string
+	Headers     map[string]string
+	Body        string
+}
+
+// Decision names what decided a request, for the access log.
+type Decision struct {
+	Rule    string // "" : the default action
+	Action  string // ALLOW or DENY
+	DryRuns []string
+}
+
+type rule struct {
+	name     string
+	priority int64
+	dryRun   bool
+	// deny is the rule's verdict when it matches.
+	deny bool
+	// checks must all match; cloud checks are those apigw cannot decide
+	// (they resolve toward the fallback).
+	checks []check
+	page   *Page
+}
+
+// check is one part of a condition.
+type check func(r *http.Request, ip netip.Addr) bool
+
+type cloudProfile struct {
+	defaultDeny bool
+	rules       []rule
+	page        *Page
+	// bodyLimit, when positive, is analyze_request_body's size (bytes):
+	// a larger body is denied when bodyDeny.
+	bodyLimit int64
+	bodyDeny  bool
+}
+
+// compileCloud compiles a profile in the cloud's shape.
+func compileCloud(p *config.SecurityProfile, b *config.Bindings) (*cloudProfile, error) {
+	fallbackDeny := b.SWS.Fallback != "allow"
+	out := &cloudProfile{defaultDeny: p.DefaultAction == "DENY", page: pageOf(b.CustomPages[p.CustomPageID])}
+	if a := p.AnalyzeRequestBody; a != nil && a.SizeLimit > 0 {
+		out.bodyLimit, out.bodyDeny = int64(a.SizeLimit)*1024, a.SizeLimitAction == "DENY"
+	}
+	for _, sr := range p.SecurityRules {
+		r := rule{name: sr.Name, priority: int64(sr.Priority), dryRun: sr.DryRun, page: pageOf(b.CustomPages[sr.CustomPage])}
+		var cond *config.SWSCondition
+		switch {
+		case sr.RuleCondition != nil:
+			r.deny, cond = sr.RuleCondition.Action == "DENY", sr.RuleCondition.Condition
+		case sr.SmartProtection != nil:
+			// Decided by the cloud alone: the fallback's verdict.
+			r.deny, cond = fallbackDeny, sr.SmartProtection.Condition
+		case sr.Waf != nil:
+			r.deny, cond = fallbackDeny, sr.Waf.Condition
+		}
+		// A part apigw cannot decide is taken as whatever leads to the
+		// fallback: a DENY rule matches under a deny fallback, an ALLOW
+		// rule under an allow fallback; otherwise the rule does not.
+		undecided := r.deny == fallbackDeny
+		checks, err := compileCondition(cond, b.MatchLists, undecided)
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: %w", sr.Name, err)
+		}
+		r.checks = checks
+		out.rules = append(out.rules, r)
+	}
+	slices.SortStableFunc(out.rules, func(a, b rule) int {
+		switch {
+		case a.priority < b.priority:
+			return -1
+		case a.priority > b.priority:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+func pageOf(c *config.CustomPage) *Page {
+	if c == nil {
+		return nil
+	}
+	p := &Page{Status: c.HTTPCode, ContentType: c.ContentType, Headers: c.Headers, Body: c.Content}
+	if p.Status == 0 {
+		p.Status = http.StatusForbidden
+	}
+	if p.ContentType == "" {
+		p.ContentType = "text/html; charset=utf-8"
+	}
+	return p
+}
+
+// blockPage is the cloud's kind of answer to a DENY without a custom
+// page: a small HTML page with the request's ID.
+func blockPage(requestID string) *Page {
+	return &Page{Status: http.StatusForbidden, ContentType: "text/html; charset=utf-8", Body: "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>403 Forbidden</title></head>" +
+		"<body><h1>403 Forbidden</h1><p>The request was blocked by the security profile.</p><p>Request ID: " + html.EscapeString(requestID) + "</p></body></html>\n"}
+}
+
+// decide runs the rules on a request: the first matching rule that is not
+// a dry run decides; dry runs are noted and evaluation goes on.
+func (c *cloudProfile) decide(r *http.Request, ip netip.Addr) (deny bool, d Decision, page *Page) {
+	for i := range c.rules {
+		ru := &c.rules[i]
+		if !ru.matches(r, ip) {
+			continue
+		}
+		if ru.dryRun {
+			d.DryRuns = append(d.DryRuns, ru.name+":"+action(ru.deny))
+			continue
+		}
+		d.Rule, d.Action = ru.name, action(ru.deny)
+		if ru.page != nil {
+			page = ru.page
+		}
+		return ru.deny, d, page
+	}
+	d.Action = action(c.defaultDeny)
+	return c.defaultDeny, d, nil
+}
+
+func action(deny bool) string {
+	if deny {
+		return "DENY"
+	}
+	return "ALLOW"
+}
+
+func (ru *rule) matches(r *http.Request, ip netip.Addr) bool {
+	for _, c := range ru.checks {
+		if !c(r, ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// strMatcher is a compiled StringMatcher: match reports whether a value
+// (present or not) matches.
+type strMatcher func(v string, present bool) bool
+
+// anchor makes a PIRE expression match the whole value, as PIRE does.
+func anchor(re string) (*regexp.Regexp, error) { return regexp.Compile(`^(?:` + re + `)$`) }
+
+func compileString(m *config.SWSString, lists map[string]*config.MatchList) (strMatcher, error) {
+	if m == nil {
+		return func(string, bool) bool { return true }, nil
+	}
+	switch {
+	case m.ExactMatch != nil:
+		s := *m.ExactMatch
+		return func(v string, ok bool) bool { return ok && v == s }, nil
+	case m.ExactNotMatch != nil:
+		s := *m.ExactNotMatch
+		return func(v string, ok bool) bool { return !ok || v != s }, nil
+	case m.PrefixMatch != nil:
+		s := *m.PrefixMatch
+		return func(v string, ok bool) bool { return ok && strings.HasPrefix(v, s) }, nil
+	case m.PrefixNotMatch != nil:
+		s := *m.PrefixNotMatch
+		return func(v string, ok bool) bool { return !ok || !strings.HasPrefix(v, s) }, nil
+	case m.PireRegexMatch != nil:
+		re, err := anchor(*m.PireRegexMatch)
+		if err != nil {
+			return nil, err
+		}
+		return func(v string, ok bool) bool { return ok && re.MatchString(v) }, nil
+	case m.PireRegexNotMatch != nil:
+		re, err := anchor(*m.PireRegexNotMatch)
+		if err != nil {
+			return nil, err
+		}
+		return func(v string, ok bool) bool { return !ok || !re.MatchString(v) }, nil
+	case m.Defined != nil:
+		want := *m.Defined
+		return func(_ string, ok bool) bool { return ok == want }, nil
+	case m.ListsMatchers != nil:
+		return compileLists(m.ListsMatchers, lists)
+	}
+	return func(string, bool) bool { return true }, nil
+}
+
+func compileLists(l *config.SWSListsMatcher, lists map[string]*config.MatchList) (strMatcher, error) {
+	var parts []strMatcher
+	strs := func(ls *config.SWSLists) map[string]bool {
+		set := map[string]bool{}
+		for _, id := range ls.ListIDs {
+			if ml := lists[id]; ml != nil {
+				for _, it := range ml.Items {
+					set[it.Value] = true
+				}
+			}
+		}
+		return set
+	}
+	res := func(ls *config.SWSLists) ([]*regexp.Regexp, error) {
+		var out []*regexp.Regexp
+		for _, id := range ls.ListIDs {
+			if ml := lists[id]; ml != nil {
+				for _, it := range ml.Items {
+					re, err := anchor(it.Value)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, re)
+				}
+			}
+		}
+		return out, nil
+	}
+	anyRE := func(rs []*regexp.Regexp, v string) bool {
+		for _, re := range rs {
+			if re.MatchString(v) {
+				return true
+			}
+		}
+		return false
+	}
+	if ls := l.StrListsMatch; ls != nil {
+		set := strs(ls)
+		parts = append(parts, func(v string, ok bool) bool { return ok && set[v] })
+	}
+	if ls := l.StrListsNotMatch; ls != nil {
+		set := strs(ls)
+		parts = append(parts, func(v string, ok bool) bool { return !ok || !set[v] })
+	}
+	if ls := l.RegExpListsMatch; ls != nil {
+		rs, err := res(ls)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, func(v string, ok bool) bool { return ok && anyRE(rs, v) })
+	}
+	if ls := l.RegExpListsNotMatch; ls != nil {
+		rs, err := res(ls)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, func(v string, ok bool) bool { return !ok || !anyRE(rs, v) })
+	}
+	return func(v string, ok bool) bool {
+		for _, p := range parts {
+			if !p(v, ok) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+// multi applies a matcher to every value of a repeated field (headers,
+// queries, cookies): a positive matcher matches when any value does, a
+// negative one when none fails it; an absent field is one absent value.
+func multi(m strMatcher, values []string) bool {
+	if len(values) == 0 {
+		return m("", false)
+	}
+	for _, v := range values {
+		if m(v, true) {
+			return true
+		}
+	}
+	return false
+}
+
+func compileCondition(c *config.SWSCondition, lists map[string]*config.MatchList, undecided bool) ([]check, error) {
+	if c == nil {
+		return nil, nil
+	}
+	var out []check
+	add := func(m *config.SWSString, get func(r *http.Request) []string) error {
+		sm, err := compileString(m, lists)
+		if err != nil {
+			return err
+		}
+		out = append(out, func(r *http.Request, _ netip.Addr) bool { return multi(sm, get(r)) })
+		return nil
+	}
+	host := func(r *http.Request) []string { return []string{strings.ToLower(r.Host)} }
+	if a := c.Authority; a != nil {
+		if len(a.Authorities) > 0 {
+			var ms []strMatcher
+			for _, m := range a.Authorities {
+				sm, err := compileString(lower(m), lists)
+				if err != nil {
+					return nil, err
+				}
+				ms = append(ms, sm)
+			}
+			out = append(out, func(r *http.Request, _ netip.Addr) bool { return anyOf(ms, strings.ToLower(r.Host)) })
+		}
+		if a.Matcher != nil {
+			if err := add(lower(a.Matcher), host); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if h := c.HTTPMethod; h != nil {
+		if len(h.Methods) > 0 {
+			var ms []strMatcher
+			for _, m := range h.Methods {
+				sm, err := compileString(m, lists)
+				if err != nil {
+					return nil, err
+				}
+				ms = append(ms, sm)
+			}
+			out = append(out, func(r *http.Request, _ netip.Addr) bool { return anyOf(ms, r.Method) })
+		}
+		if h.Matcher != nil {
+			if err := add(h.Matcher, func(r *http.Request) []string { return []string{r.Method} }); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if u := c.RequestURI; u != nil {
+		if u.Path != nil {
+			if err := add(u.Path, func(r *http.Request) []string { return []string{requestPath(r)} }); err != nil {
+				return nil, err
+			}
+		}
+		for _, q := range u.Queries {
+			key := q.Key
+			if err := add(q.Value, func(r *http.Request) []string { return r.URL.Query()[key] }); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, h := range c.Headers {
+		name := http.CanonicalHeaderKey(h.Name)
+		if err := add(h.Value, func(r *http.Request) []string { return r.Header[name] }); err != nil {
+			return nil, err
+		}
+	}
+	for _, ck := range c.Cookies {
+		name := ck.Name
+		if err := add(ck.Value, func(r *http.Request) []string {
+			var vs []string
+			for _, c := range r.CookiesNamed(name) {
+				vs = append(vs, c.Value)
+			}
+			return vs
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if ip := c.SourceIP; ip != nil {
+		for _, rs := range []struct {
+			ranges *config.SWSIPRanges
+			match  bool
+		}{{ip.IPRangesMatch, true}, {ip.IPRangesNotMatch, false}} {
+			if rs.ranges == nil {
+				continue
+			}
+			var ranges []config.IPRange
+			for _, s := range rs.ranges.IPRanges {
+				r, err := config.ParseIPRange(s)
+				if err != nil {
+					return nil, err
+				}
+				ranges = append(ranges, r)
+			}
+			want := rs.match
+			out = append(out, func(_ *http.Request, a netip.Addr) bool { return inRanges(ranges, a) == want })
+		}
+		for _, ls := range []struct {
+			lists *config.SWSLists
+			match bool
+		}{{ip.IPListsMatch, true}, {ip.IPListsNotMatch, false}} {
+			if ls.lists == nil {
+				continue
+			}
+			var ranges []config.IPRange
+			for _, id := range ls.lists.ListIDs {
+				if ml := lists[id]; ml != nil {
+					for _, it := range ml.Items {
+						if r, err := config.ParseIPRange(it.Value); err == nil {
+							ranges = append(ranges, r)
+						}
+					}
+				}
+			}
+			want := ls.match
+			out = append(out, func(_ *http.Request, a netip.Addr) bool { return inRanges(ranges, a) == want })
+		}
+		if ip.GeoIPMatch != nil || ip.GeoIPNotMatch != nil || ip.ASNRangesMatch != nil || ip.ASNRangesNotMatch != nil ||
+			ip.ASNListsMatch != nil || ip.ASNListsNotMatch != nil {
+			out = append(out, func(*http.Request, netip.Addr) bool { return undecided })
+		}
+	}
+	if c.BotCategory != nil || c.BotName != nil || c.BotScore != nil || c.VerifiedBot != nil || c.FingerPrint != nil {
+		out = append(out, func(*http.Request, netip.Addr) bool { return undecided })
+	}
+	return out, nil
+}
+
+func anyOf(ms []strMatcher, v string) bool {
+	for _, m := range ms {
+		if m(v, true) {
+			return true
+		}
+	}
+	return false
+}
+
+// lower makes an authority matcher's values lower case: host names are
+// compared without case.
+func lower(m *config.SWSString) *config.SWSString {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	for _, p := range []**string{&c.ExactMatch, &c.ExactNotMatch, &c.PrefixMatch, &c.PrefixNotMatch} {
+		if *p != nil {
+			v := strings.ToLower(**p)
+			*p = &v
+		}
+	}
+	return &c
+}
+
+func inRanges(rs []config.IPRange, a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
+	for _, r := range rs {
+		if r.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestPath is the path a rule sees: decoded, with dot segments and
+// repeated slashes resolved, so that /%61dmin, //admin and /x/../admin
+// are all /admin (CVE-2025-29914 was a WAF reading //admin as a host).
+func requestPath(r *http.Request) string {
+	p := r.URL.Path
+	if p == "" {
+		return "/"
+	}
+	c := path.Clean("/" + p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
