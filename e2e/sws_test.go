@@ -72,4 +72,14 @@ security_profiles:
 	if !g.waitLog(`"sws_action":"DENY","sws_rule":"block-admin"`, 5e9) {
 		t.Fatalf("the access log lacks the rule:\n%s", g.Logs())
 	}
+	_, _, metrics := get(t, g.Admin+"/metrics")
+	for _, line := range []string{
+		`apigw_sws_verdicts_total{action="DENY",dry_run="false",profile="fevprofile0000000001",rule="block-admin"} 2`,
+		`apigw_sws_verdicts_total{action="DENY",dry_run="true",profile="fevprofile0000000001",rule="watch-bots"} 1`,
+		`apigw_sws_verdicts_total{action="DENY",dry_run="false",profile="fevprofile0000000001",rule="tea"} 1`,
+	} {
+		if !strings.Contains(metrics, line) {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
 }

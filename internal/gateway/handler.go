@@ -196,6 +196,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.storeTrouble(v.Err)
 		}
 		x.sws = v.Decision
+		h.metrics.observeSWS(s.security.ID, v.Decision)
 		if v.Page != nil {
 			x.typ, x.generated = "security-profile", true
 			x.err = httperr.New(v.Status, v.Message)

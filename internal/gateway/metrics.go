@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/apigw/apigw/internal/policy/security"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -17,6 +19,9 @@ type Metrics struct {
 	latency     *prometheus.HistogramVec
 	integration *prometheus.HistogramVec
 	errors      *prometheus.CounterVec
+	// sws counts a cloud security profile's verdicts, by rule (names
+	// from the bindings: bounded by them).
+	sws *prometheus.CounterVec
 	// series caches each label combination's children: the vectors'
 	// lookup hashes and checks every label value on every request, a
 	// tenth of the gateway's own CPU on a dummy route. The combinations
@@ -71,9 +76,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "apigw_gateway_errors_total",
 			Help: "Responses the gateway generated itself (404, 413, 429, 502, 504, ...), by route template and status.",
 		}, []string{"route", "status"}),
+		sws: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "apigw_sws_verdicts_total",
+			Help: "Verdicts of security profiles in the cloud's shape, by profile, rule (empty: the default action), action (ALLOW, DENY) and dry_run (true: a dry-run rule's verdict, not applied).",
+		}, []string{"profile", "rule", "action", "dry_run"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.integration, m.errors)
+	reg.MustRegister(m.requests, m.latency, m.integration, m.errors, m.sws)
 	return m
+}
+
+// observeSWS counts a cloud profile's decision and its dry runs.
+func (m *Metrics) observeSWS(profile string, d *security.Decision) {
+	if m == nil || d == nil {
+		return
+	}
+	m.sws.WithLabelValues(profile, d.Rule, d.Action, "false").Inc()
+	for _, dr := range d.DryRuns {
+		rule, action, _ := strings.Cut(dr, ":")
+		m.sws.WithLabelValues(profile, rule, action, "true").Inc()
+	}
 }
 
 var knownMethods = map[string]string{
