@@ -82,6 +82,9 @@ type Bindings struct {
 	// SecurityProfiles stand in for Smart Web Security profiles, by the
 	// spec's securityProfileId (or "default").
 	SecurityProfiles map[string]*SecurityProfile `yaml:"security_profiles"`
+	// WafProfiles are the cloud's WAF profiles (OWASP CRS through Coraza),
+	// by the waf_profile_id security rules name.
+	WafProfiles map[string]*WafProfile `yaml:"waf_profiles"`
 	// MatchLists are the cloud's custom match lists, by the ID profiles
 	// name them with (lists_matchers, ip_lists_match).
 	MatchLists map[string]*MatchList `yaml:"match_lists"`
@@ -454,11 +457,12 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 		}
 		// Profiles pasted from Terraform: its block names and one-element
 		// lists become the proto's shape first.
-		if sp := yamlx.Get(root, "security_profiles"); sp != nil {
-			for i := 1; i < len(root.Content); i += 2 {
-				if root.Content[i-1].Value == "security_profiles" {
-					root.Content[i] = yamlx.Normalize(root.Content[i], reflect.TypeFor[map[string]*SecurityProfile](), swsRenames)
-				}
+		for i := 1; i < len(root.Content); i += 2 {
+			switch root.Content[i-1].Value {
+			case "security_profiles":
+				root.Content[i] = yamlx.Normalize(root.Content[i], reflect.TypeFor[map[string]*SecurityProfile](), swsRenames)
+			case "waf_profiles":
+				root.Content[i] = yamlx.Normalize(root.Content[i], reflect.TypeFor[map[string]*WafProfile](), swsRenames)
 			}
 		}
 		if e := yamlx.Decode(root, b, ""); len(e) > 0 {
@@ -508,6 +512,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkStreams(root, b.Streams, &errs)
 	checkYDB(root, b.YDB, &errs)
 	checkSecurityProfiles(root, b, &errs)
+	checkWafProfiles(root, b, &errs)
 	checkDomains(root, b, &errs)
 	checkControlPlane(root, b, &errs)
 	if b.Console.Entries < 0 || b.Console.Entries > 10000 {

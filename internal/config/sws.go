@@ -274,8 +274,6 @@ func checkCloudProfile(n *yaml.Node, path string, p *SecurityProfile, lists map[
 		if w := r.Waf; w != nil {
 			count++
 			cond, condPath = w.Condition, "waf.condition"
-			errs.Warnf(yamlx.Get(node, "waf"), yamlx.Join(rp, "waf"),
-				"the WAF (OWASP CRS) is not in this build yet: the rule's requests get sws.fallback (docs/sws.md)")
 		}
 		if count != 1 {
 			errs.Errorf(node, rp, "needs exactly one of rule_condition, smart_protection and waf")
@@ -475,7 +473,7 @@ func lastAddr(p netip.Prefix) netip.Addr {
 // own schema (the proto's fields), documented once in docs/sws.md with a
 // link to the proto, not key by key in configuration.md.
 var swsSubtrees = []string{
-	"security_profiles.*.security_rules.", "security_profiles.*.analyze_request_body.", "match_lists.*.",
+	"security_profiles.*.security_rules.", "security_profiles.*.analyze_request_body.", "match_lists.*.", "waf_profiles.*.",
 }
 
 // swsReadOnly are a pasted profile's read-only fields, accepted and ignored.
@@ -500,4 +498,165 @@ func DocumentedInSWS(key string) bool {
 		}
 	}
 	return false
+}
+
+// WafProfile is the cloud's WAF profile (waf_profiles.<id>, named by a
+// security rule's waf.waf_profile_id), the fields of `yc smartwebsecurity
+// waf-profile get --format yaml`; docs/sws.md.
+type WafProfile struct {
+	Rules          []*WafRule          `yaml:"rules"`
+	ExclusionRules []*WafExclusionRule `yaml:"exclusion_rules"`
+	RuleSets       []*WafRuleSet       `yaml:"rule_sets"`
+	// CoreRuleSet is the deprecated single rule set.
+	CoreRuleSet        *WafCoreRuleSet `yaml:"core_rule_set"`
+	AnalyzeRequestBody *WafAnalyzeBody `yaml:"analyze_request_body"`
+	MatchAllRuleSets   bool            `yaml:"match_all_rule_sets"`
+
+	ID          Ignored `yaml:"id"`
+	FolderID    Ignored `yaml:"folder_id"`
+	CloudID     Ignored `yaml:"cloud_id"`
+	Name        Ignored `yaml:"name"`
+	Description Ignored `yaml:"description"`
+	Labels      Ignored `yaml:"labels"`
+	CreatedAt   Ignored `yaml:"created_at"`
+	UpdatedAt   Ignored `yaml:"updated_at"`
+}
+
+type (
+	WafRule struct {
+		RuleID     string `yaml:"rule_id"`
+		IsEnabled  bool   `yaml:"is_enabled"`
+		IsBlocking bool   `yaml:"is_blocking"`
+	}
+	WafExclusionRule struct {
+		Name             string        `yaml:"name"`
+		Description      string        `yaml:"description"`
+		Condition        *SWSCondition `yaml:"condition"`
+		ExcludeRules     *WafExclude   `yaml:"exclude_rules"`
+		LogExcluded      bool          `yaml:"log_excluded"`
+		RequestCondition *Ignored      `yaml:"request_condition"`
+	}
+	WafExclude struct {
+		ExcludeAll bool     `yaml:"exclude_all"`
+		RuleIDs    []string `yaml:"rule_ids"`
+	}
+	WafRuleSet struct {
+		CoreRuleSet *WafCoreRuleSet `yaml:"core_rule_set"`
+		YaRuleSet   *Ignored        `yaml:"ya_rule_set"`
+		MlRuleSet   *Ignored        `yaml:"ml_rule_set"`
+		Priority    Int64           `yaml:"priority"`
+		IsEnabled   bool            `yaml:"is_enabled"`
+		Action      string          `yaml:"action"`
+	}
+	WafCoreRuleSet struct {
+		InboundAnomalyScore Int64    `yaml:"inbound_anomaly_score"`
+		ParanoiaLevel       Int64    `yaml:"paranoia_level"`
+		RuleSet             *Ignored `yaml:"rule_set"`
+	}
+	WafAnalyzeBody struct {
+		IsEnabled       bool   `yaml:"is_enabled"`
+		SizeLimit       Int64  `yaml:"size_limit"`
+		SizeLimitAction string `yaml:"size_limit_action"`
+	}
+)
+
+// CRS returns the profile's OWASP Core Rule Set settings (a rule set's,
+// else the deprecated core_rule_set's), and whether it has one enabled.
+func (w *WafProfile) CRS() (*WafCoreRuleSet, bool) {
+	for _, rs := range w.RuleSets {
+		if rs != nil && rs.CoreRuleSet != nil && (rs.IsEnabled || len(w.RuleSets) == 1) {
+			return rs.CoreRuleSet, true
+		}
+	}
+	if w.CoreRuleSet != nil {
+		return w.CoreRuleSet, true
+	}
+	return nil, false
+}
+
+var crsRuleID = regexp.MustCompile(`(?:^|id)([0-9]{6})(?:$|[^0-9])`)
+
+// CRSRuleID reads a CRS rule number from the cloud's rule id
+// (owasp-crs-v4.x.0-id942100-sqli, or 942100).
+func CRSRuleID(s string) (int, bool) {
+	m := crsRuleID.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n, true
+}
+
+func checkWafProfiles(root *yaml.Node, b *Bindings, errs *yamlx.List) {
+	section := yamlx.Get(root, "waf_profiles")
+	for id, w := range b.WafProfiles {
+		n := yamlx.Get(section, id)
+		path := yamlx.Join("waf_profiles", id)
+		if w == nil {
+			errs.Errorf(n, path, "needs rule_sets (a core_rule_set)")
+			continue
+		}
+		crs, ok := w.CRS()
+		if !ok {
+			errs.Errorf(n, path, "needs an enabled core_rule_set in rule_sets: apigw's WAF is the OWASP Core Rule Set")
+		} else {
+			if crs.ParanoiaLevel == 0 {
+				crs.ParanoiaLevel = 1
+			}
+			if crs.ParanoiaLevel < 1 || crs.ParanoiaLevel > 4 {
+				errs.Errorf(n, path, "core_rule_set.paranoia_level must be 1 to 4, not %d", crs.ParanoiaLevel)
+			}
+			if crs.InboundAnomalyScore == 0 {
+				crs.InboundAnomalyScore = 5
+			}
+			if crs.InboundAnomalyScore < 2 || crs.InboundAnomalyScore > 10000 {
+				errs.Errorf(n, path, "core_rule_set.inbound_anomaly_score must be 2 to 10000, not %d", crs.InboundAnomalyScore)
+			}
+		}
+		for i, rs := range w.RuleSets {
+			if rs != nil && (rs.YaRuleSet != nil || rs.MlRuleSet != nil) {
+				errs.Warnf(yamlx.Get(n, "rule_sets"), fmt.Sprintf("%s.rule_sets[%d]", path, i), "Yandex's own and ML rule sets run only in the cloud: apigw applies the OWASP Core Rule Set alone")
+			}
+		}
+		for i, r := range w.Rules {
+			if r == nil {
+				continue
+			}
+			if _, ok := CRSRuleID(r.RuleID); !ok {
+				errs.Warnf(yamlx.Get(n, "rules"), fmt.Sprintf("%s.rules[%d]", path, i), "rule %q names no CRS rule number: ignored", r.RuleID)
+			}
+		}
+		for i, e := range w.ExclusionRules {
+			ep := fmt.Sprintf("%s.exclusion_rules[%d]", path, i)
+			if e == nil || e.ExcludeRules == nil {
+				errs.Errorf(yamlx.Get(n, "exclusion_rules"), ep, "needs exclude_rules (exclude_all or rule_ids)")
+				continue
+			}
+			if e.Condition != nil {
+				checkCondition(yamlx.Get(n, "exclusion_rules"), ep+".condition", e.Condition, b.MatchLists, errs)
+			}
+			if e.RequestCondition != nil {
+				errs.Warnf(yamlx.Get(n, "exclusion_rules"), ep+".request_condition", "request_condition (excluding parameters, headers or cookies from inspection) is not applied in this build: the exclusion applies to the whole request")
+			}
+		}
+		if a := w.AnalyzeRequestBody; a != nil {
+			switch a.SizeLimit {
+			case 0, 8, 16, 32, 64, 128, 256, 512:
+			default:
+				errs.Errorf(yamlx.Get(n, "analyze_request_body"), path+".analyze_request_body.size_limit", "must be 0, 8, 16, 32, 64, 128, 256 or 512 (KB), not %d", a.SizeLimit)
+			}
+		}
+	}
+	// Every WAF rule of a security profile names a profile of this file.
+	sp := yamlx.Get(root, "security_profiles")
+	for pid, p := range b.SecurityProfiles {
+		if p == nil {
+			continue
+		}
+		for i, r := range p.SecurityRules {
+			if r != nil && r.Waf != nil && b.WafProfiles[r.Waf.WafProfileID] == nil {
+				errs.Errorf(yamlx.Get(sp, pid), fmt.Sprintf("security_profiles.%s.security_rules[%d].waf.waf_profile_id", pid, i), "WAF profile %q is not in waf_profiles", r.Waf.WafProfileID)
+			}
+		}
+	}
 }

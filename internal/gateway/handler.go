@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -511,6 +512,13 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 			attrs = append(attrs, slog.String("sws_action", d.Action), slog.String("sws_rule", d.Rule))
 			if len(d.DryRuns) > 0 {
 				attrs = append(attrs, slog.String("sws_dry_run", strings.Join(d.DryRuns, ",")))
+			}
+			if len(d.WafRules) > 0 {
+				ids := make([]string, len(d.WafRules))
+				for i, id := range d.WafRules {
+					ids[i] = strconv.Itoa(id)
+				}
+				attrs = append(attrs, slog.String("sws_waf_rules", strings.Join(ids, ",")))
 			}
 		}
 		if x.err != nil {

@@ -31,6 +31,8 @@ type Decision struct {
 	Rule    string // "" : the default action
 	Action  string // ALLOW or DENY
 	DryRuns []string
+	// WafRules are the CRS rules that matched in a WAF rule's inspection.
+	WafRules []int
 }
 
 type rule struct {
@@ -43,6 +45,9 @@ type rule struct {
 	// (they resolve toward the fallback).
 	checks []check
 	page   *Page
+	// waf, for a WAF rule, inspects what its condition matches: an attack
+	// is a DENY, a clean request goes on to the next rule.
+	waf *wafEngine
 }
 
 // check is one part of a condition.
@@ -75,7 +80,16 @@ func compileCloud(p *config.SecurityProfile, b *config.Bindings) (*cloudProfile,
 			// Decided by the cloud alone: the fallback's verdict.
 			r.deny, cond = fallbackDeny, sr.SmartProtection.Condition
 		case sr.Waf != nil:
-			r.deny, cond = fallbackDeny, sr.Waf.Condition
+			r.deny, cond = true, sr.Waf.Condition
+			wp := b.WafProfiles[sr.Waf.WafProfileID]
+			if wp == nil {
+				return nil, fmt.Errorf("rule %s: WAF profile %q is not in waf_profiles", sr.Name, sr.Waf.WafProfileID)
+			}
+			e, err := newWAFEngine(wp, b.MatchLists)
+			if err != nil {
+				return nil, fmt.Errorf("rule %s: %w", sr.Name, err)
+			}
+			r.waf = e
 		}
 		// A part apigw cannot decide is taken as whatever leads to the
 		// fallback: a DENY rule matches under a deny fallback, an ALLOW
@@ -128,6 +142,13 @@ func (c *cloudProfile) decide(r *http.Request, ip netip.Addr) (deny bool, d Deci
 		ru := &c.rules[i]
 		if !ru.matches(r, ip) {
 			continue
+		}
+		if ru.waf != nil {
+			v := ru.waf.inspect(r, ip)
+			d.WafRules = append(d.WafRules, v.rules...)
+			if !v.attack {
+				continue // clean: the next rules decide
+			}
 		}
 		if ru.dryRun {
 			d.DryRuns = append(d.DryRuns, ru.name+":"+action(ru.deny))
