@@ -56,8 +56,8 @@ var crsSkips = map[string]string{
 }
 
 func TestCRSRegression(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the CRS regression suite takes a while")
+	if testing.Short() || raceEnabled {
+		t.Skip("thousands of WAF transactions: run without -race (scripts/test does)")
 	}
 	w := &config.WafProfile{RuleSets: []*config.WafRuleSet{{IsEnabled: true,
 		CoreRuleSet: &config.WafCoreRuleSet{ParanoiaLevel: 4, InboundAnomalyScore: 10000}}},

@@ -74,6 +74,10 @@ func wafDirectives(w *config.WafProfile) (string, int64) {
 	b.WriteString("SecAuditEngine Off\n")
 	b.WriteString("Include @crs-setup.conf.example\n")
 	fmt.Fprintf(&b, "SecAction \"id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level=%d\"\n", pl)
+	// An API gateway's traffic, not a web site's: CRS's defaults refuse
+	// PUT, PATCH and DELETE (911100) and binary uploads (920420).
+	b.WriteString("SecAction \"id:900200,phase:1,pass,t:none,nolog,setvar:'tx.allowed_methods=GET HEAD POST OPTIONS PUT PATCH DELETE'\"\n")
+	b.WriteString("SecAction \"id:900220,phase:1,pass,t:none,nolog,setvar:'tx.allowed_request_content_type=|application/x-www-form-urlencoded| |multipart/form-data| |text/xml| |application/xml| |application/soap+xml| |application/json| |application/octet-stream| |text/plain|'\"\n")
 	b.WriteString("SecAction \"id:900010,phase:1,pass,t:none,nolog,setvar:tx.enforce_bodyproc_urlencoded=1\"\n")
 	fmt.Fprintf(&b, "SecAction \"id:900110,phase:1,pass,t:none,nolog,setvar:tx.inbound_anomaly_score_threshold=%d,setvar:tx.outbound_anomaly_score_threshold=4\"\n", threshold)
 	b.WriteString("Include @owasp_crs/*.conf\n")
