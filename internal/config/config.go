@@ -85,6 +85,9 @@ type Bindings struct {
 	// WafProfiles are the cloud's WAF profiles (OWASP CRS through Coraza),
 	// by the waf_profile_id security rules name.
 	WafProfiles map[string]*WafProfile `yaml:"waf_profiles"`
+	// ARLProfiles are the cloud's advanced rate limiter profiles, by the
+	// advanced_rate_limiter_profile_id security profiles name.
+	ARLProfiles map[string]*ARLProfile `yaml:"advanced_rate_limiter_profiles"`
 	// MatchLists are the cloud's custom match lists, by the ID profiles
 	// name them with (lists_matchers, ip_lists_match).
 	MatchLists map[string]*MatchList `yaml:"match_lists"`
@@ -463,6 +466,8 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 				root.Content[i] = yamlx.Normalize(root.Content[i], reflect.TypeFor[map[string]*SecurityProfile](), swsRenames)
 			case "waf_profiles":
 				root.Content[i] = yamlx.Normalize(root.Content[i], reflect.TypeFor[map[string]*WafProfile](), swsRenames)
+			case "advanced_rate_limiter_profiles":
+				root.Content[i] = yamlx.Normalize(root.Content[i], reflect.TypeFor[map[string]*ARLProfile](), swsRenames)
 			}
 		}
 		if e := yamlx.Decode(root, b, ""); len(e) > 0 {
@@ -513,6 +518,7 @@ func Parse(src []byte) (*Bindings, yamlx.List) {
 	checkYDB(root, b.YDB, &errs)
 	checkSecurityProfiles(root, b, &errs)
 	checkWafProfiles(root, b, &errs)
+	checkARLProfiles(root, b, &errs)
 	checkDomains(root, b, &errs)
 	checkControlPlane(root, b, &errs)
 	if b.Console.Entries < 0 || b.Console.Entries > 10000 {

@@ -100,7 +100,7 @@ var mapsOfIDs = map[string]bool{
 	"variables": true, "functions": true, "containers": true, "datasphere": true, "queues": true,
 	"streams": true, "ydb": true, "object_storage.buckets": true, "security_profiles": true,
 	"canary.variables": true, "functions.*.env": true, "service_accounts": true, "certificates": true,
-	"match_lists": true, "custom_pages": true, "waf_profiles": true, "custom_pages.*.headers": true,
+	"match_lists": true, "custom_pages": true, "waf_profiles": true, "advanced_rate_limiter_profiles": true, "custom_pages.*.headers": true,
 }
 
 // docKeys lists the key paths of a YAML document the way typeKeys does.

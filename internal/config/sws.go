@@ -282,10 +282,6 @@ func checkCloudProfile(n *yaml.Node, path string, p *SecurityProfile, lists map[
 			checkCondition(yamlx.Get(yamlx.Get(node, strings.Split(condPath, ".")[0]), "condition"), yamlx.Join(rp, condPath), cond, lists, errs)
 		}
 	}
-	if p.AdvancedRateLimiterProfileID != "" {
-		errs.Warnf(yamlx.Get(n, "advanced_rate_limiter_profile_id"), yamlx.Join(path, "advanced_rate_limiter_profile_id"),
-			"the advanced rate limiter is not in this build yet: the profile is applied without it")
-	}
 }
 
 func checkCondition(n *yaml.Node, path string, c *SWSCondition, lists map[string]*MatchList, errs *yamlx.List) {
@@ -473,7 +469,7 @@ func lastAddr(p netip.Prefix) netip.Addr {
 // own schema (the proto's fields), documented once in docs/sws.md with a
 // link to the proto, not key by key in configuration.md.
 var swsSubtrees = []string{
-	"security_profiles.*.security_rules.", "security_profiles.*.analyze_request_body.", "match_lists.*.", "waf_profiles.*.",
+	"security_profiles.*.security_rules.", "security_profiles.*.analyze_request_body.", "match_lists.*.", "waf_profiles.*.", "advanced_rate_limiter_profiles.*.",
 }
 
 // swsReadOnly are a pasted profile's read-only fields, accepted and ignored.
@@ -657,6 +653,138 @@ func checkWafProfiles(root *yaml.Node, b *Bindings, errs *yamlx.List) {
 			if r != nil && r.Waf != nil && b.WafProfiles[r.Waf.WafProfileID] == nil {
 				errs.Errorf(yamlx.Get(sp, pid), fmt.Sprintf("security_profiles.%s.security_rules[%d].waf.waf_profile_id", pid, i), "WAF profile %q is not in waf_profiles", r.Waf.WafProfileID)
 			}
+		}
+	}
+}
+
+// ARLProfile is the cloud's advanced rate limiter profile
+// (advanced_rate_limiter_profiles.<id>, named by a security profile's
+// advanced_rate_limiter_profile_id): the fields of `yc smartwebsecurity
+// advanced-rate-limiter-profile get --format yaml`.
+type ARLProfile struct {
+	Rules       []*ARLRule `yaml:"advanced_rate_limiter_rules"`
+	ID          Ignored    `yaml:"id"`
+	FolderID    Ignored    `yaml:"folder_id"`
+	CloudID     Ignored    `yaml:"cloud_id"`
+	Name        Ignored    `yaml:"name"`
+	Description Ignored    `yaml:"description"`
+	Labels      Ignored    `yaml:"labels"`
+	CreatedAt   Ignored    `yaml:"created_at"`
+	UpdatedAt   Ignored    `yaml:"updated_at"`
+}
+
+type (
+	ARLRule struct {
+		Name         string    `yaml:"name"`
+		Priority     Int64     `yaml:"priority"`
+		Description  string    `yaml:"description"`
+		DryRun       bool      `yaml:"dry_run"`
+		StaticQuota  *ARLQuota `yaml:"static_quota"`
+		DynamicQuota *ARLQuota `yaml:"dynamic_quota"`
+	}
+	// ARLQuota is a static quota (one counter) or a dynamic one (a
+	// counter per value of its characteristics).
+	ARLQuota struct {
+		Action          string               `yaml:"action"` // DENY
+		Condition       *SWSCondition        `yaml:"condition"`
+		Limit           Int64                `yaml:"limit"`
+		Period          Int64                `yaml:"period"` // seconds
+		Characteristics []*ARLCharacteristic `yaml:"characteristics"`
+	}
+	ARLCharacteristic struct {
+		Simple          *ARLSimple `yaml:"simple_characteristic"`
+		Key             *ARLKey    `yaml:"key_characteristic"`
+		CaseInsensitive bool       `yaml:"case_insensitive"`
+	}
+	ARLSimple struct {
+		Type string `yaml:"type"` // REQUEST_PATH, HTTP_METHOD, IP, GEO, HOST
+	}
+	ARLKey struct {
+		Type  string `yaml:"type"` // COOKIE_KEY, HEADER_KEY, QUERY_KEY
+		Value string `yaml:"value"`
+	}
+)
+
+var arlPeriods = map[Int64]bool{1: true, 5: true, 10: true, 30: true, 60: true, 120: true, 180: true, 240: true, 300: true,
+	600: true, 900: true, 1200: true, 1800: true, 2700: true, 3600: true}
+
+func checkARLProfiles(root *yaml.Node, b *Bindings, errs *yamlx.List) {
+	section := yamlx.Get(root, "advanced_rate_limiter_profiles")
+	for id, a := range b.ARLProfiles {
+		n := yamlx.Get(section, id)
+		path := yamlx.Join("advanced_rate_limiter_profiles", id)
+		if a == nil {
+			errs.Errorf(n, path, "needs advanced_rate_limiter_rules")
+			continue
+		}
+		prio := map[Int64]bool{}
+		for i, r := range a.Rules {
+			rp := fmt.Sprintf("%s.advanced_rate_limiter_rules[%d]", path, i)
+			if r == nil {
+				errs.Errorf(n, rp, "is empty")
+				continue
+			}
+			if r.Priority < 1 || r.Priority > 999999 || prio[r.Priority] {
+				errs.Errorf(n, rp, "priority must be 1 to 999999 and unique, not %d", r.Priority)
+			}
+			prio[r.Priority] = true
+			q := r.StaticQuota
+			if (r.StaticQuota == nil) == (r.DynamicQuota == nil) {
+				errs.Errorf(n, rp, "needs exactly one of static_quota and dynamic_quota")
+				continue
+			}
+			if q == nil {
+				q = r.DynamicQuota
+			}
+			if q.Action != "DENY" {
+				errs.Errorf(n, rp, "action must be DENY, not %q", q.Action)
+			}
+			if q.Limit < 1 {
+				errs.Errorf(n, rp, "limit must be at least 1")
+			}
+			if !arlPeriods[q.Period] {
+				errs.Errorf(n, rp, "period must be one of 1, 5, 10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600 (seconds), not %d", q.Period)
+			}
+			if len(q.Characteristics) > 3 {
+				errs.Errorf(n, rp, "at most 3 characteristics")
+			}
+			if r.StaticQuota != nil && len(q.Characteristics) > 0 {
+				errs.Errorf(n, rp, "a static quota has no characteristics (a dynamic one counts per characteristic)")
+			}
+			for j, c := range q.Characteristics {
+				cp := fmt.Sprintf("%s.characteristics[%d]", rp, j)
+				switch {
+				case c == nil || (c.Simple == nil) == (c.Key == nil):
+					errs.Errorf(n, cp, "needs exactly one of simple_characteristic and key_characteristic")
+				case c.Simple != nil:
+					switch c.Simple.Type {
+					case "REQUEST_PATH", "HTTP_METHOD", "IP", "HOST":
+					case "GEO":
+						errs.Warnf(n, cp, "GEO needs a country database, which this build cannot read yet: every request counts in one group")
+					default:
+						errs.Errorf(n, cp, "simple_characteristic.type must be REQUEST_PATH, HTTP_METHOD, IP, GEO or HOST, not %q", c.Simple.Type)
+					}
+				default:
+					switch c.Key.Type {
+					case "COOKIE_KEY", "HEADER_KEY", "QUERY_KEY":
+					default:
+						errs.Errorf(n, cp, "key_characteristic.type must be COOKIE_KEY, HEADER_KEY or QUERY_KEY, not %q", c.Key.Type)
+					}
+					if c.Key.Value == "" {
+						errs.Errorf(n, cp, "key_characteristic needs value: the cookie's, header's or query parameter's name")
+					}
+				}
+			}
+			if q.Condition != nil {
+				checkCondition(n, rp+".condition", q.Condition, b.MatchLists, errs)
+			}
+		}
+	}
+	sp := yamlx.Get(root, "security_profiles")
+	for pid, p := range b.SecurityProfiles {
+		if p != nil && p.AdvancedRateLimiterProfileID != "" && b.ARLProfiles[p.AdvancedRateLimiterProfileID] == nil {
+			errs.Errorf(yamlx.Get(yamlx.Get(sp, pid), "advanced_rate_limiter_profile_id"), "security_profiles."+pid+".advanced_rate_limiter_profile_id",
+				"advanced rate limiter profile %q is not in advanced_rate_limiter_profiles", p.AdvancedRateLimiterProfileID)
 		}
 	}
 }

@@ -513,6 +513,12 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 			if len(d.DryRuns) > 0 {
 				attrs = append(attrs, slog.String("sws_dry_run", strings.Join(d.DryRuns, ",")))
 			}
+			if d.ARLRule != "" {
+				attrs = append(attrs, slog.String("sws_arl_rule", d.ARLRule))
+			}
+			if len(d.ARLDryRuns) > 0 {
+				attrs = append(attrs, slog.String("sws_arl_dry_run", strings.Join(d.ARLDryRuns, ",")))
+			}
 			if len(d.WafRules) > 0 {
 				ids := make([]string, len(d.WafRules))
 				for i, id := range d.WafRules {

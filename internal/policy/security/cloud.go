@@ -33,6 +33,10 @@ type Decision struct {
 	DryRuns []string
 	// WafRules are the CRS rules that matched in a WAF rule's inspection.
 	WafRules []int
+	// ARLRule is the advanced rate limiter's rule that denied (429);
+	// ARLDryRuns its dry-run rules whose quota was exceeded.
+	ARLRule    string
+	ARLDryRuns []string
 }
 
 type rule struct {
@@ -61,6 +65,9 @@ type cloudProfile struct {
 	// a larger body is denied when bodyDeny.
 	bodyLimit int64
 	bodyDeny  bool
+	// arl is the advanced rate limiter (nil: none), on what the rules
+	// allowed.
+	arl *arlProfile
 }
 
 // compileCloud compiles a profile in the cloud's shape.
@@ -69,6 +76,13 @@ func compileCloud(p *config.SecurityProfile, b *config.Bindings) (*cloudProfile,
 	out := &cloudProfile{defaultDeny: p.DefaultAction == "DENY", page: pageOf(b.CustomPages[p.CustomPageID])}
 	if a := p.AnalyzeRequestBody; a != nil && a.SizeLimit > 0 {
 		out.bodyLimit, out.bodyDeny = int64(a.SizeLimit)*1024, a.SizeLimitAction == "DENY"
+	}
+	if id := p.AdvancedRateLimiterProfileID; id != "" {
+		a, err := compileARL(id, b.ARLProfiles[id], b.MatchLists)
+		if err != nil {
+			return nil, fmt.Errorf("advanced rate limiter profile %s: %w", id, err)
+		}
+		out.arl = a
 	}
 	for _, sr := range p.SecurityRules {
 		r := rule{name: sr.Name, priority: int64(sr.Priority), dryRun: sr.DryRun, page: pageOf(b.CustomPages[sr.CustomPage])}

@@ -105,7 +105,17 @@ func (p *Profile) Check(ctx context.Context, r *http.Request, store ratelimit.St
 			deny, d.Rule, d.Action = true, "analyze_request_body", "DENY"
 		}
 		if !deny {
-			return Verdict{Decision: &d}
+			if c.arl == nil {
+				return Verdict{Decision: &d}
+			}
+			a := c.arl.take(ctx, r, ip, store)
+			d.ARLDryRuns = a.dryRuns
+			if !a.deny {
+				return Verdict{Decision: &d, Err: a.err}
+			}
+			d.ARLRule, d.Action = a.rule, "DENY"
+			return Verdict{Status: http.StatusTooManyRequests, Message: "the advanced rate limiter's quota is exceeded (" + a.rule + ")",
+				RetryAfter: a.retryAfter, Err: a.err, Decision: &d}
 		}
 		if page == nil {
 			page = c.page
