@@ -93,6 +93,8 @@ type Bindings struct {
 	MatchLists map[string]*MatchList `yaml:"match_lists"`
 	// CustomPages are what a DENY answers, by custom_page_id.
 	CustomPages map[string]*CustomPage `yaml:"custom_pages"`
+	// GeoIP holds the databases of geo and ASN conditions.
+	GeoIP GeoIP `yaml:"geoip"`
 	// SWS sets how cloud profiles are applied where the cloud decides
 	// with what apigw does not have.
 	SWS SWS `yaml:"sws"`

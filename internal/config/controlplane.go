@@ -118,6 +118,8 @@ func (b *Bindings) resolveControlPlaneFiles(file string) {
 	}
 	rel(&b.ControlPlane.Cert)
 	rel(&b.ControlPlane.Key)
+	rel(&b.GeoIP.MMDB)
+	rel(&b.GeoIP.ASNMMDB)
 	for _, c := range b.Certificates {
 		if c != nil {
 			rel(&c.Cert)

@@ -46,6 +46,16 @@ type SecurityProfile struct {
 	DisallowDataProcessing Ignored `yaml:"disallow_data_processing"`
 }
 
+// GeoIP is where geo and ASN conditions look addresses up: MaxMind-format
+// databases (GeoLite2-Country, GeoLite2-ASN, or DB-IP's), read at each
+// build.
+type GeoIP struct {
+	// MMDB is the country database (geo_ip_match, GEO characteristics).
+	MMDB string `yaml:"mmdb"`
+	// ASNMMDB is the ASN database (asn_ranges_match, ASN match lists).
+	ASNMMDB string `yaml:"asn_mmdb"`
+}
+
 // SWS sets how apigw applies the cloud's profiles where it cannot decide
 // as the cloud does.
 type SWS struct {
@@ -82,9 +92,9 @@ func checkSecurityProfiles(root *yaml.Node, b *Bindings, errs *yamlx.List) {
 			continue
 		}
 		switch l.ItemType {
-		case "IP", "STR", "REG_EXP":
-		case "ASN", "BOT_NAME", "BOT_CATEGORY":
-			errs.Warnf(yamlx.Get(yamlx.Get(ln, id), "item_type"), yamlx.Join(yamlx.Join("match_lists", id), "item_type"), "%s lists are decided by the cloud's databases: conditions on them get sws.fallback", l.ItemType)
+		case "IP", "STR", "REG_EXP", "ASN":
+		case "BOT_NAME", "BOT_CATEGORY":
+			errs.Warnf(yamlx.Get(yamlx.Get(ln, id), "item_type"), yamlx.Join(yamlx.Join("match_lists", id), "item_type"), "%s lists are decided by the cloud's bot detection: conditions on them get sws.fallback", l.ItemType)
 		default:
 			errs.Errorf(yamlx.Get(yamlx.Get(ln, id), "item_type"), yamlx.Join(yamlx.Join("match_lists", id), "item_type"), "must be IP, STR, REG_EXP, ASN, BOT_NAME or BOT_CATEGORY, not %q", l.ItemType)
 		}
@@ -119,7 +129,7 @@ func checkSecurityProfiles(root *yaml.Node, b *Bindings, errs *yamlx.List) {
 			continue
 		}
 		if p.IsCloudForm() {
-			checkCloudProfile(n, path, p, b.MatchLists, b.CustomPages, errs)
+			checkCloudProfile(n, path, p, b, errs)
 			continue
 		}
 		for _, l := range []struct {

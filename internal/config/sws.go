@@ -114,16 +114,19 @@ type (
 		GeoIPNotMatch     *SWSGeo      `yaml:"geo_ip_not_match"`
 		IPListsMatch      *SWSLists    `yaml:"ip_lists_match"`
 		IPListsNotMatch   *SWSLists    `yaml:"ip_lists_not_match"`
-		ASNRangesMatch    *Ignored     `yaml:"asn_ranges_match"`
-		ASNRangesNotMatch *Ignored     `yaml:"asn_ranges_not_match"`
-		ASNListsMatch     *Ignored     `yaml:"asn_lists_match"`
-		ASNListsNotMatch  *Ignored     `yaml:"asn_lists_not_match"`
+		ASNRangesMatch    *SWSASNs     `yaml:"asn_ranges_match"`
+		ASNRangesNotMatch *SWSASNs     `yaml:"asn_ranges_not_match"`
+		ASNListsMatch     *SWSLists    `yaml:"asn_lists_match"`
+		ASNListsNotMatch  *SWSLists    `yaml:"asn_lists_not_match"`
 	}
 	SWSIPRanges struct {
 		IPRanges []string `yaml:"ip_ranges"`
 	}
 	SWSGeo struct {
 		Locations []string `yaml:"locations"`
+	}
+	SWSASNs struct {
+		ASNRanges []Int64 `yaml:"asn_ranges"`
 	}
 	SWSAnalyzeBody struct {
 		SizeLimit       Int64  `yaml:"size_limit"` // KB: 0, 8, 16, ... 512
@@ -205,7 +208,8 @@ var swsName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9-_.]*$`)
 
 // checkCloudProfile checks a profile in the cloud's shape; warnings say
 // what cannot be decided locally.
-func checkCloudProfile(n *yaml.Node, path string, p *SecurityProfile, lists map[string]*MatchList, pages map[string]*CustomPage, errs *yamlx.List) {
+func checkCloudProfile(n *yaml.Node, path string, p *SecurityProfile, b *Bindings, errs *yamlx.List) {
+	pages := b.CustomPages
 	if len(p.Allow)+len(p.Deny) > 0 || p.RateLimit != nil {
 		errs.Errorf(n, path, "mixes the short form (allow, deny, rate_limit) with the cloud's (default_action, security_rules): write one")
 	}
@@ -279,12 +283,13 @@ func checkCloudProfile(n *yaml.Node, path string, p *SecurityProfile, lists map[
 			errs.Errorf(node, rp, "needs exactly one of rule_condition, smart_protection and waf")
 		}
 		if cond != nil {
-			checkCondition(yamlx.Get(yamlx.Get(node, strings.Split(condPath, ".")[0]), "condition"), yamlx.Join(rp, condPath), cond, lists, errs)
+			checkCondition(yamlx.Get(yamlx.Get(node, strings.Split(condPath, ".")[0]), "condition"), yamlx.Join(rp, condPath), cond, b, errs)
 		}
 	}
 }
 
-func checkCondition(n *yaml.Node, path string, c *SWSCondition, lists map[string]*MatchList, errs *yamlx.List) {
+func checkCondition(n *yaml.Node, path string, c *SWSCondition, b *Bindings, errs *yamlx.List) {
+	lists := b.MatchLists
 	str := func(sn *yaml.Node, sp string, m *SWSString) {
 		if m == nil {
 			errs.Errorf(sn, sp, "needs a matcher (exact_match, prefix_match, pire_regex_match, defined, ...)")
@@ -396,11 +401,11 @@ func checkCondition(n *yaml.Node, path string, c *SWSCondition, lists map[string
 				}
 			}
 		}
-		if ip.GeoIPMatch != nil || ip.GeoIPNotMatch != nil {
-			errs.Warnf(in, path+".source_ip", "geo_ip conditions need a country database, which this build cannot read yet: the rule's requests get sws.fallback")
+		if (ip.GeoIPMatch != nil || ip.GeoIPNotMatch != nil) && b.GeoIP.MMDB == "" {
+			errs.Errorf(in, path+".source_ip", "geo_ip conditions need a country database: set geoip.mmdb (a MaxMind-format file such as GeoLite2-Country.mmdb)")
 		}
-		if ip.ASNRangesMatch != nil || ip.ASNRangesNotMatch != nil || ip.ASNListsMatch != nil || ip.ASNListsNotMatch != nil {
-			errs.Warnf(in, path+".source_ip", "ASN conditions need an ASN database, which this build cannot read yet: the rule's requests get sws.fallback")
+		if (ip.ASNRangesMatch != nil || ip.ASNRangesNotMatch != nil || ip.ASNListsMatch != nil || ip.ASNListsNotMatch != nil) && b.GeoIP.ASNMMDB == "" {
+			errs.Errorf(in, path+".source_ip", "ASN conditions need an ASN database: set geoip.asn_mmdb (a MaxMind-format file such as GeoLite2-ASN.mmdb)")
 		}
 	}
 	for name, set := range map[string]bool{"bot_category": c.BotCategory != nil, "bot_name": c.BotName != nil, "bot_score": c.BotScore != nil,
@@ -629,7 +634,7 @@ func checkWafProfiles(root *yaml.Node, b *Bindings, errs *yamlx.List) {
 				continue
 			}
 			if e.Condition != nil {
-				checkCondition(yamlx.Get(n, "exclusion_rules"), ep+".condition", e.Condition, b.MatchLists, errs)
+				checkCondition(yamlx.Get(n, "exclusion_rules"), ep+".condition", e.Condition, b, errs)
 			}
 			if e.RequestCondition != nil {
 				errs.Warnf(yamlx.Get(n, "exclusion_rules"), ep+".request_condition", "request_condition (excluding parameters, headers or cookies from inspection) is not applied in this build: the exclusion applies to the whole request")
@@ -760,7 +765,9 @@ func checkARLProfiles(root *yaml.Node, b *Bindings, errs *yamlx.List) {
 					switch c.Simple.Type {
 					case "REQUEST_PATH", "HTTP_METHOD", "IP", "HOST":
 					case "GEO":
-						errs.Warnf(n, cp, "GEO needs a country database, which this build cannot read yet: every request counts in one group")
+						if b.GeoIP.MMDB == "" {
+							errs.Errorf(n, cp, "GEO needs a country database: set geoip.mmdb")
+						}
 					default:
 						errs.Errorf(n, cp, "simple_characteristic.type must be REQUEST_PATH, HTTP_METHOD, IP, GEO or HOST, not %q", c.Simple.Type)
 					}
@@ -776,7 +783,7 @@ func checkARLProfiles(root *yaml.Node, b *Bindings, errs *yamlx.List) {
 				}
 			}
 			if q.Condition != nil {
-				checkCondition(n, rp+".condition", q.Condition, b.MatchLists, errs)
+				checkCondition(n, rp+".condition", q.Condition, b, errs)
 			}
 		}
 	}

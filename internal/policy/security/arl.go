@@ -31,14 +31,14 @@ type arlRule struct {
 	keys     []func(r *http.Request, ip netip.Addr) string // nil: a static quota
 }
 
-func compileARL(id string, a *config.ARLProfile, lists map[string]*config.MatchList) (*arlProfile, error) {
+func compileARL(id string, a *config.ARLProfile, env condEnv) (*arlProfile, error) {
 	out := &arlProfile{id: id}
 	for _, r := range a.Rules {
 		q := r.StaticQuota
 		if q == nil {
 			q = r.DynamicQuota
 		}
-		checks, err := compileCondition(q.Condition, lists, false)
+		checks, err := compileCondition(q.Condition, env)
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", r.Name, err)
 		}
@@ -46,7 +46,7 @@ func compileARL(id string, a *config.ARLProfile, lists map[string]*config.MatchL
 			limit: &ratelimit.Limit{Rate: float64(q.Limit) / float64(q.Period), Burst: int(q.Limit),
 				Text: fmt.Sprintf("%d requests per %d s (%s)", q.Limit, q.Period, r.Name)}}
 		for _, c := range q.Characteristics {
-			ar.keys = append(ar.keys, characteristic(c))
+			ar.keys = append(ar.keys, characteristic(c, env.geo))
 		}
 		out.rules = append(out.rules, ar)
 	}
@@ -56,7 +56,7 @@ func compileARL(id string, a *config.ARLProfile, lists map[string]*config.MatchL
 
 // characteristic is what a dynamic quota counts by; a value the request
 // lacks is the empty string, one group of its own.
-func characteristic(c *config.ARLCharacteristic) func(r *http.Request, ip netip.Addr) string {
+func characteristic(c *config.ARLCharacteristic, geo *geoDBs) func(r *http.Request, ip netip.Addr) string {
 	var get func(r *http.Request, ip netip.Addr) string
 	switch {
 	case c.Simple != nil:
@@ -69,8 +69,8 @@ func characteristic(c *config.ARLCharacteristic) func(r *http.Request, ip netip.
 			get = func(_ *http.Request, ip netip.Addr) string { return ip.String() }
 		case "HOST":
 			get = func(r *http.Request, _ netip.Addr) string { return strings.ToLower(r.Host) }
-		default: // GEO without a database: one group
-			get = func(*http.Request, netip.Addr) string { return "" }
+		default: // GEO: the country
+			get = func(_ *http.Request, ip netip.Addr) string { return geo.countryOf(ip) }
 		}
 	default:
 		name := c.Key.Value

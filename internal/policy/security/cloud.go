@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/apigw/apigw/internal/config"
@@ -73,12 +74,16 @@ type cloudProfile struct {
 // compileCloud compiles a profile in the cloud's shape.
 func compileCloud(p *config.SecurityProfile, b *config.Bindings) (*cloudProfile, error) {
 	fallbackDeny := b.SWS.Fallback != "allow"
+	geo, err := loadGeo(b.GeoIP)
+	if err != nil {
+		return nil, err
+	}
 	out := &cloudProfile{defaultDeny: p.DefaultAction == "DENY", page: pageOf(b.CustomPages[p.CustomPageID])}
 	if a := p.AnalyzeRequestBody; a != nil && a.SizeLimit > 0 {
 		out.bodyLimit, out.bodyDeny = int64(a.SizeLimit)*1024, a.SizeLimitAction == "DENY"
 	}
 	if id := p.AdvancedRateLimiterProfileID; id != "" {
-		a, err := compileARL(id, b.ARLProfiles[id], b.MatchLists)
+		a, err := compileARL(id, b.ARLProfiles[id], condEnv{lists: b.MatchLists, geo: geo})
 		if err != nil {
 			return nil, fmt.Errorf("advanced rate limiter profile %s: %w", id, err)
 		}
@@ -99,7 +104,7 @@ func compileCloud(p *config.SecurityProfile, b *config.Bindings) (*cloudProfile,
 			if wp == nil {
 				return nil, fmt.Errorf("rule %s: WAF profile %q is not in waf_profiles", sr.Name, sr.Waf.WafProfileID)
 			}
-			e, err := newWAFEngine(wp, b.MatchLists)
+			e, err := newWAFEngine(wp, condEnv{lists: b.MatchLists, geo: geo})
 			if err != nil {
 				return nil, fmt.Errorf("rule %s: %w", sr.Name, err)
 			}
@@ -109,7 +114,7 @@ func compileCloud(p *config.SecurityProfile, b *config.Bindings) (*cloudProfile,
 		// fallback: a DENY rule matches under a deny fallback, an ALLOW
 		// rule under an allow fallback; otherwise the rule does not.
 		undecided := r.deny == fallbackDeny
-		checks, err := compileCondition(cond, b.MatchLists, undecided)
+		checks, err := compileCondition(cond, condEnv{lists: b.MatchLists, geo: geo, undecided: undecided})
 		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", sr.Name, err)
 		}
@@ -322,10 +327,19 @@ func multi(m strMatcher, values []string) bool {
 	return false
 }
 
-func compileCondition(c *config.SWSCondition, lists map[string]*config.MatchList, undecided bool) ([]check, error) {
+// condEnv is what conditions are compiled with: the match lists, the geo
+// databases, and what an undecidable part resolves to.
+type condEnv struct {
+	lists     map[string]*config.MatchList
+	geo       *geoDBs
+	undecided bool
+}
+
+func compileCondition(c *config.SWSCondition, env condEnv) ([]check, error) {
 	if c == nil {
 		return nil, nil
 	}
+	lists, undecided := env.lists, env.undecided
 	var out []check
 	add := func(m *config.SWSString, get func(r *http.Request) []string) error {
 		sm, err := compileString(m, lists)
@@ -442,9 +456,53 @@ func compileCondition(c *config.SWSCondition, lists map[string]*config.MatchList
 			want := ls.match
 			out = append(out, func(_ *http.Request, a netip.Addr) bool { return inRanges(ranges, a) == want })
 		}
-		if ip.GeoIPMatch != nil || ip.GeoIPNotMatch != nil || ip.ASNRangesMatch != nil || ip.ASNRangesNotMatch != nil ||
-			ip.ASNListsMatch != nil || ip.ASNListsNotMatch != nil {
-			out = append(out, func(*http.Request, netip.Addr) bool { return undecided })
+		for _, g := range []struct {
+			m     *config.SWSGeo
+			match bool
+		}{{ip.GeoIPMatch, true}, {ip.GeoIPNotMatch, false}} {
+			if g.m == nil {
+				continue
+			}
+			if env.geo == nil || env.geo.country == nil {
+				return nil, fmt.Errorf("geo_ip conditions need geoip.mmdb")
+			}
+			set := map[string]bool{}
+			for _, l := range g.m.Locations {
+				set[strings.ToLower(l)] = true
+			}
+			want, db := g.match, env.geo
+			out = append(out, func(_ *http.Request, a netip.Addr) bool { return set[db.countryOf(a)] == want })
+		}
+		for _, g := range []struct {
+			ranges *config.SWSASNs
+			lists  *config.SWSLists
+			match  bool
+		}{{ip.ASNRangesMatch, nil, true}, {ip.ASNRangesNotMatch, nil, false}, {nil, ip.ASNListsMatch, true}, {nil, ip.ASNListsNotMatch, false}} {
+			if g.ranges == nil && g.lists == nil {
+				continue
+			}
+			if env.geo == nil || env.geo.asn == nil {
+				return nil, fmt.Errorf("ASN conditions need geoip.asn_mmdb")
+			}
+			set := map[int64]bool{}
+			if g.ranges != nil {
+				for _, n := range g.ranges.ASNRanges {
+					set[int64(n)] = true
+				}
+			}
+			if g.lists != nil {
+				for _, id := range g.lists.ListIDs {
+					if ml := lists[id]; ml != nil {
+						for _, it := range ml.Items {
+							if n, err := strconv.ParseInt(strings.TrimPrefix(strings.ToUpper(it.Value), "AS"), 10, 64); err == nil {
+								set[n] = true
+							}
+						}
+					}
+				}
+			}
+			want, db := g.match, env.geo
+			out = append(out, func(_ *http.Request, a netip.Addr) bool { return set[db.asnOf(a)] == want })
 		}
 	}
 	if c.BotCategory != nil || c.BotName != nil || c.BotScore != nil || c.VerifiedBot != nil || c.FingerPrint != nil {

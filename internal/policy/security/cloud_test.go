@@ -209,7 +209,7 @@ func TestCloudFallback(t *testing.T) {
         smart_protection: {mode: FULL, condition: {request_uri: {path: {prefix_match: /login}}}}
       - name: geo
         priority: 2
-        rule_condition: {action: DENY, condition: {source_ip: {geo_ip_match: {locations: [ru]}}, request_uri: {path: {prefix_match: /geo}}}}
+        rule_condition: {action: DENY, condition: {verified_bot: {verified: {match: false}}, request_uri: {path: {prefix_match: /geo}}}}
 `
 	deny := profileFrom(t, smart)
 	allow := profileFrom(t, smart+"sws: {fallback: allow}\n")

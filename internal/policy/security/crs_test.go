@@ -62,7 +62,7 @@ func TestCRSRegression(t *testing.T) {
 	w := &config.WafProfile{RuleSets: []*config.WafRuleSet{{IsEnabled: true,
 		CoreRuleSet: &config.WafCoreRuleSet{ParanoiaLevel: 4, InboundAnomalyScore: 10000}}},
 		AnalyzeRequestBody: &config.WafAnalyzeBody{IsEnabled: true, SizeLimit: 512, SizeLimitAction: "IGNORE"}}
-	e, err := newWAFEngine(w, nil)
+	e, err := newWAFEngine(w, condEnv{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestWAFFalsePositives(t *testing.T) {
 	}
 	w := &config.WafProfile{RuleSets: []*config.WafRuleSet{{IsEnabled: true,
 		CoreRuleSet: &config.WafCoreRuleSet{ParanoiaLevel: 1, InboundAnomalyScore: 5}}}}
-	e, err := newWAFEngine(w, nil)
+	e, err := newWAFEngine(w, condEnv{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -125,7 +125,7 @@ func compileWAF(directives string) (coraza.WAF, error) {
 	return w, nil
 }
 
-func newWAFEngine(w *config.WafProfile, lists map[string]*config.MatchList) (*wafEngine, error) {
+func newWAFEngine(w *config.WafProfile, env condEnv) (*wafEngine, error) {
 	directives, limit := wafDirectives(w)
 	cw, err := compileWAF(directives)
 	if err != nil {
@@ -152,7 +152,7 @@ func newWAFEngine(w *config.WafProfile, lists map[string]*config.MatchList) (*wa
 		}
 		// An exclusion's undecidable condition part (geo without a
 		// database) does not exclude: inspection is the safe side.
-		if ex.checks, err = compileCondition(x.Condition, lists, false); err != nil {
+		if ex.checks, err = compileCondition(x.Condition, env); err != nil {
 			return nil, err
 		}
 		e.excl = append(e.excl, ex)
