@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -71,6 +73,26 @@ security_profiles:
 	}
 	if !g.waitLog(`"sws_action":"DENY","sws_rule":"block-admin"`, 5e9) {
 		t.Fatalf("the access log lacks the rule:\n%s", g.Logs())
+	}
+	// The console's exchange shows the verdict.
+	_, _, list := get(t, g.Admin+"/console/api/exchanges")
+	var rows []struct {
+		ID   int64
+		Path string
+	}
+	json.Unmarshal([]byte(list), &rows)
+	found := false
+	for _, row := range rows {
+		if row.Path == "/admin/users" {
+			_, _, one := get(t, g.Admin+"/console/api/exchanges/"+strconv.FormatInt(row.ID, 10))
+			found = strings.Contains(one, `"sws":{"action":"DENY","rule":"block-admin"}`)
+			if !found {
+				t.Errorf("the console's exchange: %s", one)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the console kept no /admin/users exchange: %s", list)
 	}
 	_, _, metrics := get(t, g.Admin+"/metrics")
 	for _, line := range []string{

@@ -44,6 +44,9 @@ type Exchange struct {
 	Response  Message `json:"response"`
 	// Auth is the authorizers' verdict ("allowed", "denied") and context.
 	Auth        string         `json:"auth,omitempty"`
+	// SWS is a cloud security profile's verdict: the deciding rule and
+	// action, dry runs, the WAF's matched rules, the rate limiter's rule.
+	SWS *SWSVerdict `json:"sws,omitempty"`
 	AuthContext map[string]any `json:"authContext,omitempty"`
 	// Error is what went wrong, as the access log says it; Details the
 	// validator's findings.
@@ -196,6 +199,16 @@ type Body struct {
 	JSON      bool   `json:"json,omitempty"`
 	Binary    bool   `json:"binary,omitempty"`
 	Truncated bool   `json:"truncated,omitempty"`
+}
+
+// SWSVerdict is what a security profile in the cloud's shape decided.
+type SWSVerdict struct {
+	Action     string   `json:"action"`
+	Rule       string   `json:"rule,omitempty"`
+	DryRuns    []string `json:"dryRuns,omitempty"`
+	WafRules   []int    `json:"wafRules,omitempty"`
+	ARLRule    string   `json:"arlRule,omitempty"`
+	ARLDryRuns []string `json:"arlDryRuns,omitempty"`
 }
 
 // Phase is one stage's time.

@@ -72,6 +72,9 @@ func (x *exchange) endTrace(r *http.Request, status int, elapsed time.Duration) 
 	e.Route, e.OperationID, e.Integration, e.RequestID = x.route, x.opID, x.typ, x.requestID
 	e.Status, e.DurationMS, e.Bytes = status, float64(elapsed.Microseconds())/1000, x.rec.bytes
 	e.Auth, e.AuthContext = x.auth, x.call.Authorizer
+	if d := x.sws; d != nil {
+		e.SWS = &console.SWSVerdict{Action: d.Action, Rule: d.Rule, DryRuns: d.DryRuns, WafRules: d.WafRules, ARLRule: d.ARLRule, ARLDryRuns: d.ARLDryRuns}
+	}
 	if x.err != nil {
 		e.Error = x.err.Error()
 		var he *httperr.Error

@@ -187,6 +187,9 @@ async function viewExchange(id) {
       el('dt', {}, 'client'), el('dd', {}, e.clientIp),
       el('dt', {}, 'request id'), el('dd', {}, e.requestId),
       e.auth ? [el('dt', {}, 'authorizer'), el('dd', { id: 'auth' }, e.auth + (e.authContext ? ' ' + JSON.stringify(e.authContext) : ''))] : null,
+      e.sws ? [el('dt', {}, 'security profile'), el('dd', { id: 'sws' }, e.sws.action + (e.sws.rule ? ' by rule ' + e.sws.rule : ' (default action)') +
+        (e.sws.wafRules ? '; WAF rules ' + e.sws.wafRules.join(', ') : '') + (e.sws.arlRule ? '; rate limiter rule ' + e.sws.arlRule : '') +
+        (e.sws.dryRuns ? '; dry runs ' + e.sws.dryRuns.join(', ') : '') + (e.sws.arlDryRuns ? '; rate limiter dry runs ' + e.sws.arlDryRuns.join(', ') : ''))] : null,
       e.error ? [el('dt', {}, 'error'), el('dd', { class: 'error', id: 'error' }, e.error)] : null),
     e.details ? el('div', {}, el('h2', {}, 'Validation'), el('pre', { id: 'details' }, JSON.stringify(e.details, null, 2))) : null,
     el('div', { class: 'grid' },
