@@ -43,10 +43,10 @@ type Exchange struct {
 	Request   Message `json:"request"`
 	Response  Message `json:"response"`
 	// Auth is the authorizers' verdict ("allowed", "denied") and context.
-	Auth        string         `json:"auth,omitempty"`
+	Auth string `json:"auth,omitempty"`
 	// SWS is a cloud security profile's verdict: the deciding rule and
 	// action, dry runs, the WAF's matched rules, the rate limiter's rule.
-	SWS *SWSVerdict `json:"sws,omitempty"`
+	SWS         *SWSVerdict    `json:"sws,omitempty"`
 	AuthContext map[string]any `json:"authContext,omitempty"`
 	// Error is what went wrong, as the access log says it; Details the
 	// validator's findings.
