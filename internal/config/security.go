@@ -117,6 +117,17 @@ func checkSecurityProfiles(root *yaml.Node, b *Bindings, errs *yamlx.List) {
 			errs.Errorf(yamlx.Get(pn, id), yamlx.Join("custom_pages", id), "needs content")
 			continue
 		}
+		if len(cp.Content) > 2048 {
+			errs.Errorf(yamlx.Get(yamlx.Get(pn, id), "content"), yamlx.Join(yamlx.Join("custom_pages", id), "content"), "is %d bytes; a response template's body is at most 2 KB", len(cp.Content))
+		}
+		if len(cp.Headers) > 10 {
+			errs.Errorf(yamlx.Get(yamlx.Get(pn, id), "headers"), yamlx.Join(yamlx.Join("custom_pages", id), "headers"), "at most 10 headers")
+		}
+		for h := range cp.Headers {
+			if strings.EqualFold(h, "Content-Type") || strings.EqualFold(h, "Content-Length") {
+				errs.Errorf(yamlx.Get(yamlx.Get(pn, id), "headers"), yamlx.Join(yamlx.Join("custom_pages", id), "headers"), "%s is not a header a template sets (content_type is)", h)
+			}
+		}
 		if cp.HTTPCode != 0 && (cp.HTTPCode < 200 || cp.HTTPCode > 599) {
 			errs.Errorf(yamlx.Get(yamlx.Get(pn, id), "http_code"), yamlx.Join(yamlx.Join("custom_pages", id), "http_code"), "must be an HTTP status, not %d", cp.HTTPCode)
 		}

@@ -1,6 +1,7 @@
 package security
 
 import (
+	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apigw/apigw/internal/config"
 )
@@ -145,6 +147,30 @@ func pageOf(c *config.CustomPage) *Page {
 		p.ContentType = "text/html; charset=utf-8"
 	}
 	return p
+}
+
+// render fills the cloud's placeholders of a response template:
+// %unique_key% (the request's ID), %request_time% and %client_ip%,
+// escaped for the page's type.
+func (p *Page) render(requestID string, ip netip.Addr, now time.Time) *Page {
+	if !strings.Contains(p.Body, "%") {
+		return p
+	}
+	esc := func(s string) string { return s }
+	switch mt := strings.ToLower(p.ContentType); {
+	case strings.Contains(mt, "html"), strings.Contains(mt, "xml"):
+		esc = html.EscapeString
+	case strings.Contains(mt, "json"):
+		esc = func(s string) string { b, _ := json.Marshal(s); return string(b[1 : len(b)-1]) }
+	}
+	client := ""
+	if ip.IsValid() {
+		client = ip.String()
+	}
+	out := *p
+	out.Body = strings.NewReplacer("%unique_key%", esc(requestID), "%request_time%", esc(now.UTC().Format(time.RFC3339)),
+		"%client_ip%", esc(client)).Replace(p.Body)
+	return &out
 }
 
 // blockPage is the cloud's kind of answer to a DENY without a custom

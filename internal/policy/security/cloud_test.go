@@ -291,3 +291,29 @@ func TestCloudProfileErrors(t *testing.T) {
 		t.Fatal(errs.Err())
 	}
 }
+
+// TestCustomPagePlaceholders: the cloud's presets, escaped for the page.
+func TestCustomPagePlaceholders(t *testing.T) {
+	p := profileFrom(t, `custom_pages:
+  json: {http_code: 403, content_type: application/json, content: '{"id": "%unique_key%", "ip": "%client_ip%", "at": "%request_time%"}'}
+  html: {content: '<p>%unique_key%</p>'}
+security_profiles:
+  p:
+    default_action: ALLOW
+    security_rules:
+      - {name: j, priority: 1, custom_page_id: json, rule_condition: {action: DENY, condition: {request_uri: {path: {exact_match: /j}}}}}
+      - {name: h, priority: 2, custom_page_id: html, rule_condition: {action: DENY, condition: {request_uri: {path: {exact_match: /h}}}}}
+`)
+	v := verdict(p, req{target: "/j", ip: "203.0.113.7", header: map[string]string{"X-Request-Id": `a"b`}})
+	if !strings.Contains(v.Page.Body, `"id": "a\"b"`) || !strings.Contains(v.Page.Body, `"ip": "203.0.113.7"`) || strings.Contains(v.Page.Body, "%request_time%") {
+		t.Fatalf("JSON page: %s", v.Page.Body)
+	}
+	v = verdict(p, req{target: "/h", header: map[string]string{"X-Request-Id": "<x>"}})
+	if v.Page.Body != "<p>&lt;x&gt;</p>" || v.Status != 403 {
+		t.Fatalf("HTML page: %d %s", v.Status, v.Page.Body)
+	}
+	_, errs := config.Parse([]byte("custom_pages:\n  x: {content: a, headers: {Content-Type: text/plain}}\n"))
+	if errs.Err() == nil {
+		t.Fatal("a template setting Content-Type in headers loaded")
+	}
+}

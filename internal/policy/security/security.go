@@ -114,14 +114,21 @@ func (p *Profile) Check(ctx context.Context, r *http.Request, store ratelimit.St
 				return Verdict{Decision: &d, Err: a.err}
 			}
 			d.ARLRule, d.Action = a.rule, "DENY"
-			return Verdict{Status: http.StatusTooManyRequests, Message: "the advanced rate limiter's quota is exceeded (" + a.rule + ")",
+			v := Verdict{Status: http.StatusTooManyRequests, Message: "the advanced rate limiter's quota is exceeded (" + a.rule + ")",
 				RetryAfter: a.retryAfter, Err: a.err, Decision: &d}
+			if c.page != nil { // the profile's template covers the rate limiter's denials too
+				v.Page = c.page.render(r.Header.Get("X-Request-Id"), ip, time.Now())
+				v.Status = v.Page.Status
+			}
+			return v
 		}
 		if page == nil {
 			page = c.page
 		}
 		if page == nil {
 			page = blockPage(r.Header.Get("X-Request-Id"))
+		} else {
+			page = page.render(r.Header.Get("X-Request-Id"), ip, time.Now())
 		}
 		return Verdict{Status: page.Status, Message: "the request is denied by the security profile", Page: page, Decision: &d}
 	}
