@@ -513,6 +513,9 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 			if len(d.DryRuns) > 0 {
 				attrs = append(attrs, slog.String("sws_dry_run", strings.Join(d.DryRuns, ",")))
 			}
+			if d.WafOverloaded {
+				attrs = append(attrs, slog.Bool("sws_waf_overloaded", true))
+			}
 			if d.ARLRule != "" {
 				attrs = append(attrs, slog.String("sws_arl_rule", d.ARLRule))
 			}

@@ -36,6 +36,9 @@ type Decision struct {
 	DryRuns []string
 	// WafRules are the CRS rules that matched in a WAF rule's inspection.
 	WafRules []int
+	// WafOverloaded: a WAF rule's inspection waited too long for a CPU
+	// and sws.fallback decided.
+	WafOverloaded bool
 	// ARLRule is the advanced rate limiter's rule that denied (429);
 	// ARLDryRuns its dry-run rules whose quota was exceeded.
 	ARLRule    string
@@ -55,6 +58,9 @@ type rule struct {
 	// waf, for a WAF rule, inspects what its condition matches: an attack
 	// is a DENY, a clean request goes on to the next rule.
 	waf *wafEngine
+	// overloadDeny: a request the WAF had no time for is denied
+	// (sws.fallback deny), else it goes on uninspected.
+	overloadDeny bool
 }
 
 // check is one part of a condition.
@@ -110,7 +116,7 @@ func compileCloud(p *config.SecurityProfile, b *config.Bindings) (*cloudProfile,
 			if err != nil {
 				return nil, fmt.Errorf("rule %s: %w", sr.Name, err)
 			}
-			r.waf = e
+			r.waf, r.overloadDeny = e, fallbackDeny
 		}
 		// A part apigw cannot decide is taken as whatever leads to the
 		// fallback: a DENY rule matches under a deny fallback, an ALLOW
@@ -191,7 +197,12 @@ func (c *cloudProfile) decide(r *http.Request, ip netip.Addr) (deny bool, d Deci
 		if ru.waf != nil {
 			v := ru.waf.inspect(r, ip)
 			d.WafRules = append(d.WafRules, v.rules...)
-			if !v.attack {
+			if v.overloaded {
+				d.WafOverloaded = true
+				if !ru.overloadDeny {
+					continue
+				}
+			} else if !v.attack {
 				continue // clean: the next rules decide
 			}
 		}

@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apigw/apigw/internal/config"
 	coreruleset "github.com/corazawaf/coraza-coreruleset/v4"
@@ -24,7 +26,13 @@ import (
 // that keep the same profile), with the profile's blocking rules and
 // exclusions.
 type wafEngine struct {
-	waf       coraza.WAF
+	waf coraza.WAF
+	// slots bounds the inspections running at once (one per CPU): CRS on
+	// Go's RE2 costs 0.5 ms for a GET and tens of ms for a large form, so
+	// a flood of them must queue for the CPUs, not take them from every
+	// other request; one that waits longer than wafQueueTimeout is
+	// decided by sws.fallback instead of piling up.
+	slots     chan struct{}
 	blocking  map[int]bool
 	bodyLimit int64 // bytes of a body inspected (0: none)
 	bodyDeny  bool  // a body over the limit is denied
@@ -38,11 +46,16 @@ type wafExclusion struct {
 	checks []check
 }
 
+// wafQueueTimeout is how long a request waits for an inspection slot.
+const wafQueueTimeout = 2 * time.Second
+
 // wafVerdict is what the WAF found in a request.
 type wafVerdict struct {
 	attack bool
-	rules  []int // the CRS detection rules that matched
-	reason string
+	// overloaded: no slot freed within wafQueueTimeout; not inspected.
+	overloaded bool
+	rules      []int // the CRS detection rules that matched
+	reason     string
 	// matched is every rule that matched, CRS's bookkeeping included
 	// (for the regression suite).
 	matched []int
@@ -131,7 +144,7 @@ func newWAFEngine(w *config.WafProfile, env condEnv) (*wafEngine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the WAF profile does not compile: %w", err)
 	}
-	e := &wafEngine{waf: cw, blocking: map[int]bool{}, bodyLimit: limit}
+	e := &wafEngine{waf: cw, blocking: map[int]bool{}, bodyLimit: limit, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if a := w.AnalyzeRequestBody; a != nil {
 		if !a.IsEnabled && a.SizeLimit == 0 {
 			e.bodyLimit = 0
@@ -207,6 +220,21 @@ func (e *wafEngine) inspect(r *http.Request, ip netip.Addr) wafVerdict {
 		}
 		skip = append(skip, x.ids...)
 	}
+	select {
+	case e.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(wafQueueTimeout)
+		select {
+		case e.slots <- struct{}{}:
+			t.Stop()
+		case <-t.C:
+			return wafVerdict{overloaded: true, reason: "the WAF is overloaded"}
+		case <-r.Context().Done():
+			t.Stop()
+			return wafVerdict{overloaded: true, reason: "the client left while waiting for the WAF"}
+		}
+	}
+	defer func() { <-e.slots }()
 	tx := e.waf.NewTransaction()
 	defer func() {
 		tx.ProcessLogging()

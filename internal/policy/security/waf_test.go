@@ -138,3 +138,23 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func (c *countingReader) Close() error { return nil }
+
+// TestWAFOverload: with every inspection slot taken, a request waits
+// wafQueueTimeout at most and is then decided by sws.fallback.
+func TestWAFOverload(t *testing.T) {
+	for _, fallback := range []string{"deny", "allow"} {
+		p := profileFrom(t, strings.Replace(strings.NewReplacer("%THRESHOLD%", "5", "%BODY%", "IGNORE", "%BLOCKING%", "false").Replace(wafProfile),
+			"security_profiles:", "sws: {fallback: "+fallback+"}\nsecurity_profiles:", 1))
+		e := p.cloud.rules[0].waf
+		for range cap(e.slots) {
+			e.slots <- struct{}{}
+		}
+		v := checkReq(p, httptest.NewRequest("GET", "http://api.test/items?id=42", nil))
+		for range cap(e.slots) {
+			<-e.slots
+		}
+		if !v.Decision.WafOverloaded || (fallback == "deny") != (v.Status == 403) {
+			t.Errorf("fallback %s: %d %+v", fallback, v.Status, v.Decision)
+		}
+	}
+}
