@@ -314,7 +314,7 @@ func checkCondition(n *yaml.Node, path string, c *SWSCondition, b *Bindings, err
 				if ls != nil {
 					for _, id := range ls.ListIDs {
 						if lists[id] == nil {
-							errs.Errorf(sn, sp, "match list %q is not in match_lists", id)
+							errs.Warnf(sn, sp, "match list %q is not in match_lists (one of the cloud's managed lists, or a typo): the condition gets sws.fallback", id)
 						}
 					}
 				}
@@ -395,7 +395,7 @@ func checkCondition(n *yaml.Node, path string, c *SWSCondition, b *Bindings, err
 			for _, id := range l.ListIDs {
 				switch ml := lists[id]; {
 				case ml == nil:
-					errs.Errorf(in, path+".source_ip", "match list %q is not in match_lists", id)
+					errs.Warnf(in, path+".source_ip", "match list %q is not in match_lists (one of the cloud's managed lists, or a typo): the condition gets sws.fallback", id)
 				case ml.ItemType != "IP":
 					errs.Errorf(in, path+".source_ip", "match list %q holds %s items, not IP", id, ml.ItemType)
 				}

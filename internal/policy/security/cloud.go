@@ -243,7 +243,7 @@ type strMatcher func(v string, present bool) bool
 // anchor makes a PIRE expression match the whole value, as PIRE does.
 func anchor(re string) (*regexp.Regexp, error) { return regexp.Compile(`^(?:` + re + `)$`) }
 
-func compileString(m *config.SWSString, lists map[string]*config.MatchList) (strMatcher, error) {
+func compileString(m *config.SWSString, lists map[string]*config.MatchList, undecided bool) (strMatcher, error) {
 	if m == nil {
 		return func(string, bool) bool { return true }, nil
 	}
@@ -276,13 +276,20 @@ func compileString(m *config.SWSString, lists map[string]*config.MatchList) (str
 		want := *m.Defined
 		return func(_ string, ok bool) bool { return ok == want }, nil
 	case m.ListsMatchers != nil:
-		return compileLists(m.ListsMatchers, lists)
+		return compileLists(m.ListsMatchers, lists, undecided)
 	}
 	return func(string, bool) bool { return true }, nil
 }
 
-func compileLists(l *config.SWSListsMatcher, lists map[string]*config.MatchList) (strMatcher, error) {
+func compileLists(l *config.SWSListsMatcher, lists map[string]*config.MatchList, undecided bool) (strMatcher, error) {
 	var parts []strMatcher
+	// A list apigw does not have (one of the cloud's managed lists)
+	// cannot be decided: the matcher resolves toward the fallback.
+	for _, ls := range []*config.SWSLists{l.StrListsMatch, l.StrListsNotMatch, l.RegExpListsMatch, l.RegExpListsNotMatch} {
+		if ls != nil && slices.ContainsFunc(ls.ListIDs, func(id string) bool { return lists[id] == nil }) {
+			return func(string, bool) bool { return undecided }, nil
+		}
+	}
 	strs := func(ls *config.SWSLists) map[string]bool {
 		set := map[string]bool{}
 		for _, id := range ls.ListIDs {
@@ -379,7 +386,7 @@ func compileCondition(c *config.SWSCondition, env condEnv) ([]check, error) {
 	lists, undecided := env.lists, env.undecided
 	var out []check
 	add := func(m *config.SWSString, get func(r *http.Request) []string) error {
-		sm, err := compileString(m, lists)
+		sm, err := compileString(m, lists, undecided)
 		if err != nil {
 			return err
 		}
@@ -391,7 +398,7 @@ func compileCondition(c *config.SWSCondition, env condEnv) ([]check, error) {
 		if len(a.Authorities) > 0 {
 			var ms []strMatcher
 			for _, m := range a.Authorities {
-				sm, err := compileString(lower(m), lists)
+				sm, err := compileString(lower(m), lists, undecided)
 				if err != nil {
 					return nil, err
 				}
@@ -409,7 +416,7 @@ func compileCondition(c *config.SWSCondition, env condEnv) ([]check, error) {
 		if len(h.Methods) > 0 {
 			var ms []strMatcher
 			for _, m := range h.Methods {
-				sm, err := compileString(m, lists)
+				sm, err := compileString(m, lists, undecided)
 				if err != nil {
 					return nil, err
 				}
@@ -480,6 +487,10 @@ func compileCondition(c *config.SWSCondition, env condEnv) ([]check, error) {
 			if ls.lists == nil {
 				continue
 			}
+			if slices.ContainsFunc(ls.lists.ListIDs, func(id string) bool { return lists[id] == nil }) {
+				out = append(out, func(*http.Request, netip.Addr) bool { return undecided })
+				continue
+			}
 			var ranges []config.IPRange
 			for _, id := range ls.lists.ListIDs {
 				if ml := lists[id]; ml != nil {
@@ -526,6 +537,10 @@ func compileCondition(c *config.SWSCondition, env condEnv) ([]check, error) {
 				for _, n := range g.ranges.ASNRanges {
 					set[int64(n)] = true
 				}
+			}
+			if g.lists != nil && slices.ContainsFunc(g.lists.ListIDs, func(id string) bool { return lists[id] == nil }) {
+				out = append(out, func(*http.Request, netip.Addr) bool { return undecided })
+				continue
 			}
 			if g.lists != nil {
 				for _, id := range g.lists.ListIDs {

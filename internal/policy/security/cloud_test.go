@@ -199,6 +199,23 @@ security_profiles:
 	}
 }
 
+// TestManagedListsFallBack: a list the bindings do not have (one of the
+// cloud's managed lists) loads with a warning and resolves toward the
+// fallback.
+func TestManagedListsFallBack(t *testing.T) {
+	src := "security_profiles:\n  p:\n    default_action: ALLOW\n    security_rules:\n      - {name: a, priority: 5, rule_condition: {action: DENY, condition: {source_ip: {ip_lists_match: {list_ids: [yandex-managed-bad-ips]}}}}}\n"
+	_, errs := config.Parse([]byte(src))
+	if errs.Err() != nil || len(errs.Warnings()) == 0 || !strings.Contains(errs.Warnings()[0].Msg, "managed lists") {
+		t.Fatalf("%v %v", errs.Err(), errs.Warnings())
+	}
+	if v := verdict(profileFrom(t, src), req{target: "/"}); v.Status != 403 {
+		t.Fatalf("a DENY rule on a managed list under the deny fallback: %+v", v.Decision)
+	}
+	if v := verdict(profileFrom(t, src+"sws: {fallback: allow}\n"), req{target: "/"}); v.Status != 0 {
+		t.Fatalf("under the allow fallback: %+v", v.Decision)
+	}
+}
+
 func TestCloudFallback(t *testing.T) {
 	smart := `security_profiles:
   p:
@@ -276,7 +293,6 @@ func TestCloudProfileErrors(t *testing.T) {
 		{"security_profiles:\n  p:\n    default_action: ALLOW\n    security_rules:\n      - {name: a, priority: 5, rule_condition: {action: DENY}}\n      - {name: b, priority: '5', rule_condition: {action: DENY}}\n", "priorities are unique"},
 		{"security_profiles:\n  p:\n    default_action: ALLOW\n    security_rules:\n      - {name: a, priority: 5, rule_condition: {action: DENY, condition: {headers: [{name: x, value: {pire_regex_match: '(a'}}]}}}\n", "RE2"},
 		{"security_profiles:\n  p:\n    default_action: ALLOW\n    security_rules:\n      - {name: a, priority: 5, rule_condition: {action: DENY, condition: {source_ip: {ip_ranges_match: {ip_ranges: [10.0.0.5-10.0.0.1]}}}}}\n", "a first"},
-		{"security_profiles:\n  p:\n    default_action: ALLOW\n    security_rules:\n      - {name: a, priority: 5, rule_condition: {action: DENY, condition: {source_ip: {ip_lists_match: {list_ids: [nope]}}}}}\n", "not in match_lists"},
 		{"security_profiles:\n  p: {default_action: DENY, custom_page_id: nope}\n", "not in custom_pages"},
 		{"security_profiles:\n  p:\n    default_action: ALLOW\n    security_rules:\n      - {name: a, priority: 5}\n", "exactly one of rule_condition"},
 	} {
