@@ -32,14 +32,7 @@ type SecurityProfile struct {
 	CustomPageID                 string          `yaml:"custom_page_id"`
 	AdvancedRateLimiterProfileID string          `yaml:"advanced_rate_limiter_profile_id"`
 	// Read-only or cloud-only fields of a pasted profile: accepted, ignored.
-	ID                     Ignored `yaml:"id"`
-	FolderID               Ignored `yaml:"folder_id"`
-	CloudID                Ignored `yaml:"cloud_id"`
-	Name                   Ignored `yaml:"name"`
-	Description            Ignored `yaml:"description"`
-	Labels                 Ignored `yaml:"labels"`
-	CreatedAt              Ignored `yaml:"created_at"`
-	UpdatedAt              Ignored `yaml:"updated_at"`
+	SWSResource            `yaml:",inline"`
 	CaptchaID              Ignored `yaml:"captcha_id"`
 	LogGroupID             Ignored `yaml:"log_group_id"`
 	LogOptions             Ignored `yaml:"log_options"`

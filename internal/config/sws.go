@@ -139,14 +139,7 @@ type (
 		ItemType    string          `yaml:"item_type"` // IP, STR, REG_EXP (ASN, BOT_*: not decided locally)
 		ListType    string          `yaml:"list_type"`
 		Items       []MatchListItem `yaml:"items"`
-		ID          Ignored         `yaml:"id"`
-		FolderID    Ignored         `yaml:"folder_id"`
-		CloudID     Ignored         `yaml:"cloud_id"`
-		Name        Ignored         `yaml:"name"`
-		Description Ignored         `yaml:"description"`
-		Labels      Ignored         `yaml:"labels"`
-		CreatedAt   Ignored         `yaml:"created_at"`
-		UpdatedAt   Ignored         `yaml:"updated_at"`
+		SWSResource `yaml:",inline"`
 	}
 	MatchListItem struct {
 		Value       string `yaml:"value"`
@@ -163,6 +156,19 @@ type (
 		Headers     map[string]string `yaml:"headers"`
 	}
 )
+
+// SWSResource are the read-only fields every pasted SWS resource carries
+// (`yc ... get` prints them): accepted and ignored.
+type SWSResource struct {
+	ID          Ignored `yaml:"id"`
+	FolderID    Ignored `yaml:"folder_id"`
+	CloudID     Ignored `yaml:"cloud_id"`
+	Name        Ignored `yaml:"name"`
+	Description Ignored `yaml:"description"`
+	Labels      Ignored `yaml:"labels"`
+	CreatedAt   Ignored `yaml:"created_at"`
+	UpdatedAt   Ignored `yaml:"updated_at"`
+}
 
 // Int64 is an integer written as a number or as a string ("1000"): yc
 // prints int64 fields as strings.
@@ -513,14 +519,7 @@ type WafProfile struct {
 	AnalyzeRequestBody *WafAnalyzeBody `yaml:"analyze_request_body"`
 	MatchAllRuleSets   bool            `yaml:"match_all_rule_sets"`
 
-	ID          Ignored `yaml:"id"`
-	FolderID    Ignored `yaml:"folder_id"`
-	CloudID     Ignored `yaml:"cloud_id"`
-	Name        Ignored `yaml:"name"`
-	Description Ignored `yaml:"description"`
-	Labels      Ignored `yaml:"labels"`
-	CreatedAt   Ignored `yaml:"created_at"`
-	UpdatedAt   Ignored `yaml:"updated_at"`
+	SWSResource `yaml:",inline"`
 }
 
 type (
@@ -668,14 +667,7 @@ func checkWafProfiles(root *yaml.Node, b *Bindings, errs *yamlx.List) {
 // advanced-rate-limiter-profile get --format yaml`.
 type ARLProfile struct {
 	Rules       []*ARLRule `yaml:"advanced_rate_limiter_rules"`
-	ID          Ignored    `yaml:"id"`
-	FolderID    Ignored    `yaml:"folder_id"`
-	CloudID     Ignored    `yaml:"cloud_id"`
-	Name        Ignored    `yaml:"name"`
-	Description Ignored    `yaml:"description"`
-	Labels      Ignored    `yaml:"labels"`
-	CreatedAt   Ignored    `yaml:"created_at"`
-	UpdatedAt   Ignored    `yaml:"updated_at"`
+	SWSResource `yaml:",inline"`
 }
 
 type (
