@@ -107,7 +107,6 @@ func Listen(p *Plane, cfg config.ControlPlane, connections http.Handler, log *sl
 	if len(a.tokens) > 0 {
 		a.open = false // tokens set: they are the rule, on loopback too
 	}
-	p.opts.Open, p.opts.Tokens = a.open, cfg.Tokens
 	l := &Listener{plane: p, conns: connections, access: a}
 	l.rpc = grpc.NewServer(grpc.MaxRecvMsgSize(MaxMessage), grpc.MaxConcurrentStreams(100),
 		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {

@@ -43,9 +43,6 @@ type Options struct {
 	// MaxGateways caps the gateways (0: none).
 	MaxGateways int
 	Log         *slog.Logger
-	// Tokens are accepted bearer tokens; Open accepts any.
-	Tokens []string
-	Open   bool
 }
 
 // Plane is the control plane of one process.
@@ -59,7 +56,7 @@ type Plane struct {
 	// mu guards built, briefly (the console and the calls read it).
 	mu    sync.Mutex
 	built map[string]*built
-	// errors of the last sync's builds, for the console.
+	// stop ends follow; done says it has.
 	stop chan struct{}
 	done chan struct{}
 }

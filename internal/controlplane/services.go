@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"net"
 	"strings"
 	"time"
@@ -126,9 +125,6 @@ func (s tokens) Create(ctx context.Context, req *iam.CreateIamTokenRequest) (*ia
 	}
 	return nil, status.Error(codes.Unauthenticated, "the OAuth token is not one of control_plane.tokens")
 }
-
-// errUnauthenticated is the answer to a call without an accepted token.
-var errUnauthenticated = errors.New("unauthenticated")
 
 // bearer extracts the token of an Authorization value.
 func bearer(v string) string {
