@@ -153,7 +153,7 @@ security_profiles:
 	if st, _, _ := send(t, "POST", g.URL+"/items", `{"q": "1' UNION SELECT password FROM users--"}`, "Content-Type", "application/json"); st != 403 {
 		t.Fatalf("an injection in a JSON body: %d", st)
 	}
-	if !g.waitLog(`"sws_waf_rules":"`, 5e9) {
+	if !g.waitLog(`"sws_waf_reason":"the inbound anomaly score reached the threshold`, 5e9) {
 		t.Fatalf("the access log lacks the WAF's rules:\n%s", g.Logs())
 	}
 	// Uploads the WAF does not parse.

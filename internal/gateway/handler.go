@@ -516,6 +516,9 @@ func (h *Handler) finish(x *exchange, r *http.Request, start time.Time) {
 			if d.WafOverloaded {
 				attrs = append(attrs, slog.Bool("sws_waf_overloaded", true))
 			}
+			if d.WafReason != "" {
+				attrs = append(attrs, slog.String("sws_waf_reason", d.WafReason))
+			}
 			if d.ARLRule != "" {
 				attrs = append(attrs, slog.String("sws_arl_rule", d.ARLRule))
 			}

@@ -39,6 +39,9 @@ type Decision struct {
 	// WafOverloaded: a WAF rule's inspection waited too long for a CPU
 	// and sws.fallback decided.
 	WafOverloaded bool
+	// WafReason says why the WAF denied (the threshold, a blocking rule,
+	// the body's size) or did not inspect.
+	WafReason string
 	// ARLRule is the advanced rate limiter's rule that denied (429);
 	// ARLDryRuns its dry-run rules whose quota was exceeded.
 	ARLRule    string
@@ -197,6 +200,9 @@ func (c *cloudProfile) decide(r *http.Request, ip netip.Addr) (deny bool, d Deci
 		if ru.waf != nil {
 			v := ru.waf.inspect(r, ip)
 			d.WafRules = append(d.WafRules, v.rules...)
+			if v.attack || v.overloaded {
+				d.WafReason = v.reason
+			}
 			if v.overloaded {
 				d.WafOverloaded = true
 				if !ru.overloadDeny {
