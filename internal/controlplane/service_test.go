@@ -19,6 +19,9 @@ import (
 	"github.com/apigw/apigw/internal/yamlx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	ycaccess "github.com/yandex-cloud/go-genproto/yandex/cloud/access"
+	"github.com/yandex-cloud/go-genproto/yandex/cloud/endpoint"
+	iam "github.com/yandex-cloud/go-genproto/yandex/cloud/iam/v1"
 	"github.com/yandex-cloud/go-genproto/yandex/cloud/operation"
 	apigateway "github.com/yandex-cloud/go-genproto/yandex/cloud/serverless/apigateway/v1"
 	"google.golang.org/grpc"
@@ -405,5 +408,48 @@ func TestSyncNeverRevivesADeletedGateway(t *testing.T) {
 		if p.Len() != 0 || h.Fleet().Len() != 0 {
 			t.Fatalf("round %d: a deleted gateway is served again", i)
 		}
+	}
+}
+
+// TestTheOtherCalls: access bindings as a single-tenant cloud answers
+// them, the token exchange on an open listener, the endpoint lookup, and
+// the spec read back as YAML.
+func TestTheOtherCalls(t *testing.T) {
+	p, _ := testPlane(t, nil)
+	s := gateways{p: p}
+	ctx := context.Background()
+	g, err := create(t, s, "b", okSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := s.ListAccessBindings(ctx, &ycaccess.ListAccessBindingsRequest{ResourceId: g.Id})
+	if err != nil || len(lb.AccessBindings) != 0 {
+		t.Fatalf("ListAccessBindings: %v %v", err, lb)
+	}
+	op, err := s.SetAccessBindings(ctx, &ycaccess.SetAccessBindingsRequest{ResourceId: g.Id})
+	md := &ycaccess.SetAccessBindingsMetadata{}
+	if err != nil || !op.Done || op.Metadata.UnmarshalTo(md) != nil || md.ResourceId != g.Id {
+		t.Fatalf("SetAccessBindings: %v %v", err, op)
+	}
+	if _, err := s.UpdateAccessBindings(ctx, &ycaccess.UpdateAccessBindingsRequest{ResourceId: "d5dnope"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("UpdateAccessBindings of an unknown gateway: %v", err)
+	}
+	tok, err := tokens{a: &access{open: true}}.Create(ctx, &iam.CreateIamTokenRequest{Identity: &iam.CreateIamTokenRequest_Jwt{Jwt: "eyJ.x.y"}})
+	if err != nil || !strings.HasPrefix(tok.IamToken, "t1.") || time.Until(tok.ExpiresAt.AsTime()) < 11*time.Hour {
+		t.Fatalf("a JWT exchanged on loopback: %v %v", err, tok)
+	}
+	if _, err := (tokens{a: &access{tokens: [][]byte{[]byte("sixteen-chars-token")}}}).Create(ctx, &iam.CreateIamTokenRequest{Identity: &iam.CreateIamTokenRequest_Jwt{Jwt: "eyJ.x.y"}}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("a JWT with tokens set: %v", err)
+	}
+	e := endpoints{addr: "127.0.0.1:8443"}
+	if ep, err := e.Get(ctx, &endpoint.GetApiEndpointRequest{ApiEndpointId: "serverless-apigateway"}); err != nil || ep.Address != "127.0.0.1:8443" {
+		t.Fatalf("endpoint Get: %v %v", err, ep)
+	}
+	if _, err := e.Get(ctx, &endpoint.GetApiEndpointRequest{ApiEndpointId: "compute"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("an unknown endpoint: %v", err)
+	}
+	sp, err := s.GetOpenapiSpec(ctx, &apigateway.GetOpenapiSpecRequest{ApiGatewayId: g.Id, Format: apigateway.GetOpenapiSpecRequest_YAML})
+	if err != nil || !strings.HasPrefix(sp.OpenapiSpec, "openapi: 3.0.0\ninfo:\n  title: t\n") {
+		t.Fatalf("the spec as YAML: %v %q", err, sp.GetOpenapiSpec())
 	}
 }

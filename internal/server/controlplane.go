@@ -89,8 +89,9 @@ func (s *Server) buildManaged(g *apigateway.ApiGateway, text string) (snap *gate
 		d := config.Duration(t.AsDuration())
 		b.Limits.ExecutionTimeout = &d
 	}
+	// Its own variables only: --var is for --spec, and a created
+	// gateway's values are what its Create and Update said.
 	vars := variableValues(g.Variables)
-	maps.Copy(vars, s.opts.Vars)
 	doc, errs := spec.Load(controlplane.SpecFile, []byte(text), vars)
 	if doc == nil {
 		return nil, errs

@@ -78,7 +78,12 @@ func characteristic(c *config.ARLCharacteristic, geo *geoDBs) func(r *http.Reque
 		case "HEADER_KEY":
 			get = func(r *http.Request, _ netip.Addr) string { return r.Header.Get(name) }
 		case "QUERY_KEY":
-			get = func(r *http.Request, _ netip.Addr) string { return r.URL.Query().Get(name) }
+			get = func(r *http.Request, _ netip.Addr) string {
+				if vs := queryValues(r.URL.RawQuery, name); len(vs) > 0 {
+					return vs[0]
+				}
+				return ""
+			}
 		default: // COOKIE_KEY
 			get = func(r *http.Request, _ netip.Addr) string {
 				if ck, err := r.Cookie(name); err == nil {

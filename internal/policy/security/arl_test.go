@@ -159,3 +159,30 @@ security_profiles:
 		}
 	}
 }
+
+// TestARLDenialUsesTheProfilesTemplate: the profile's response template
+// answers the rate limiter's denials too.
+func TestARLDenialUsesTheProfilesTemplate(t *testing.T) {
+	p := profileFrom(t, `custom_pages:
+  slow: {http_code: 429, content_type: application/json, content: '{"error": "slow down", "id": "%unique_key%"}', headers: {Retry-After: "60"}}
+advanced_rate_limiter_profiles:
+  arl:
+    advanced_rate_limiter_rules:
+      - {name: one, priority: 1, static_quota: {action: DENY, limit: 1, period: 60}}
+security_profiles:
+  p: {default_action: ALLOW, custom_page_id: slow, advanced_rate_limiter_profile_id: arl}
+`)
+	store := ratelimit.NewLocal()
+	try := func() Verdict {
+		r := httptest.NewRequest("GET", "http://api.test/", nil)
+		r.Header.Set("X-Request-Id", "rid-1")
+		return p.Check(context.Background(), r, store)
+	}
+	if v := try(); v.Status != 0 {
+		t.Fatalf("the first request: %+v", v.Decision)
+	}
+	v := try()
+	if v.Status != 429 || v.Page == nil || v.Page.Body != `{"error": "slow down", "id": "rid-1"}` || v.Decision.ARLRule != "one" {
+		t.Fatalf("the second: %d %+v %+v", v.Status, v.Page, v.Decision)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -444,7 +445,7 @@ func compileCondition(c *config.SWSCondition, env condEnv) ([]check, error) {
 		}
 		for _, q := range u.Queries {
 			key := q.Key
-			if err := add(q.Value, func(r *http.Request) []string { return r.URL.Query()[key] }); err != nil {
+			if err := add(q.Value, func(r *http.Request) []string { return queryValues(r.URL.RawQuery, key) }); err != nil {
 				return nil, err
 			}
 		}
@@ -567,6 +568,28 @@ func compileCondition(c *config.SWSCondition, env condEnv) ([]check, error) {
 		out = append(out, func(*http.Request, netip.Addr) bool { return undecided })
 	}
 	return out, nil
+}
+
+// queryValues are a query parameter's values, as url.ParseQuery reads
+// them (pairs with a ';' or a bad escape skipped), without building the
+// whole map for each matcher of each request.
+func queryValues(raw, key string) []string {
+	var out []string
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if k, err := url.QueryUnescape(k); err != nil || k != key {
+			continue
+		}
+		if v, err := url.QueryUnescape(v); err == nil {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func anyOf(ms []strMatcher, v string) bool {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -332,4 +333,21 @@ security_profiles:
 	if errs.Err() == nil {
 		t.Fatal("a template setting Content-Type in headers loaded")
 	}
+}
+
+func TestQueryValuesAgreesWithParseQuery(t *testing.T) {
+	for _, raw := range []string{"", "a=1", "a=1&a=2&b=3", "a", "a=", "a=%zz&a=ok", "x;y=1&a=1", "%61=enc&a=%20sp+ace", "&&a=1&", "b=1"} {
+		want := map[string][]string(mustParseQuery(raw))
+		for _, key := range []string{"a", "b", "x"} {
+			got := queryValues(raw, key)
+			if strings.Join(got, "\x00") != strings.Join(want[key], "\x00") || len(got) != len(want[key]) {
+				t.Errorf("%q key %s: %q, url.ParseQuery %q", raw, key, got, want[key])
+			}
+		}
+	}
+}
+
+func mustParseQuery(raw string) map[string][]string {
+	v, _ := url.ParseQuery(raw)
+	return v
 }

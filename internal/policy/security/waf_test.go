@@ -158,3 +158,21 @@ func TestWAFOverload(t *testing.T) {
 		}
 	}
 }
+
+// TestWAFExclusionOfRules: an exclusion's rule_ids are removed for the
+// requests its condition matches, and only for them.
+func TestWAFExclusionOfRules(t *testing.T) {
+	p := profileFrom(t, strings.Replace(strings.NewReplacer("%THRESHOLD%", "10000", "%BODY%", "IGNORE", "%BLOCKING%", "true").Replace(wafProfile),
+		"    exclusion_rules:\n", "    exclusion_rules:\n      - name: raw-sql\n        condition: {request_uri: {path: {prefix_match: /raw}}}\n        exclude_rules: {rule_ids: [owasp-crs-v4.x.0-id942100-sqli]}\n", 1))
+	post := func(path string) Verdict {
+		r := httptest.NewRequest("POST", "http://api.test"+path, strings.NewReader("var=1234 OR 1=1"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return checkReq(p, r)
+	}
+	if v := post("/raw/query"); v.Status != 0 || slices.Contains(v.Decision.WafRules, 942100) {
+		t.Fatalf("942100 excluded under /raw: %d %v", v.Status, v.Decision.WafRules)
+	}
+	if v := post("/other"); v.Status != 403 {
+		t.Fatalf("942100 still blocks elsewhere: %d %v", v.Status, v.Decision.WafRules)
+	}
+}
