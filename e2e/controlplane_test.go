@@ -336,22 +336,9 @@ func TestControlPlaneStateSurvivesARestart(t *testing.T) {
 	dir := t.TempDir()
 	cp := startControlPlane(t, dir, "")
 	pool := certPoolFromFile(t, cp.CA)
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	body, _ := json.Marshal(map[string]any{"folderId": "f", "name": "kept", "openapiSpec": helloSpec})
-	req, _ := http.NewRequest("POST", "https://localhost:"+strings.Split(cp.Addr, ":")[1]+"/apigateways/v1/apigateways", strings.NewReader(string(body)))
-	req.Header.Set("Authorization", "Bearer t1.x.y")
-	res, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var op struct {
-		Metadata struct{ APIGatewayID string }
-		Done     bool
-	}
-	json.Unmarshal([]byte(mustReadAll(res)), &op)
-	id := op.Metadata.APIGatewayID
-	if res.StatusCode != 200 || !op.Done || id == "" {
-		t.Fatalf("create: %d %+v", res.StatusCode, op)
+	id, st, out := restCreateTLS(t, cp, "kept", helloSpec)
+	if st != 200 || out["done"] != true || id == "" {
+		t.Fatalf("create: %d %v", st, out)
 	}
 	if st, _ := hostGet(cp.URL, "nobody"); st != 404 {
 		t.Fatalf("an unknown host: %d", st)

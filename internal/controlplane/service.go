@@ -2,6 +2,7 @@ package controlplane
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"regexp"
 	"sort"
@@ -441,8 +442,12 @@ func (s gateways) AddDomain(ctx context.Context, req *apigateway.AddDomainReques
 	if req.CertificateId == "" {
 		return nil, invalid("certificate_id is required")
 	}
-	if s.p.opts.Bindings().Certificates[req.CertificateId] == nil {
+	cert := s.p.opts.Bindings().Certificates[req.CertificateId]
+	if cert == nil {
 		return nil, status.Errorf(codes.NotFound, "certificate %s not found (apigw reads certificates from the bindings file's certificates section)", req.CertificateId)
+	}
+	if _, err := tls.LoadX509KeyPair(cert.Cert, cert.Key); err != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "certificate %s does not load: %v", req.CertificateId, err)
 	}
 	domainID := NewID("d5d")
 	return s.p.change(ctx, req.ApiGatewayId, "Add domain to API gateway", func(rec *Record) (proto.Message, proto.Message, bool, error) {

@@ -453,3 +453,22 @@ func TestTheOtherCalls(t *testing.T) {
 		t.Fatalf("the spec as YAML: %v %q", err, sp.GetOpenapiSpec())
 	}
 }
+
+// TestAddDomainWithABrokenCertificate: a certificate the bindings name but
+// whose files do not load is refused at AddDomain, not served without HTTPS.
+func TestAddDomainWithABrokenCertificate(t *testing.T) {
+	b, errs := config.Parse([]byte("certificates:\n  fpqbroken: {cert: /nonexistent/c.pem, key: /nonexistent/k.pem}\n"))
+	if errs.Err() != nil {
+		t.Fatal(errs.Err())
+	}
+	p, _ := testPlane(t, b)
+	s := gateways{p: p}
+	g, err := create(t, s, "d", okSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.AddDomain(context.Background(), &apigateway.AddDomainRequest{ApiGatewayId: g.Id, DomainName: "api.example.com", CertificateId: "fpqbroken"})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "does not load") {
+		t.Fatalf("%v", err)
+	}
+}
